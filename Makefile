@@ -1,0 +1,60 @@
+# FaceConsent: `make run` serves the demo, `make test` runs the suite. Nothing else is needed.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
+BIND ?= 127.0.0.1:8000
+
+# Without Redis, `make run` gives its worker a broker made of files under var/.
+ifeq ($(strip $(REDIS_URL)$(CELERY_BROKER_URL)),)
+run: export CELERY_BROKER_URL = filesystem://
+endif
+
+.PHONY: install run test test-fast lint format messages browser schema clean
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The face stack: prebuilt dlib (dlib-bin) is in base.txt; face_recognition itself goes in
+	# without its dependency list, which would build dlib from source for ten minutes.
+	$(BIN)/pip install --quiet -r requirements/base.txt -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements/face-nodeps.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) messages
+
+messages: $(STAMP)
+	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity=0
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity=0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py serve --bind $(BIND)
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)) >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+test: install browser
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: $(STAMP)
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+clean:
+	rm -rf $(VENV) var staticfiles

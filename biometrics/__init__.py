@@ -1,0 +1,1 @@
+"""Face engine, template protection, the match index, enrollments and templates."""

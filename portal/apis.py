@@ -1,0 +1,234 @@
+"""JSON API for shoppers' accounts: register, verify, log in and out, reset, profile."""
+
+from __future__ import annotations
+
+from django.contrib.auth import logout
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from consent.models import Channel
+from portal.models import ApiToken, Language, User
+from portal.services import (
+    api_token_create,
+    api_token_revoke,
+    email_verification_resend,
+    email_verify,
+    password_reset_confirm,
+    password_reset_request,
+    user_authenticate,
+    user_profile_update,
+    user_register,
+)
+
+ERROR_RESPONSE = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.ListField(child=serializers.DictField())),
+            },
+        )
+    },
+)
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ERROR_RESPONSE) for code in statuses}
+
+
+class ProfileOutputSerializer(serializers.ModelSerializer):
+    email_verified = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "display_name", "date_of_birth", "language", "email_verified", "date_joined"]
+        read_only_fields = fields
+
+
+class AnonymousAccountApi(APIView):
+    """Endpoints anyone may call; throttled per client to slow down abuse."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "anonymous_account"
+
+
+class RegisterApi(AnonymousAccountApi):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+        display_name = serializers.CharField(max_length=80)
+        date_of_birth = serializers.DateField()
+        language = serializers.ChoiceField(choices=Language.choices, default=Language.ENGLISH)
+
+    @extend_schema(
+        operation_id="account_register",
+        request=InputSerializer,
+        responses={201: ProfileOutputSerializer, **errors(400, 409, 415, 429)},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_register(**serializer.validated_data, channel=Channel.APP)
+        return Response(ProfileOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class EmailVerifyApi(AnonymousAccountApi):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the six-digit code."})
+
+    @extend_schema(
+        operation_id="account_verify_email",
+        request=InputSerializer,
+        responses={200: ProfileOutputSerializer, **errors(400, 429)},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = email_verify(**serializer.validated_data, channel=Channel.APP)
+        return Response(ProfileOutputSerializer(user).data)
+
+
+class EmailVerifyResendApi(AnonymousAccountApi):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+
+    @extend_schema(
+        operation_id="account_verify_email_resend", request=InputSerializer, responses={202: None, **errors(400, 429)}
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email_verification_resend(**serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class LoginApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        device_label = serializers.CharField(
+            max_length=80,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A name for this app install, shown in the shopper's sessions.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+        user = ProfileOutputSerializer()
+
+    @extend_schema(
+        operation_id="account_login",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401, 429)},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_authenticate(
+            email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+            client_ip=request.META.get("REMOTE_ADDR", ""),
+        )
+        issued = api_token_create(user=user, label=serializer.validated_data["device_label"])
+        return Response(
+            self.OutputSerializer({"token": issued.key, "expires_at": issued.token.expires_at, "user": user}).data
+        )
+
+
+class LogoutApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="account_logout", request=None, responses={204: None, **errors(401)})
+    def post(self, request):
+        if isinstance(request.auth, ApiToken):
+            api_token_revoke(token=request.auth)
+        else:
+            logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetApi(AnonymousAccountApi):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+
+    @extend_schema(
+        operation_id="account_password_reset",
+        request=InputSerializer,
+        responses={202: None, **errors(400, 429)},
+        description="Mails a reset link when the account exists; answers 202 either way.",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password_reset_request(**serializer.validated_data, channel=Channel.APP)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(AnonymousAccountApi):
+    class InputSerializer(serializers.Serializer):
+        uid = serializers.CharField(max_length=64)
+        token = serializers.CharField(max_length=128)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(
+        operation_id="account_password_reset_confirm",
+        request=InputSerializer,
+        responses={200: ProfileOutputSerializer, **errors(400, 429)},
+        description="Sets the new password from the link's uid and token; every app token is revoked.",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = password_reset_confirm(
+            uidb64=data["uid"], token=data["token"], new_password=data["new_password"], channel=Channel.APP
+        )
+        return Response(ProfileOutputSerializer(user).data)
+
+
+class ProfileApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class UpdateInputSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=80, required=False)
+        language = serializers.ChoiceField(choices=Language.choices, required=False)
+        date_of_birth = serializers.DateField(required=False)
+
+        def validate(self, attrs):
+            unknown = set(self.initial_data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be changed here."] for name in sorted(unknown)}, code="read_only"
+                )
+            return attrs
+
+    @extend_schema(operation_id="account_profile", responses={200: ProfileOutputSerializer, **errors(401)})
+    def get(self, request):
+        return Response(ProfileOutputSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="account_profile_update",
+        request=UpdateInputSerializer,
+        responses={200: ProfileOutputSerializer, **errors(400, 401)},
+    )
+    def patch(self, request):
+        serializer = self.UpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_profile_update(user=request.user, channel=Channel.APP, **serializer.validated_data)
+        return Response(ProfileOutputSerializer(user).data)

@@ -1,0 +1,14 @@
+"""The Celery application; queues are `enroll`, `match`, `erasure` and `default`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("faceconsent")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Every periodic job is declared here, in one place.
+app.conf.beat_schedule = {}

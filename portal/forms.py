@@ -1,0 +1,46 @@
+"""Forms of the shopper web pages; each hands its cleaned data to a service."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Language
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    display_name = forms.CharField(label=_("Display name"), max_length=80)
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.ENGLISH)
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class VerifyEmailForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    code = forms.RegexField(
+        label=_("Six-digit code"), regex=r"^\s*\d{6}\s*$", error_messages={"invalid": _("Enter the six-digit code.")}
+    )
+
+
+class EmailOnlyForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+
+
+class SetPasswordForm(forms.Form):
+    new_password = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(label=_("Display name"), max_length=80)
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)

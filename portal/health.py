@@ -1,0 +1,74 @@
+"""`/healthz`: is the database, the cache, the broker and a worker there?"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from portal.celery import app as celery_app
+
+WORKER_PING_TIMEOUT = 1.0
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check() or {}
+        result = {"status": "ok", **detail}
+    except Exception as error:  # any failure of a dependency is a report, not a crash
+        result = {"status": "down", "error": type(error).__name__}
+    result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _cache() -> dict:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was stored")
+    cache.delete(key)
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def _broker() -> dict:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "in_process"}
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return {"transport": conn.transport_cls}
+
+
+def _workers() -> dict:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "in_process", "count": 1}
+    replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT)
+    if not replies:
+        raise RuntimeError("no worker answered")
+    return {"count": len(replies)}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": _timed(_database),
+        "cache": _timed(_cache),
+        "broker": _timed(_broker),
+        "workers": _timed(_workers),
+    }
+    healthy = all(check["status"] == "ok" for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)

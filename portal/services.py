@@ -1,0 +1,362 @@
+"""Writes for accounts: registration, email verification, login tokens, password reset, profile."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes, force_str
+from django.utils.functional import Promise
+from django.utils.http import urlencode, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from consent.services import Actor, audit_entry_create
+from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
+from portal.models import ApiToken, EmailVerification, Language, User
+from portal.tasks import email_send
+
+OLDEST_PLAUSIBLE_AGE_YEARS = 130
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _validate_password(password: str, user: User | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            _("The password is too weak."),
+            code="password_too_weak",
+            fields={"password": list(error.messages)},
+        ) from error
+
+
+def _validate_date_of_birth(date_of_birth: date) -> None:
+    today = timezone.localdate()
+    if date_of_birth > today:
+        raise ValidationFailed(
+            _("The date of birth is in the future."),
+            code="invalid_date_of_birth",
+            fields={"date_of_birth": [_("The date of birth is in the future.")]},
+        )
+    if today.year - date_of_birth.year > OLDEST_PLAUSIBLE_AGE_YEARS:
+        raise ValidationFailed(
+            _("The date of birth is not plausible."),
+            code="invalid_date_of_birth",
+            fields={"date_of_birth": [_("The date of birth is not plausible.")]},
+        )
+
+
+def _mail(*, user: User, subject: Promise, template: str, context: dict) -> None:
+    """Render a mail in the user's language and send it once the transaction commits."""
+    with translation.override(user.language):
+        subject_text = str(subject)
+        body = render_to_string(template, {"user": user, "site_url": settings.SITE_URL, **context})
+    transaction.on_commit(lambda: email_send.delay(to=user.email, subject=subject_text, body=body))
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    date_of_birth: date,
+    language: str = Language.ENGLISH,
+    channel: str,
+) -> User:
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(
+            _("An account with this email already exists."),
+            code="email_taken",
+            fields={"email": [_("An account with this email already exists.")]},
+        )
+    _validate_date_of_birth(date_of_birth)
+    user = User(email=email, display_name=display_name.strip(), date_of_birth=date_of_birth, language=language)
+    _validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    audit_entry_create(
+        actor=Actor.shopper(user, channel), action="account.registered", target=user, data={"language": language}
+    )
+    email_verification_send(user=user)
+    return user
+
+
+@transaction.atomic
+def email_verification_send(*, user: User) -> None:
+    """Mail a fresh six-digit code; earlier codes stop working."""
+    if user.email_verified:
+        raise Conflict(_("This email address is already verified."), code="email_already_verified")
+    now = timezone.now()
+    EmailVerification.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    EmailVerification.objects.create(
+        user=user,
+        code_hash=_sha256(f"{user.pk}:{code}"),
+        expires_at=now + settings.EMAIL_VERIFICATION_LIFETIME,
+    )
+    link = f"{settings.SITE_URL}{reverse('portal:verify_email')}?{urlencode({'email': user.email})}"
+    _mail(
+        user=user,
+        subject=gettext_lazy("Your FaceConsent verification code"),
+        template="portal/email/verify_email.txt",
+        context={
+            "code": code,
+            "link": link,
+            "hours": int(settings.EMAIL_VERIFICATION_LIFETIME.total_seconds() // 3600),
+        },
+    )
+
+
+def email_verification_resend(*, email: str) -> None:
+    """Send a new code to an unverified account; silent for unknown addresses."""
+    key = f"verification-resend:{_sha256(email.strip().lower())}"
+    if cache.get(key):
+        raise TooManyRequests(
+            _("A code was sent a moment ago; wait a minute before asking again."),
+            code="verification_resend_too_soon",
+            retry_after=60,
+        )
+    cache.set(key, 1, timeout=60)
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True).first()
+    if user is not None:
+        email_verification_send(user=user)
+
+
+def email_verify(*, email: str, code: str, channel: str) -> User:
+    """Mark the address verified when the latest code matches; a wrong code uses up a try."""
+    invalid = ValidationFailed(
+        _("The code is not valid."), code="verification_code_invalid", fields={"code": [_("The code is not valid.")]}
+    )
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        raise invalid
+    if user.email_verified:
+        return user
+    with transaction.atomic():
+        verification = (
+            EmailVerification.objects.select_for_update()
+            .filter(user=user, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if verification is None:
+            raise invalid
+        if verification.attempts >= settings.EMAIL_VERIFICATION_MAX_ATTEMPTS:
+            raise TooManyRequests(_("Too many wrong codes; ask for a new one."), code="verification_attempts_exceeded")
+        if verification.expires_at <= timezone.now():
+            raise ValidationFailed(
+                _("The code has expired; ask for a new one."),
+                code="verification_code_expired",
+                fields={"code": [_("The code has expired; ask for a new one.")]},
+            )
+        matched = hmac.compare_digest(verification.code_hash, _sha256(f"{user.pk}:{code.strip()}"))
+        if matched:
+            now = timezone.now()
+            verification.used_at = now
+            verification.save(update_fields=["used_at"])
+            user.email_verified_at = now
+            user.save(update_fields=["email_verified_at"])
+            audit_entry_create(actor=Actor.shopper(user, channel), action="account.email_verified", target=user)
+        else:
+            # Committed with the refusal, so the try counts.
+            verification.attempts += 1
+            verification.save(update_fields=["attempts"])
+    if not matched:
+        raise invalid
+    return user
+
+
+@transaction.atomic
+def user_email_mark_verified(*, user: User, actor: Actor) -> User:
+    """Mark an address verified without a code: for staff who checked it, and the demo seed."""
+    if user.email_verified:
+        return user
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["email_verified_at"])
+    EmailVerification.objects.filter(user=user, used_at__isnull=True).update(used_at=user.email_verified_at)
+    audit_entry_create(actor=actor, action="account.email_verified", target=user, data={"by": actor.type})
+    return user
+
+
+# Login ------------------------------------------------------------------------------------------
+
+
+def _failure_keys(email: str, client_ip: str) -> tuple[str, str]:
+    return f"login-failures:email:{_sha256(email.strip().lower())}", f"login-failures:ip:{client_ip}"
+
+
+def _count(key: str) -> int:
+    return int(cache.get(key) or 0)
+
+
+def login_throttle_check(*, email: str, client_ip: str) -> None:
+    """Refuse with 429 while an address, or a client, has failed too often in the window."""
+    email_key, ip_key = _failure_keys(email, client_ip)
+    limit = settings.LOGIN_FAILURE_LIMIT
+    if _count(email_key) >= limit or _count(ip_key) >= limit * 4:
+        raise TooManyRequests(
+            _("Too many failed logins; try again in a few minutes."),
+            code="too_many_login_attempts",
+            retry_after=int(settings.LOGIN_FAILURE_WINDOW.total_seconds()),
+        )
+
+
+def _login_failure_record(*, email: str, client_ip: str) -> None:
+    window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
+    for key in _failure_keys(email, client_ip):
+        if not cache.add(key, 1, timeout=window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=window)
+
+
+def user_authenticate(*, email: str, password: str, client_ip: str) -> User:
+    """Check credentials under the failed-login throttle. Used by the API and the web form."""
+    from django.contrib.auth import authenticate
+
+    login_throttle_check(email=email, client_ip=client_ip)
+    user = authenticate(username=email.strip().lower(), password=password)
+    if user is None:
+        _login_failure_record(email=email, client_ip=client_ip)
+        raise AuthenticationRequired(_("The email or password is wrong."), code="invalid_credentials")
+    cache.delete(_failure_keys(email, client_ip)[0])
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    key: str
+
+
+@transaction.atomic
+def api_token_create(*, user: User, label: str = "") -> IssuedToken:
+    key = "fc_" + secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=_sha256(key),
+        prefix=key[3:11],
+        label=label[:80],
+        created_at=now,
+        expires_at=now + settings.API_TOKEN_LIFETIME,
+    )
+    audit_entry_create(
+        actor=Actor.shopper(user, "app"),
+        action="account.token_issued",
+        target=token,
+        data={"expires_at": token.expires_at.isoformat()},
+    )
+    return IssuedToken(token=token, key=key)
+
+
+def api_token_find(*, key: str) -> ApiToken | None:
+    return ApiToken.objects.select_related("user").filter(key_hash=_sha256(key)).first()
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_entry_create(actor=Actor.shopper(token.user, "app"), action="account.token_revoked", target=token)
+
+
+# Password reset ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, channel: str) -> None:
+    """Mail a reset link when the account exists; say nothing either way to the caller."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.SITE_URL}{reverse('portal:password_reset_confirm', kwargs={'uidb64': uid, 'token': token})}"
+    _mail(
+        user=user,
+        subject=gettext_lazy("Reset your FaceConsent password"),
+        template="portal/email/password_reset.txt",
+        context={"link": link, "uid": uid, "token": token, "minutes": settings.PASSWORD_RESET_TIMEOUT // 60},
+    )
+    audit_entry_create(actor=Actor.shopper(user, channel), action="account.password_reset_requested", target=user)
+
+
+def password_reset_user(*, uidb64: str, token: str) -> User:
+    """The account a reset link is for, or a refusal when the link is wrong or used up."""
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationFailed(_("This reset link is not valid or has already been used."), code="reset_link_invalid")
+    return user
+
+
+@transaction.atomic
+def password_reset_confirm(*, uidb64: str, token: str, new_password: str, channel: str) -> User:
+    user = password_reset_user(uidb64=uidb64, token=token)
+    _validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    # A reset means the old password may be known to someone else: sign out every app.
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_entry_create(actor=Actor.shopper(user, channel), action="account.password_reset", target=user)
+    return user
+
+
+# Profile ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_profile_update(
+    *,
+    user: User,
+    channel: str,
+    display_name: str | None = None,
+    language: str | None = None,
+    date_of_birth: date | None = None,
+) -> User:
+    changes = {}
+    if display_name is not None and display_name.strip() != user.display_name:
+        changes["display_name"] = display_name.strip()
+    if language is not None and language != user.language:
+        changes["language"] = language
+    if date_of_birth is not None and date_of_birth != user.date_of_birth:
+        _validate_date_of_birth(date_of_birth)
+        changes["date_of_birth"] = date_of_birth
+    if not changes:
+        return user
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=list(changes))
+    audit_entry_create(
+        actor=Actor.shopper(user, channel),
+        action="account.profile_updated",
+        target=user,
+        data={"fields": sorted(changes)},
+    )
+    return user

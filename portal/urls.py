@@ -1,0 +1,34 @@
+"""Every URL of FaceConsent: pages, /api/v1/, the schema and /healthz."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import apis
+from portal.health import healthz
+
+api_v1 = [
+    path("auth/register", apis.RegisterApi.as_view(), name="register"),
+    path("auth/verify-email", apis.EmailVerifyApi.as_view(), name="verify_email"),
+    path("auth/verify-email/resend", apis.EmailVerifyResendApi.as_view(), name="verify_email_resend"),
+    path("auth/login", apis.LoginApi.as_view(), name="login"),
+    path("auth/logout", apis.LogoutApi.as_view(), name="logout"),
+    path("auth/password-reset", apis.PasswordResetApi.as_view(), name="password_reset"),
+    path("auth/password-reset/confirm", apis.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
+    path("me", apis.ProfileApi.as_view(), name="profile"),
+]
+
+urlpatterns = [
+    path("", include("portal.web_urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "core.exception_handler.bad_request_view"
+handler403 = "core.exception_handler.permission_denied_view"
+handler404 = "core.exception_handler.not_found_view"
+handler500 = "core.exception_handler.server_error_view"

@@ -1,0 +1,170 @@
+"""Shopper web pages for accounts. Each view validates a form and calls a service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from consent.models import Channel
+from core.errors import DomainError
+from portal import forms
+from portal.services import (
+    email_verification_resend,
+    email_verify,
+    password_reset_confirm,
+    password_reset_request,
+    password_reset_user,
+    user_authenticate,
+    user_profile_update,
+    user_register,
+)
+
+
+def _show_error(form, error: DomainError) -> None:
+    """Put a service's refusal on the form: on its fields where it names them."""
+    placed = False
+    for name, field_messages in error.fields.items():
+        if name in form.fields:
+            for message in field_messages:
+                form.add_error(name, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = forms.SignUpForm(request.POST or None, initial={"language": translation.get_language()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_register(**form.cleaned_data, channel=Channel.WEB)
+        except DomainError as error:
+            _show_error(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! We sent a six-digit code to %(email)s.") % {"email": user.email})
+            return redirect(f"{reverse('portal:verify_email')}?email={user.email}")
+    return render(request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HttpRequest) -> HttpResponse:
+    initial = {"email": request.GET.get("email") or (request.user.email if request.user.is_authenticated else "")}
+    form = forms.VerifyEmailForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            email_verify(**form.cleaned_data, channel=Channel.WEB)
+        except DomainError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, _("Your email address is verified."))
+            return redirect("portal:profile" if request.user.is_authenticated else "portal:login")
+    return render(request, "portal/verify_email.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+def verify_email_resend(request: HttpRequest) -> HttpResponse:
+    form = forms.EmailOnlyForm(request.POST)
+    if form.is_valid():
+        try:
+            email_verification_resend(email=form.cleaned_data["email"])
+            messages.info(request, _("If that account waits for verification, a new code is on its way."))
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect(f"{reverse('portal:verify_email')}?email={form.cleaned_data['email']}")
+    return redirect("portal:verify_email")
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = forms.LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_authenticate(**form.cleaned_data, client_ip=request.META.get("REMOTE_ADDR", ""))
+        except DomainError as error:
+            _show_error(form, error)
+            status = error.status if error.status == 429 else 400
+        else:
+            login(request, user)
+            translation.activate(user.language)
+            target = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+                target = reverse("portal:profile")
+            return redirect(target)
+    elif form.errors:
+        status = 400
+    return render(request, "portal/login.html", {"form": form}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are logged out."))
+    return redirect("portal:home")
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = forms.EmailOnlyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password_reset_request(email=form.cleaned_data["email"], channel=Channel.WEB)
+        return render(request, "portal/password_reset_sent.html")
+    return render(request, "portal/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    try:
+        password_reset_user(uidb64=uidb64, token=token)
+    except DomainError as error:
+        return render(request, "portal/password_reset_confirm.html", {"invalid": error.message}, status=400)
+    form = forms.SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            password_reset_confirm(
+                uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password"], channel=Channel.WEB
+            )
+        except DomainError as error:
+            _show_error(form, error)
+            if "password" in error.fields:
+                for message in error.fields["password"]:
+                    form.add_error("new_password", message)
+        else:
+            messages.success(request, _("Your password is changed; log in with it."))
+            return redirect("portal:login")
+    return render(request, "portal/password_reset_confirm.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = forms.ProfileForm(
+        request.POST or None,
+        initial={"display_name": user.display_name, "date_of_birth": user.date_of_birth, "language": user.language},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_profile_update(user=user, channel=Channel.WEB, **form.cleaned_data)
+        except DomainError as error:
+            _show_error(form, error)
+        else:
+            translation.activate(user.language)
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("portal:profile")
+            response.set_cookie("django_language", user.language, samesite="Lax")
+            return response
+    return render(request, "portal/profile.html", {"form": form}, status=400 if form.errors else 200)

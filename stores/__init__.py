@@ -1,0 +1,1 @@
+"""Operators, stores, entrance devices, the device API, visits, shelf dwell and purchases."""

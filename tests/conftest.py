@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing is slow on purpose; the tests check behaviour, not its cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache; no test may see another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def shopper(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_shopper(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def token_for(api_client):
+    """Log a user in through the API and return the bearer token."""
+
+    def login(user, password: str = DEFAULT_PASSWORD) -> str:
+        response = api_client.post("/api/v1/auth/login", {"email": user.email, "password": password}, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()["token"]
+
+    return login
+
+
+def assert_error(response, status: int, code: str, message: str | None = None) -> dict:
+    """Every error answers {"error": {"code", "message", "fields"}} with the right status."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["fields"], dict)
+    if message is not None:
+        assert body["error"]["message"] == message
+    return body["error"]

@@ -1,0 +1,121 @@
+"""Health, the OpenAPI schema, production settings and the demo seed."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.urls import get_resolver
+from openapi_spec_validator import validate
+
+from consent.selectors import audit_chain_verify
+from portal.models import User
+from stores.models import Operator, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_reports_each_part(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "broker", "workers"}
+    assert all(check["status"] == "ok" for check in body["checks"].values())
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_cache_is_down(client, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    monkeypatch.setattr("portal.health.cache", RedisCache("redis://127.0.0.1:1/0", {}))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_openapi_schema_validates_and_lists_every_endpoint(tmp_path):
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    validate(schema)
+    documented = set(schema["paths"])
+    routed = {
+        "/" + str(pattern.pattern).lstrip("^").rstrip("$") for pattern in _all_patterns(get_resolver().url_patterns)
+    }
+    api_routes = {route for route in routed if route.startswith("/api/v1/")}
+    assert api_routes, "no API routes found"
+    assert api_routes <= documented, api_routes - documented
+
+
+def _all_patterns(patterns, prefix=""):
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _all_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+
+            class Joined:
+                pass
+
+            joined = Joined()
+            joined.pattern = prefix + str(pattern.pattern)
+            yield joined
+
+
+@pytest.mark.django_db
+def test_swagger_ui_is_served_without_outside_assets(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"cdn.jsdelivr" not in response.content
+    assert client.get("/api/schema/").status_code == 200
+
+
+def test_check_deploy_is_clean_with_production_variables(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": "postgres://faceconsent@db.internal:5432/faceconsent",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "SECRET_KEY": "x9$k2!q7" * 8,
+        "ALLOWED_HOSTS": "portal.example.com",
+        "SITE_URL": "https://portal.example.com",
+        "VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": "postgres://x@db.internal/x", "VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DATABASE_URL is set." in result.stderr
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Operator.objects.filter(name="Demo Mart").count() == 1
+    assert Store.objects.filter(operator__slug="demo-mart").count() == 1
+    shopper = User.objects.get(email="shopper@demo.faceconsent.local")
+    assert shopper.check_password("demo-shopper-2026") and shopper.email_verified
+    assert "shopper@demo.faceconsent.local / demo-shopper-2026" in capsys.readouterr().out
+    assert audit_chain_verify().intact
