@@ -124,13 +124,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, broker, tasks -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-if env.str("CACHE_URL", default=""):
-    CACHES = {"default": env.cache("CACHE_URL")}
-elif REDIS_URL:
+# The cache is best kept in another Redis database than the broker's: clearing it then never
+# touches queued tasks.
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
+if CACHE_REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_REDIS_URL,
             "KEY_PREFIX": "faceconsent",
         }
     }

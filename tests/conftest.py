@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from portal.celery import app as celery_app
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
@@ -11,6 +12,28 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 def _fast_password_hashing(settings):
     """Real hashing is slow on purpose; the tests check behaviour, not its cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Deployments serve hashed static files after collectstatic; tests read the sources."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Unit tests run tasks in their own process; integration tests ask for `real_worker`."""
+    if "real_worker" in request.fixturenames:
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import get_resolver
 from openapi_spec_validator import validate
 
@@ -111,11 +111,19 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent(capsys):
-    call_command("seed_demo")
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
+    call_command("seed_demo", force=True)
     assert Operator.objects.filter(name="Demo Mart").count() == 1
     assert Store.objects.filter(operator__slug="demo-mart").count() == 1
     shopper = User.objects.get(email="shopper@demo.faceconsent.local")
     assert shopper.check_password("demo-shopper-2026") and shopper.email_verified
     assert "shopper@demo.faceconsent.local / demo-shopper-2026" in capsys.readouterr().out
     assert audit_chain_verify().intact
+
+
+@pytest.mark.django_db
+def test_seed_demo_stays_out_of_deployments(settings):
+    settings.EMBEDDED, settings.DEBUG = False, False
+    with pytest.raises(CommandError, match="Refusing to seed a demo account into a deployment"):
+        call_command("seed_demo")
+    assert not User.objects.exists()

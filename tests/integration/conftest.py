@@ -1,0 +1,140 @@
+"""A real Celery worker process for the integration tests.
+
+It runs the project's code in its own process, on the broker CI gives (Redis) or, in the
+embedded default, on a broker made of files, against the same test database as the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from portal.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_START_TIMEOUT = 60
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _point_celery_at(*, broker_url: str, result_backend: str, transport_options: dict, eager: bool) -> None:
+    """Reconfigure this process's Celery app; drop the connections made for the old broker."""
+    celery_app.conf.update(
+        broker_url=broker_url,
+        result_backend=result_backend,
+        broker_transport_options=transport_options,
+        task_always_eager=eager,
+    )
+    celery_app._pool = None
+    celery_app._local = threading.local()
+    if "amqp" in celery_app.__dict__:
+        celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("worker")
+    mail_dir = workdir / "mail"
+    mail_dir.mkdir()
+    if settings.REDIS_URL:
+        broker_url = result_backend = settings.REDIS_URL
+        transport_options: dict = {}
+    else:
+        broker_url = "filesystem://"
+        folders = {name: workdir / "celery" / name for name in ("broker", "control", "results")}
+        for folder in folders.values():
+            folder.mkdir(parents=True)
+        result_backend = f"file://{folders['results']}"
+        transport_options = {
+            "data_folder_in": str(folders["broker"]),
+            "data_folder_out": str(folders["broker"]),
+            "control_folder": str(folders["control"]),
+            "polling_interval": 0.05,
+        }
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DEBUG": "false",
+        "VAR_DIR": str(workdir),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": result_backend,
+        "EMAIL_FILE_PATH": str(mail_dir),
+    }
+    log_path = workdir / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--queues",
+                "default,enroll,match,erasure",
+                "--concurrency",
+                "1",
+                "--hostname",
+                "integration@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    previous = {
+        "broker_url": celery_app.conf.broker_url,
+        "result_backend": celery_app.conf.result_backend,
+        "transport_options": celery_app.conf.broker_transport_options,
+        "eager": celery_app.conf.task_always_eager,
+    }
+    _point_celery_at(
+        broker_url=broker_url, result_backend=result_backend, transport_options=transport_options, eager=False
+    )
+    try:
+        celery_app.control.purge()  # nothing queued before this run reaches its worker
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while not celery_app.control.ping(timeout=0.5):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log_path.read_text()[-4000:]}")
+        yield {"process": worker, "mail_dir": mail_dir, "log": log_path}
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        _point_celery_at(
+            broker_url=previous["broker_url"],
+            result_backend=previous["result_backend"],
+            transport_options=previous["transport_options"],
+            eager=previous["eager"],
+        )
+
+
+@pytest.fixture
+def real_worker(celery_worker_process, transactional_db, settings):
+    """A test that uses the worker: its data is committed, so the worker's process can see it."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    return celery_worker_process
