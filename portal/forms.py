@@ -12,7 +12,10 @@ class SignUpForm(forms.Form):
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.ENGLISH)
     password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password, not only digits."),
     )
 
 

@@ -79,6 +79,7 @@ def user_register(
     date_of_birth: date,
     language: str = Language.ENGLISH,
     channel: str,
+    send_verification: bool = True,
 ) -> User:
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
@@ -96,7 +97,8 @@ def user_register(
     audit_entry_create(
         actor=Actor.shopper(user, channel), action="account.registered", target=user, data={"language": language}
     )
-    email_verification_send(user=user)
+    if send_verification:
+        email_verification_send(user=user)
     return user
 
 

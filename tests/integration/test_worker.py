@@ -62,4 +62,6 @@ def test_healthz_sees_the_broker_and_the_worker(real_worker, client):
     assert response.status_code == 200, response.content
     checks = response.json()["checks"]
     assert checks["broker"]["status"] == "ok"
-    assert checks["workers"] == {"status": "ok", "count": 1, "ms": checks["workers"]["ms"]}
+    assert checks["workers"]["status"] == "ok"
+    assert checks["workers"]["answered"].startswith("integration@")
+    assert checks["workers"]["ms"] < 1000  # the first answer is enough

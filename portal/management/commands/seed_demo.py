@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 date_of_birth=date(1990, 5, 17),
                 language="en",
                 channel="system",
+                send_verification=False,
             )
             user_email_mark_verified(user=shopper, actor=system)
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
