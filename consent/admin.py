@@ -1,9 +1,17 @@
-"""Admin for the audit log (read-only) and the mixin that audits every admin change."""
+"""Admin: notice versions (through the services), read-only consents and audit log, and the auditing mixin."""
 
 from django.contrib import admin
 
-from consent.models import AuditEntry
-from consent.services import Actor, audit_entry_create
+from consent.models import AuditEntry, Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.selectors import operator_model
+from consent.services import (
+    Actor,
+    audit_entry_create,
+    notice_version_create_draft,
+    notice_version_publish,
+    notice_version_update_draft,
+)
+from consent.services.notices import EDITABLE_FIELDS
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -49,3 +57,75 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(NoticeVersion)
+class NoticeVersionAdmin(admin.ModelAdmin):
+    """Privacy officers write drafts here and publish them; a published version is read-only."""
+
+    list_display = ["__str__", "status", "material", "published_at"]
+    list_filter = ["status", "notice__purpose", "notice__operator"]
+    actions = ["publish"]
+    fields = ["operator", "purpose", *EDITABLE_FIELDS]
+
+    def get_form(self, request, obj=None, **kwargs):
+        from django import forms
+
+        form = super().get_form(request, obj, fields=list(EDITABLE_FIELDS), **kwargs)
+        if obj is None:
+            form.base_fields["operator"] = forms.ModelChoiceField(queryset=operator_model().objects.all())
+            form.base_fields["purpose"] = forms.ChoiceField(choices=Purpose.choices)
+        return form
+
+    def get_fields(self, request, obj=None):
+        return list(EDITABLE_FIELDS) if obj is not None else ["operator", "purpose", *EDITABLE_FIELDS]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return list(EDITABLE_FIELDS)
+        return []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
+        values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+        if change:
+            notice_version_update_draft(
+                actor=actor, version=obj, **{name: values[name] for name in form.changed_data if name in values}
+            )
+        else:
+            created = notice_version_create_draft(
+                actor=actor, operator=form.cleaned_data["operator"], purpose=form.cleaned_data["purpose"], **values
+            )
+            obj.pk = created.pk
+
+    @admin.action(description="Publish the selected drafts")
+    def publish(self, request, queryset):
+        for version in queryset.filter(status=NoticeVersion.Status.DRAFT):
+            invalidated = notice_version_publish(actor=Actor.staff(request.user), version=version)
+            self.message_user(request, f"{version} published; {invalidated} consents must be asked again.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "operator", "purpose", "status", "given_at", "expires_at"]
+    list_filter = ["status", "purpose", "operator"]
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "kind", "operator", "purpose", "channel", "actor_type"]
+    list_filter = ["kind", "purpose", "channel"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import logout
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from consent.models import Channel
+from core.api import errors
 from portal.models import ApiToken, Language, User
 from portal.services import (
     api_token_create,
@@ -23,24 +24,6 @@ from portal.services import (
     user_profile_update,
     user_register,
 )
-
-ERROR_RESPONSE = inline_serializer(
-    name="Error",
-    fields={
-        "error": inline_serializer(
-            name="ErrorBody",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(child=serializers.ListField(child=serializers.DictField())),
-            },
-        )
-    },
-)
-
-
-def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ERROR_RESPONSE) for code in statuses}
 
 
 class ProfileOutputSerializer(serializers.ModelSerializer):

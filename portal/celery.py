@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -11,4 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Every periodic job is declared here, in one place.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Matching already treats a consent past its validity as ended; this records the expiry.
+    "consent-expire-due": {"task": "consent.expire_due", "schedule": crontab(minute="*/15")},
+}

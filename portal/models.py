@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -32,6 +34,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account: a shopper, or (is_staff) a member of support or privacy staff."""
 
+    # The identifier shown outside the database (receipts, exports); never the row id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(_("email"), max_length=254, unique=True)
     display_name = models.CharField(_("display name"), max_length=80)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)

@@ -197,6 +197,14 @@ LOGIN_FAILURE_WINDOW = timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES",
 EMAIL_VERIFICATION_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_LIFETIME_HOURS", default=24))
 EMAIL_VERIFICATION_MAX_ATTEMPTS = 5
 
+# Consent ----------------------------------------------------------------------------------------
+# A consent lapses after this many days unless the shopper reaffirms it (ISO/IEC TS 27560).
+CONSENT_VALIDITY = timedelta(days=env.int("CONSENT_VALIDITY_DAYS", default=365))
+# Below this age a shopper cannot consent to face recognition or enroll a face (PIPL 31).
+FACE_MINIMUM_AGE = env.int("FACE_MINIMUM_AGE", default=14)
+# How long an entry pass (the QR code shown instead of a face) stays valid.
+ENTRY_PASS_LIFETIME = timedelta(seconds=env.int("ENTRY_PASS_LIFETIME_SECONDS", default=300))
+
 # Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

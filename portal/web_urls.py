@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import views
+from portal import consent_views, views
 
 app_name = "portal"
 
@@ -16,4 +16,12 @@ urlpatterns = [
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/<uidb64>/<token>/", views.password_reset_confirm_view, name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
+    path("consents/", consent_views.consent_overview, name="consents"),
+    path("consents/<slug:slug>/<str:purpose>/decide/", consent_views.consent_decide, name="consent_decide"),
+    path("consents/<uuid:public_id>/withdraw/", consent_views.consent_withdraw_view, name="consent_withdraw"),
+    path("consents/<uuid:public_id>/reaffirm/", consent_views.consent_reaffirm_view, name="consent_reaffirm"),
+    path("consents/<uuid:public_id>/receipt/", consent_views.consent_receipt_download, name="consent_receipt"),
+    path("entry-pass/", consent_views.entry_pass, name="entry_pass"),
+    path("operators/<slug:slug>/retention/", consent_views.operator_retention, name="operator_retention"),
+    path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
 ]

@@ -47,3 +47,32 @@ class StoreFactory(factory.django.DjangoModelFactory):
     operator = factory.SubFactory(OperatorFactory)
     name = factory.Sequence(lambda n: f"Store {n}")
     slug = factory.Sequence(lambda n: f"store-{n}")
+
+
+NOTICE_TEXTS = {
+    "title_en": "Face recognition at the door",
+    "title_zh_hans": "入口人脸识别",
+    "purpose_en": "To recognise you at the door.",
+    "purpose_zh_hans": "在入口识别您。",
+    "method_en": "A camera compares a template.",
+    "method_zh_hans": "摄像头比对特征。",
+    "retention_en": "Kept until you withdraw.",
+    "retention_zh_hans": "保存至您撤回。",
+    "rights_en": "Withdraw at any time.",
+    "rights_zh_hans": "可随时撤回。",
+    "contact": "dpo@example.com",
+    "retention_days": 365,
+    "data_categories": ["facial template (biometric)"],
+}
+
+
+def published_notice(operator, purpose: str = "face_entry", *, material: bool = True, **overrides):
+    """Write and publish the next version of an operator's notice through the services."""
+    from consent.services import Actor, notice_version_create_draft, notice_version_publish
+
+    draft = notice_version_create_draft(
+        actor=Actor.system(), operator=operator, purpose=purpose, material=material, **{**NOTICE_TEXTS, **overrides}
+    )
+    notice_version_publish(actor=Actor.system(), version=draft)
+    draft.refresh_from_db()
+    return draft

@@ -43,7 +43,7 @@ def test_errors_show_on_the_form_and_the_language_switches(page):
     page.get_by_role("button", name="Sign up").click()
     assert page.get_by_text("Enter a valid email address.").is_visible()
 
-    page.select_option("#language-switch", "zh-hans")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("#language-switch", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.get_by_role("heading", name="创建您的账号").is_visible()

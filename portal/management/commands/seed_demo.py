@@ -6,7 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from consent.services import Actor
+from consent.models import NoticeVersion
+from consent.services import Actor, notice_version_create_draft, notice_version_publish
+from portal.demo_notices import CONTACT, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
 from portal.services import user_email_mark_verified, user_register
 from stores.models import Operator, Store
@@ -44,6 +46,18 @@ class Command(BaseCommand):
             slug="central",
             address="1 Demo Street, Shanghai",
         )
+        for purpose, texts in DEMO_NOTICES.items():
+            if not NoticeVersion.objects.filter(notice__operator=operator, notice__purpose=purpose).exists():
+                draft = notice_version_create_draft(
+                    actor=system,
+                    operator=operator,
+                    purpose=purpose,
+                    contact=CONTACT,
+                    rights_en=RIGHTS_EN,
+                    rights_zh_hans=RIGHTS_ZH,
+                    **texts,
+                )
+                notice_version_publish(actor=system, version=draft)
         shopper = User.objects.filter(email=DEMO_EMAIL).first()
         if shopper is None:
             shopper = user_register(
@@ -59,4 +73,5 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Operator: {operator.name} ({operator.slug})")
         self.stdout.write(f"  Store:    {store.name}")
+        self.stdout.write(f"  Notices:  {', '.join(DEMO_NOTICES)} (version 1, published)")
         self.stdout.write(f"  Shopper:  {DEMO_EMAIL} / {DEMO_PASSWORD}")

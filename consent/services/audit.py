@@ -1,4 +1,4 @@
-"""Writes for consent and the audit log."""
+"""The audit log: every state change appends a hash-chained entry inside its own transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from consent.audit import audit_entry_digest
+from consent.audit_chain import audit_entry_digest
 from consent.models import ActorType, AuditChainHead, AuditEntry, Channel
 
 

@@ -1,0 +1,334 @@
+"""JSON API for notices, consents, receipts and entry passes (the shopper's app)."""
+
+from __future__ import annotations
+
+import segno
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent.models import Channel, Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.receipts import consent_receipt_build
+from consent.selectors import (
+    consent_events_for_shopper,
+    consent_get_for_shopper,
+    consent_list_for_shopper,
+    entry_pass_get_for_shopper,
+    notice_version_get_published,
+    notice_versions_current,
+    operator_get_by_slug,
+    operator_model,
+)
+from consent.services import (
+    consent_give,
+    consent_reaffirm,
+    consent_refuse,
+    consent_withdraw,
+    entry_pass_issue,
+    entry_pass_revoke,
+    notice_shown_record,
+)
+from core.api import errors, paginated, paginated_response
+
+
+class NoticeVersionOutputSerializer(serializers.ModelSerializer):
+    operator = serializers.CharField(source="notice.operator.slug")
+    purpose = serializers.CharField(source="notice.purpose")
+    text = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NoticeVersion
+        fields = [
+            "id",
+            "operator",
+            "purpose",
+            "version",
+            "material",
+            "published_at",
+            "retention_days",
+            "data_categories",
+            "contact",
+            "text",
+        ]
+
+    def get_text(self, version: NoticeVersion) -> dict[str, dict[str, str]]:
+        return {
+            language: {
+                field: version.text(field, language) for field in ("title", "purpose", "method", "retention", "rights")
+            }
+            for language in ("en", "zh-hans")
+        }
+
+
+class OperatorOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    legal_name = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    contact_email = serializers.EmailField()
+    privacy_officer_name = serializers.CharField()
+    privacy_officer_email = serializers.EmailField()
+
+
+class ConsentOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    operator = serializers.CharField(source="operator.slug")
+    notice_version = serializers.IntegerField(source="notice_version_id")
+    notice_version_number = serializers.IntegerField(source="notice_version.version")
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "operator",
+            "purpose",
+            "status",
+            "notice_version",
+            "notice_version_number",
+            "channel",
+            "given_at",
+            "expires_at",
+            "reaffirmed_at",
+            "ended_at",
+        ]
+
+    def get_status(self, consent: Consent) -> str:
+        from django.utils import timezone
+
+        if consent.status == Consent.Status.ACTIVE and consent.expires_at <= timezone.now():
+            return Consent.Status.EXPIRED
+        return consent.status
+
+
+class ConsentEventOutputSerializer(serializers.ModelSerializer):
+    consent = serializers.UUIDField(source="consent.public_id", allow_null=True, default=None)
+    operator = serializers.CharField(source="operator.slug")
+    notice_version = serializers.IntegerField(source="notice_version_id", allow_null=True)
+
+    class Meta:
+        model = ConsentEvent
+        fields = [
+            "id",
+            "kind",
+            "consent",
+            "operator",
+            "purpose",
+            "notice_version",
+            "channel",
+            "actor_type",
+            "occurred_at",
+        ]
+
+
+class ConsentDetailOutputSerializer(ConsentOutputSerializer):
+    events = ConsentEventOutputSerializer(many=True, read_only=True)
+
+    class Meta(ConsentOutputSerializer.Meta):
+        fields = [*ConsentOutputSerializer.Meta.fields, "events"]
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    operator = serializers.SlugRelatedField(slug_field="slug", queryset=operator_model().objects.all())
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    notice_version = serializers.PrimaryKeyRelatedField(
+        queryset=NoticeVersion.objects.select_related("notice"),
+        help_text="The id of the notice version the shopper was shown.",
+    )
+
+
+class OperatorListApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="operator_list", responses={200: paginated(OperatorOutputSerializer, "OperatorPage")})
+    def get(self, request):
+        return paginated_response(request, self, operator_model().objects.order_by("name"), OperatorOutputSerializer)
+
+
+class OperatorNoticesApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="operator_notices", responses={200: NoticeVersionOutputSerializer(many=True), **errors(404)}
+    )
+    def get(self, request, slug: str):
+        operator = operator_get_by_slug(slug=slug)
+        return Response(NoticeVersionOutputSerializer(notice_versions_current(operator=operator), many=True).data)
+
+
+class NoticeShownApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="notice_shown",
+        request=None,
+        responses={201: ConsentEventOutputSerializer, **errors(401, 404)},
+        description="Record that the app showed this notice version to the shopper.",
+    )
+    def post(self, request, pk: int):
+        version = notice_version_get_published(pk=pk)
+        event = notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.APP)
+        return Response(ConsentEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class FilterSerializer(serializers.Serializer):
+        operator = serializers.SlugField(required=False)
+        purpose = serializers.ChoiceField(choices=Purpose.choices, required=False)
+        status = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+
+    @extend_schema(
+        operation_id="consent_list",
+        parameters=[FilterSerializer],
+        responses={200: paginated(ConsentOutputSerializer, "ConsentPage"), **errors(400, 401)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        consents = consent_list_for_shopper(shopper=request.user, filters=filters.validated_data)
+        return paginated_response(request, self, consents, ConsentOutputSerializer)
+
+    @extend_schema(
+        operation_id="consent_give",
+        request=DecisionInputSerializer,
+        responses={201: ConsentOutputSerializer, **errors(400, 401, 403, 409)},
+        description="An explicit yes to one operator for one purpose, naming the notice version shown.",
+    )
+    def post(self, request):
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent = consent_give(shopper=request.user, channel=Channel.APP, **serializer.validated_data)
+        return Response(ConsentOutputSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentRefuseApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="consent_refuse",
+        request=DecisionInputSerializer,
+        responses={201: ConsentEventOutputSerializer, **errors(400, 401, 409)},
+    )
+    def post(self, request):
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = consent_refuse(shopper=request.user, channel=Channel.APP, **serializer.validated_data)
+        return Response(ConsentEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="consent_detail", responses={200: ConsentDetailOutputSerializer, **errors(401, 404)})
+    def get(self, request, public_id):
+        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
+        return Response(ConsentDetailOutputSerializer(consent).data)
+
+
+class ConsentWithdrawApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="consent_withdraw",
+        request=None,
+        responses={200: ConsentOutputSerializer, **errors(401, 404, 409)},
+        description="Withdraw in one call. When it returns, the consent allows nothing any more.",
+    )
+    def post(self, request, public_id):
+        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
+        consent = consent_withdraw(consent=consent, channel=Channel.APP)
+        return Response(ConsentOutputSerializer(consent).data)
+
+
+class ConsentReaffirmApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        notice_version = serializers.PrimaryKeyRelatedField(queryset=NoticeVersion.objects.select_related("notice"))
+
+    @extend_schema(
+        operation_id="consent_reaffirm",
+        request=InputSerializer,
+        responses={200: ConsentOutputSerializer, **errors(400, 401, 404, 409)},
+    )
+    def post(self, request, public_id):
+        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent = consent_reaffirm(consent=consent, channel=Channel.APP, **serializer.validated_data)
+        return Response(ConsentOutputSerializer(consent).data)
+
+
+class ConsentReceiptApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="consent_receipt",
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
+        parameters=[OpenApiParameter("download", bool, description="Answer as a file to save.")],
+    )
+    def get(self, request, public_id):
+        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
+        response = Response(consent_receipt_build(consent=consent))
+        if request.query_params.get("download") in ("1", "true"):
+            response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
+        return response
+
+
+class ConsentEventListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class FilterSerializer(serializers.Serializer):
+        operator = serializers.SlugField(required=False)
+        purpose = serializers.ChoiceField(choices=Purpose.choices, required=False)
+
+    @extend_schema(
+        operation_id="consent_event_list",
+        parameters=[FilterSerializer],
+        responses={200: paginated(ConsentEventOutputSerializer, "ConsentEventPage"), **errors(400, 401)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        events = consent_events_for_shopper(shopper=request.user, filters=filters.validated_data)
+        return paginated_response(request, self, events, ConsentEventOutputSerializer)
+
+
+class EntryPassIssueApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="entry_pass.pk")
+        token = serializers.CharField(help_text="Put this in the QR code shown at the door.")
+        expires_at = serializers.DateTimeField(source="entry_pass.expires_at")
+        qr_svg = serializers.SerializerMethodField()
+
+        def get_qr_svg(self, issued) -> str:
+            return segno.make(issued.token, error="m").svg_inline(scale=4)
+
+    @extend_schema(
+        operation_id="entry_pass_issue",
+        request=None,
+        responses={201: OutputSerializer, **errors(401)},
+        description="A signed, short-lived pass to enter without a face. Any shopper may have one.",
+    )
+    def post(self, request):
+        issued = entry_pass_issue(shopper=request.user, channel=Channel.APP)
+        return Response(self.OutputSerializer(issued).data, status=status.HTTP_201_CREATED)
+
+
+class EntryPassRevokeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="entry_pass_revoke", request=None, responses={204: None, **errors(401, 404)})
+    def post(self, request, pk: int):
+        entry_pass = entry_pass_get_for_shopper(shopper=request.user, pk=pk)
+        entry_pass_revoke(entry_pass=entry_pass, channel=Channel.APP)
+        return Response(status=status.HTTP_204_NO_CONTENT)

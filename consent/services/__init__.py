@@ -1,0 +1,31 @@
+"""Writes for consent: the audit log, notices, consents and entry passes."""
+
+from consent.services.audit import Actor, audit_entry_create
+from consent.services.consents import (
+    consent_expire_due,
+    consent_give,
+    consent_reaffirm,
+    consent_refuse,
+    consent_withdraw,
+    notice_shown_record,
+)
+from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, entry_pass_revoke, entry_pass_verify
+from consent.services.notices import notice_version_create_draft, notice_version_publish, notice_version_update_draft
+
+__all__ = [
+    "Actor",
+    "IssuedEntryPass",
+    "audit_entry_create",
+    "consent_expire_due",
+    "consent_give",
+    "consent_reaffirm",
+    "consent_refuse",
+    "consent_withdraw",
+    "entry_pass_issue",
+    "entry_pass_revoke",
+    "entry_pass_verify",
+    "notice_shown_record",
+    "notice_version_create_draft",
+    "notice_version_publish",
+    "notice_version_update_draft",
+]

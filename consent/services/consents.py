@@ -1,0 +1,330 @@
+"""Writes for consents: give, refuse, reaffirm, withdraw, expire; each leaves an event and an audit entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.services.audit import Actor, audit_entry_create
+from core.dates import age_on
+from core.errors import Conflict, Forbidden, ValidationFailed
+
+
+def _event(
+    *,
+    kind: str,
+    shopper: Any,
+    operator: Any,
+    purpose: str,
+    actor: Actor,
+    now: datetime,
+    consent: Consent | None = None,
+    notice_version: NoticeVersion | None = None,
+) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        consent=consent,
+        shopper=shopper,
+        operator=operator,
+        purpose=purpose,
+        notice_version=notice_version,
+        kind=kind,
+        channel=actor.channel,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        occurred_at=now,
+    )
+
+
+def _check_notice_version(*, operator: Any, purpose: str, notice_version: NoticeVersion) -> None:
+    """The version must be this operator's, for this purpose, published, and the current one."""
+    if purpose not in Purpose.values:
+        raise ValidationFailed(
+            _("Unknown purpose."), code="unknown_purpose", fields={"purpose": [_("Unknown purpose.")]}
+        )
+    notice = notice_version.notice
+    if notice.operator_id != operator.pk or notice.purpose != purpose:
+        raise ValidationFailed(
+            _("This notice version is not the operator's notice for this purpose."),
+            code="notice_version_mismatch",
+            fields={"notice_version": [_("This notice version is not the operator's notice for this purpose.")]},
+        )
+    if not notice_version.is_published:
+        raise ValidationFailed(
+            _("This notice version is not published."),
+            code="notice_version_not_published",
+            fields={"notice_version": [_("This notice version is not published.")]},
+        )
+    latest = notice.versions.filter(status=NoticeVersion.Status.PUBLISHED).order_by("-version").first()
+    if latest.pk != notice_version.pk:
+        raise Conflict(
+            _("A newer version of this notice has been published; read it and answer that one."),
+            code="notice_version_superseded",
+            extra={"current_notice_version": latest.pk},
+        )
+
+
+def shopper_old_enough_for_face(*, shopper: Any) -> bool:
+    """At or above the minimum age for face recognition (FACE_MINIMUM_AGE, 14 by default)."""
+    if shopper.date_of_birth is None:
+        return False
+    return age_on(shopper.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
+
+
+def _check_shopper(*, shopper: Any, purpose: str) -> None:
+    if not shopper.email_verified:
+        raise Forbidden(_("Verify your email address before giving consent."), code="email_not_verified")
+    if purpose == Purpose.FACE_ENTRY and not shopper_old_enough_for_face(shopper=shopper):
+        raise Forbidden(
+            _("Face recognition is only available from the age of %(age)d.") % {"age": settings.FACE_MINIMUM_AGE},
+            code="under_minimum_age",
+        )
+
+
+def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: datetime) -> Consent | None:
+    """The active consent for the triple, after ending it if its validity ran out unnoticed."""
+    consent = (
+        Consent.objects.select_for_update()
+        .filter(shopper=shopper, operator=operator, purpose=purpose, status=Consent.Status.ACTIVE)
+        .first()
+    )
+    if consent is not None and consent.expires_at <= now:
+        consent_end(
+            consent=consent,
+            status=Consent.Status.EXPIRED,
+            kind=ConsentEvent.Kind.EXPIRED,
+            actor=Actor.system(),
+            now=now,
+        )
+        return None
+    return consent
+
+
+def consent_end(
+    *,
+    consent: Consent,
+    status: str,
+    kind: str,
+    actor: Actor,
+    now: datetime,
+    notice_version: NoticeVersion | None = None,
+) -> Consent:
+    """End an active consent (withdrawn, expired, invalidated) with its event and audit entry.
+
+    Callers hold the row lock; this runs inside their transaction.
+    """
+    consent.status = status
+    consent.ended_at = now
+    consent.save(update_fields=["status", "ended_at"])
+    _event(
+        kind=kind,
+        shopper=consent.shopper,
+        operator=consent.operator,
+        purpose=consent.purpose,
+        actor=actor,
+        now=now,
+        consent=consent,
+        notice_version=notice_version or consent.notice_version,
+    )
+    audit_entry_create(
+        actor=actor,
+        action=f"consent.{kind}",
+        target=consent,
+        data={
+            "purpose": consent.purpose,
+            "operator": consent.operator_id,
+            "shopper": consent.shopper_id,
+            "notice_version": consent.notice_version_id,
+        },
+    )
+    return consent
+
+
+@transaction.atomic
+def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel: str) -> ConsentEvent:
+    """Record that a shopper was shown a notice (its screen in the app or on the web)."""
+    if not notice_version.is_published:
+        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+    notice = notice_version.notice
+    actor = Actor.shopper(shopper, channel)
+    event = _event(
+        kind=ConsentEvent.Kind.NOTICE_SHOWN,
+        shopper=shopper,
+        operator=notice.operator,
+        purpose=notice.purpose,
+        actor=actor,
+        now=timezone.now(),
+        notice_version=notice_version,
+    )
+    audit_entry_create(
+        actor=actor, action="consent.notice_shown", target=event, data={"notice_version": notice_version.pk}
+    )
+    return event
+
+
+@transaction.atomic
+def consent_give(
+    *,
+    shopper: Any,
+    operator: Any,
+    purpose: str,
+    notice_version: NoticeVersion,
+    channel: str,
+    actor: Actor | None = None,
+) -> Consent:
+    """An explicit yes, on the notice version the shopper was shown."""
+    actor = actor or Actor.shopper(shopper, channel)
+    _check_notice_version(operator=operator, purpose=purpose, notice_version=notice_version)
+    _check_shopper(shopper=shopper, purpose=purpose)
+    now = timezone.now()
+    if _lapse_if_past_expiry(shopper=shopper, operator=operator, purpose=purpose, now=now) is not None:
+        raise Conflict(_("You have already given this consent."), code="consent_already_active")
+    consent = Consent(
+        shopper=shopper,
+        operator=operator,
+        purpose=purpose,
+        notice_version=notice_version,
+        status=Consent.Status.ACTIVE,
+        channel=actor.channel,
+        given_at=now,
+        expires_at=now + settings.CONSENT_VALIDITY,
+    )
+    try:
+        with transaction.atomic():
+            consent.save()
+    except IntegrityError as error:  # a concurrent give won the race
+        raise Conflict(_("You have already given this consent."), code="consent_already_active") from error
+    _event(
+        kind=ConsentEvent.Kind.GIVEN,
+        shopper=shopper,
+        operator=operator,
+        purpose=purpose,
+        actor=actor,
+        now=now,
+        consent=consent,
+        notice_version=notice_version,
+    )
+    audit_entry_create(
+        actor=actor,
+        action="consent.given",
+        target=consent,
+        data={
+            "purpose": purpose,
+            "operator": operator.pk,
+            "shopper": shopper.pk,
+            "notice_version": notice_version.pk,
+            "expires_at": consent.expires_at.isoformat(),
+        },
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_refuse(
+    *, shopper: Any, operator: Any, purpose: str, notice_version: NoticeVersion, channel: str
+) -> ConsentEvent:
+    """An explicit no on the consent screen. Nothing else about the account changes."""
+    actor = Actor.shopper(shopper, channel)
+    _check_notice_version(operator=operator, purpose=purpose, notice_version=notice_version)
+    now = timezone.now()
+    if _lapse_if_past_expiry(shopper=shopper, operator=operator, purpose=purpose, now=now) is not None:
+        raise Conflict(_("This consent is active; withdraw it instead."), code="consent_already_active")
+    event = _event(
+        kind=ConsentEvent.Kind.REFUSED,
+        shopper=shopper,
+        operator=operator,
+        purpose=purpose,
+        actor=actor,
+        now=now,
+        notice_version=notice_version,
+    )
+    audit_entry_create(
+        actor=actor,
+        action="consent.refused",
+        target=event,
+        data={"purpose": purpose, "operator": operator.pk, "notice_version": notice_version.pk},
+    )
+    return event
+
+
+def _locked_active(consent: Consent, now: datetime) -> Consent:
+    """The consent, locked; refused when it has ended or its validity ran out (expiry records that)."""
+    consent = Consent.objects.select_for_update().select_related("shopper", "operator").get(pk=consent.pk)
+    status = (
+        Consent.Status.EXPIRED
+        if consent.status == Consent.Status.ACTIVE and consent.expires_at <= now
+        else consent.status
+    )
+    if status != Consent.Status.ACTIVE:
+        raise Conflict(_("This consent is no longer active."), code="consent_not_active", extra={"status": status})
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = None) -> Consent:
+    """One action; when it returns, the consent allows nothing any more."""
+    now = timezone.now()
+    consent = _locked_active(consent, now)
+    actor = actor or Actor.shopper(consent.shopper, channel)
+    return consent_end(
+        consent=consent, status=Consent.Status.WITHDRAWN, kind=ConsentEvent.Kind.WITHDRAWN, actor=actor, now=now
+    )
+
+
+@transaction.atomic
+def consent_reaffirm(*, consent: Consent, notice_version: NoticeVersion, channel: str) -> Consent:
+    """Renew an active consent for another validity period, on the current notice version."""
+    now = timezone.now()
+    consent = _locked_active(consent, now)
+    _check_notice_version(operator=consent.operator, purpose=consent.purpose, notice_version=notice_version)
+    actor = Actor.shopper(consent.shopper, channel)
+    consent.notice_version = notice_version
+    consent.reaffirmed_at = now
+    consent.expires_at = now + settings.CONSENT_VALIDITY
+    consent.save(update_fields=["notice_version", "reaffirmed_at", "expires_at"])
+    _event(
+        kind=ConsentEvent.Kind.REAFFIRMED,
+        shopper=consent.shopper,
+        operator=consent.operator,
+        purpose=consent.purpose,
+        actor=actor,
+        now=now,
+        consent=consent,
+        notice_version=notice_version,
+    )
+    audit_entry_create(
+        actor=actor,
+        action="consent.reaffirmed",
+        target=consent,
+        data={"notice_version": notice_version.pk, "expires_at": consent.expires_at.isoformat()},
+    )
+    return consent
+
+
+def consent_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """End every consent whose validity has run out. Run on schedule; safe to run twice."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Consent.objects.select_for_update(skip_locked=True)
+                .filter(status=Consent.Status.ACTIVE, expires_at__lte=now)
+                .select_related("shopper", "operator")[:batch_size]
+            )
+            for consent in due:
+                consent_end(
+                    consent=consent,
+                    status=Consent.Status.EXPIRED,
+                    kind=ConsentEvent.Kind.EXPIRED,
+                    actor=Actor.system(),
+                    now=now,
+                )
+        expired += len(due)
+        if len(due) < batch_size:
+            return expired

@@ -1,0 +1,211 @@
+"""Shopper pages for notices, consents, receipts and the entry pass; public retention pages."""
+
+from __future__ import annotations
+
+import json
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent.models import Channel, Purpose
+from consent.receipts import consent_receipt_build
+from consent.selectors import (
+    consent_choices_for_shopper,
+    consent_events_for_shopper,
+    consent_get_for_shopper,
+    consent_list_for_shopper,
+    notice_version_get_published,
+    notice_versions_current,
+    operator_get_by_slug,
+)
+from consent.services import (
+    consent_give,
+    consent_reaffirm,
+    consent_refuse,
+    consent_withdraw,
+    entry_pass_issue,
+    notice_shown_record,
+)
+from core.errors import DomainError, NotFound
+
+
+@login_required
+@require_GET
+def consent_overview(request: HttpRequest) -> HttpResponse:
+    """Every operator's purposes with the shopper's answer, and the history of every decision."""
+    return render(
+        request,
+        "portal/consents/overview.html",
+        {
+            "choices": consent_choices_for_shopper(shopper=request.user),
+            "consents": consent_list_for_shopper(shopper=request.user)[:50],
+            "events": consent_events_for_shopper(shopper=request.user)[:50],
+        },
+    )
+
+
+def _current_version(operator, purpose: str):
+    for version in notice_versions_current(operator=operator):
+        if version.notice.purpose == purpose:
+            return version
+    raise Http404
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_decide(request: HttpRequest, slug: str, purpose: str) -> HttpResponse:
+    """The consent step of its own: the notice in full, then an explicit yes or no."""
+    if purpose not in Purpose.values:
+        raise Http404
+    try:
+        operator = operator_get_by_slug(slug=slug)
+    except NotFound as error:
+        raise Http404 from error
+    version = _current_version(operator, purpose)
+    status = 200
+    if request.method == "POST":
+        try:
+            shown = notice_version_get_published(pk=int(request.POST.get("notice_version", "0")))
+            decision = request.POST.get("decision")
+            if decision == "give":
+                consent_give(
+                    shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB
+                )
+                messages.success(
+                    request, _("Thank you. Your consent is recorded; you can withdraw it here at any time.")
+                )
+            elif decision == "refuse":
+                consent_refuse(
+                    shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB
+                )
+                messages.info(request, _("Your answer is recorded: no. Nothing else about your account changes."))
+            else:
+                raise DomainError(_("Choose yes or no."), code="decision_required")
+            return redirect("portal:consents")
+        except (DomainError, ValueError) as error:
+            messages.error(request, getattr(error, "message", _("Choose yes or no.")))
+            status = 400
+    else:
+        notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.WEB)
+    return render(
+        request,
+        "portal/consents/decide.html",
+        {
+            "operator": operator,
+            "purpose": purpose,
+            "purpose_label": Purpose(purpose).label,
+            "version": version,
+            "language": get_language(),
+        },
+        status=status,
+    )
+
+
+def _own_consent(request: HttpRequest, public_id):
+    try:
+        return consent_get_for_shopper(shopper=request.user, public_id=public_id)
+    except NotFound as error:
+        raise Http404 from error
+
+
+@login_required
+@require_POST
+def consent_withdraw_view(request: HttpRequest, public_id) -> HttpResponse:
+    consent = _own_consent(request, public_id)
+    try:
+        consent_withdraw(consent=consent, channel=Channel.WEB)
+        messages.success(
+            request,
+            _("Withdrawn. From now on %(operator)s cannot use this consent.") % {"operator": consent.operator.name},
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("portal:consents")
+
+
+@login_required
+@require_POST
+def consent_reaffirm_view(request: HttpRequest, public_id) -> HttpResponse:
+    consent = _own_consent(request, public_id)
+    try:
+        version = _current_version(consent.operator, consent.purpose)
+        consent_reaffirm(consent=consent, notice_version=version, channel=Channel.WEB)
+        messages.success(request, _("Reaffirmed. Your consent is valid for another period."))
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("portal:consents")
+
+
+@login_required
+@require_GET
+def consent_receipt_download(request: HttpRequest, public_id) -> HttpResponse:
+    consent = _own_consent(request, public_id)
+    body = json.dumps(consent_receipt_build(consent=consent), indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def entry_pass(request: HttpRequest) -> HttpResponse:
+    """Asking (POST) shows a fresh pass; the page asks again by itself shortly before it expires."""
+    if request.method == "GET":
+        return render(request, "portal/consents/entry_pass.html", {"issued": None})
+    issued = entry_pass_issue(shopper=request.user, channel=Channel.WEB)
+    qr_svg = segno.make(issued.token, error="m").svg_inline(scale=5, title=_("Your entry pass"))
+    lifetime = int((issued.entry_pass.expires_at - issued.entry_pass.issued_at).total_seconds())
+    return render(
+        request,
+        "portal/consents/entry_pass.html",
+        {
+            "issued": issued,
+            "qr_svg": qr_svg,
+            "lifetime": lifetime,
+            "renew_after": max(lifetime - 15, 5),
+        },
+    )
+
+
+@require_GET
+def operator_retention(request: HttpRequest, slug: str) -> HttpResponse:
+    """Public, no login: how long this operator keeps face data and when it is destroyed (C10)."""
+    try:
+        operator = operator_get_by_slug(slug=slug)
+    except NotFound as error:
+        raise Http404 from error
+    return render(
+        request,
+        "portal/public/retention.html",
+        {
+            "operator": operator,
+            "versions": notice_versions_current(operator=operator),
+            "language": get_language(),
+        },
+    )
+
+
+@require_GET
+def notice_version_public(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Public, no login: one published notice version, as it was shown."""
+    try:
+        version = notice_version_get_published(pk=pk)
+    except NotFound as error:
+        raise Http404 from error
+    if version.notice.operator.slug != slug:
+        raise Http404
+    return render(
+        request,
+        "portal/public/notice.html",
+        {
+            "operator": version.notice.operator,
+            "version": version,
+            "language": get_language(),
+        },
+    )

@@ -1,0 +1,57 @@
+"""The wording of Demo Mart's notices, seeded by `seed_demo` so the demo has something to consent to."""
+
+CONTACT = "Demo Mart Retail Ltd., privacy office, 1 Demo Street, Shanghai · dpo@demo-mart.example"
+
+RIGHTS_EN = (
+    "You may withdraw at any time with one tap; it takes effect at once. You may see, download and "
+    "erase everything we hold about you, and complain to the data protection authority."
+)
+RIGHTS_ZH = (
+    "您可随时一键撤回同意，立即生效。您可以查阅、下载和删除我们持有的关于您的全部信息，并可向个人信息保护监管部门投诉。"
+)
+
+DEMO_NOTICES = {
+    "face_entry": {
+        "title_en": "Face recognition at the door",
+        "title_zh_hans": "入口人脸识别",
+        "purpose_en": "To recognise you at the entrance of our stores so you can walk in, take and walk out.",
+        "purpose_zh_hans": "在门店入口识别您的身份，让您即拿即走。",
+        "method_en": (
+            "A camera at the door computes a face template and compares it with the template you enrolled. "
+            "The photo taken at the door is never kept; a probe that matches no one leaves no trace."
+        ),
+        "method_zh_hans": (
+            "入口摄像头计算人脸特征并与您登记的特征比对。入口拍摄的照片不会保存；未匹配的比对不留任何痕迹。"
+        ),
+        "retention_en": (
+            "Your encrypted face template is kept until you withdraw, and destroyed after 12 months without a visit."
+        ),
+        "retention_zh_hans": "您的加密人脸特征保存至您撤回同意为止；连续 12 个月未到店即销毁。",
+        "retention_days": 365,
+        "data_categories": ["facial template (biometric)", "entry time", "store and door"],
+    },
+    "store_analytics": {
+        "title_en": "Visits and shelf dwell",
+        "title_zh_hans": "到店与货架停留记录",
+        "purpose_en": "To keep your visits and how long you stand at each shelf, to improve the store layout.",
+        "purpose_zh_hans": "记录您的到店情况及在各货架前的停留时长，用于改进门店布局。",
+        "method_en": "Shelf sensors report dwell time linked to your pseudonymous shopper reference.",
+        "method_zh_hans": "货架传感器上报与您的假名化顾客编号关联的停留时长。",
+        "retention_en": "Kept for 12 months, then destroyed.",
+        "retention_zh_hans": "保存 12 个月后销毁。",
+        "retention_days": 365,
+        "data_categories": ["visits", "shelf dwell (shelf, seconds)", "purchases"],
+    },
+    "personalised_offers": {
+        "title_en": "Personalised offers",
+        "title_zh_hans": "个性化优惠",
+        "purpose_en": "To send you offers chosen from what you bought and looked at.",
+        "purpose_zh_hans": "根据您的购买和浏览记录向您推送优惠。",
+        "method_en": "Your purchases and dwell are used to pick offers shown in the app.",
+        "method_zh_hans": "使用您的购买和停留记录挑选在应用内展示的优惠。",
+        "retention_en": "Offer profiles are kept for 6 months, then destroyed.",
+        "retention_zh_hans": "优惠画像保存 6 个月后销毁。",
+        "retention_days": 180,
+        "data_categories": ["purchases", "shelf dwell", "offer interactions"],
+    },
+}
