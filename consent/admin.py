@@ -1,5 +1,6 @@
 """Admin: notice versions (through the services), read-only consents and audit log, and the auditing mixin."""
 
+from django import forms
 from django.contrib import admin
 
 from consent.models import AuditEntry, Consent, ConsentEvent, NoticeVersion, Purpose
@@ -59,6 +60,17 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class NoticeVersionChangeForm(forms.ModelForm):
+    class Meta:
+        model = NoticeVersion
+        fields = list(EDITABLE_FIELDS)
+
+
+class NoticeVersionAddForm(NoticeVersionChangeForm):
+    operator = forms.ModelChoiceField(queryset=operator_model().objects.all())
+    purpose = forms.ChoiceField(choices=Purpose.choices)
+
+
 @admin.register(NoticeVersion)
 class NoticeVersionAdmin(admin.ModelAdmin):
     """Privacy officers write drafts here and publish them; a published version is read-only."""
@@ -66,24 +78,19 @@ class NoticeVersionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "material", "published_at"]
     list_filter = ["status", "notice__purpose", "notice__operator"]
     actions = ["publish"]
-    fields = ["operator", "purpose", *EDITABLE_FIELDS]
 
     def get_form(self, request, obj=None, **kwargs):
-        from django import forms
-
-        form = super().get_form(request, obj, fields=list(EDITABLE_FIELDS), **kwargs)
-        if obj is None:
-            form.base_fields["operator"] = forms.ModelChoiceField(queryset=operator_model().objects.all())
-            form.base_fields["purpose"] = forms.ChoiceField(choices=Purpose.choices)
-        return form
+        kwargs["form"] = NoticeVersionChangeForm if obj is not None else NoticeVersionAddForm
+        return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
         return list(EDITABLE_FIELDS) if obj is not None else ["operator", "purpose", *EDITABLE_FIELDS]
 
-    def get_readonly_fields(self, request, obj=None):
+    def has_change_permission(self, request, obj=None):
+        # A published version is shown, never edited: the admin answers 403 to a change.
         if obj is not None and obj.is_published:
-            return list(EDITABLE_FIELDS)
-        return []
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -99,7 +106,8 @@ class NoticeVersionAdmin(admin.ModelAdmin):
             created = notice_version_create_draft(
                 actor=actor, operator=form.cleaned_data["operator"], purpose=form.cleaned_data["purpose"], **values
             )
-            obj.pk = created.pk
+            for field in NoticeVersion._meta.concrete_fields:  # the admin goes on with `obj`
+                setattr(obj, field.attname, getattr(created, field.attname))
 
     @admin.action(description="Publish the selected drafts")
     def publish(self, request, queryset):

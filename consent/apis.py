@@ -170,8 +170,8 @@ class NoticeShownApi(APIView):
         responses={201: ConsentEventOutputSerializer, **errors(401, 404)},
         description="Record that the app showed this notice version to the shopper.",
     )
-    def post(self, request, pk: int):
-        version = notice_version_get_published(pk=pk)
+    def post(self, request, notice_version_id: int):
+        version = notice_version_get_published(pk=notice_version_id)
         event = notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.APP)
         return Response(ConsentEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
 
@@ -328,7 +328,7 @@ class EntryPassRevokeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="entry_pass_revoke", request=None, responses={204: None, **errors(401, 404)})
-    def post(self, request, pk: int):
-        entry_pass = entry_pass_get_for_shopper(shopper=request.user, pk=pk)
+    def post(self, request, entry_pass_id: int):
+        entry_pass = entry_pass_get_for_shopper(shopper=request.user, pk=entry_pass_id)
         entry_pass_revoke(entry_pass=entry_pass, channel=Channel.APP)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from consent import apis
 urlpatterns = [
     path("operators", apis.OperatorListApi.as_view(), name="operator_list"),
     path("operators/<slug:slug>/notices", apis.OperatorNoticesApi.as_view(), name="operator_notices"),
-    path("notices/<int:pk>/shown", apis.NoticeShownApi.as_view(), name="notice_shown"),
+    path("notices/<int:notice_version_id>/shown", apis.NoticeShownApi.as_view(), name="notice_shown"),
     path("consents", apis.ConsentListApi.as_view(), name="consent_list"),
     path("consents/refuse", apis.ConsentRefuseApi.as_view(), name="consent_refuse"),
     path("consents/<uuid:public_id>", apis.ConsentDetailApi.as_view(), name="consent_detail"),
@@ -16,5 +16,5 @@ urlpatterns = [
     path("consents/<uuid:public_id>/receipt", apis.ConsentReceiptApi.as_view(), name="consent_receipt"),
     path("consent-events", apis.ConsentEventListApi.as_view(), name="consent_event_list"),
     path("entry-passes", apis.EntryPassIssueApi.as_view(), name="entry_pass_issue"),
-    path("entry-passes/<int:pk>/revoke", apis.EntryPassRevokeApi.as_view(), name="entry_pass_revoke"),
+    path("entry-passes/<int:entry_pass_id>/revoke", apis.EntryPassRevokeApi.as_view(), name="entry_pass_revoke"),
 ]

@@ -1,0 +1,345 @@
+"""The consent API for the app: happy paths, other shoppers (404), bad input, receipts, passes."""
+
+import base64
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from consent.models import Consent, ConsentEvent, EntryPass
+from consent.services import Actor, entry_pass_verify, notice_version_create_draft
+from core.errors import DomainError
+from tests.conftest import assert_error
+from tests.factories import NOTICE_TEXTS, OperatorFactory, UserFactory, published_notice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator():
+    return OperatorFactory(
+        name="Fresh Mart",
+        slug="fresh-mart",
+        legal_name="Fresh Mart Ltd.",
+        contact_address="2 Market Road",
+        jurisdiction="CN",
+    )
+
+
+@pytest.fixture
+def notice(operator):
+    return published_notice(operator)
+
+
+@pytest.fixture
+def client_for(api_client):
+    def login(user):
+        api_client.force_authenticate(user)
+        return api_client
+
+    return login
+
+
+def give(client, notice, **overrides):
+    payload = {
+        "operator": notice.notice.operator.slug,
+        "purpose": notice.notice.purpose,
+        "notice_version": notice.pk,
+        **overrides,
+    }
+    return client.post("/api/v1/consents", payload, format="json")
+
+
+class TestGiveAndWithdraw:
+    def test_give_then_withdraw(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        response = give(client, notice)
+        assert response.status_code == 201
+        body = response.json()
+        assert body["operator"] == "fresh-mart" and body["purpose"] == "face_entry"
+        assert body["status"] == "active" and body["notice_version"] == notice.pk
+        assert body["notice_version_number"] == 1 and body["channel"] == "app"
+
+        response = client.post(f"/api/v1/consents/{body['id']}/withdraw")
+
+        assert response.status_code == 200
+        assert response.json()["status"] == "withdrawn"
+        assert Consent.objects.get(public_id=body["id"]).status == "withdrawn"
+
+    def test_list_and_filter(self, client_for, shopper, operator, notice):
+        client = client_for(shopper)
+        face = give(client, notice).json()
+        give(client, published_notice(operator, "store_analytics"))
+        client.post(f"/api/v1/consents/{face['id']}/withdraw")
+
+        everything = client.get("/api/v1/consents").json()
+        assert everything["count"] == 2 and {"next", "previous", "results"} <= set(everything)
+        active = client.get("/api/v1/consents?status=active").json()["results"]
+        assert [consent["purpose"] for consent in active] == ["store_analytics"]
+        face_only = client.get("/api/v1/consents?purpose=face_entry").json()["results"]
+        assert [consent["status"] for consent in face_only] == ["withdrawn"]
+        assert_error(client.get("/api/v1/consents?status=maybe"), 400, "invalid")
+
+    def test_detail_shows_the_event_history(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        consent_id = give(client, notice).json()["id"]
+        client.post(f"/api/v1/consents/{consent_id}/reaffirm", {"notice_version": notice.pk}, format="json")
+        client.post(f"/api/v1/consents/{consent_id}/withdraw")
+        events = client.get(f"/api/v1/consents/{consent_id}").json()["events"]
+        assert [event["kind"] for event in events] == ["given", "reaffirmed", "withdrawn"]
+
+    def test_refuse_and_notice_shown_show_in_the_event_list(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        assert client.post(f"/api/v1/notices/{notice.pk}/shown").status_code == 201
+        payload = {"operator": "fresh-mart", "purpose": "face_entry", "notice_version": notice.pk}
+        response = client.post("/api/v1/consents/refuse", payload, format="json")
+        assert response.status_code == 201 and response.json()["kind"] == "refused"
+        events = client.get("/api/v1/consent-events").json()["results"]
+        assert [event["kind"] for event in events] == ["refused", "notice_shown"]
+        assert not Consent.objects.exists()
+
+
+class TestBadInput:
+    def test_notice_version_is_required(self, client_for, shopper, notice):
+        response = client_for(shopper).post(
+            "/api/v1/consents", {"operator": "fresh-mart", "purpose": "face_entry"}, format="json"
+        )
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"]["notice_version"][0]["code"] == "required"
+
+    def test_unknown_notice_version(self, client_for, shopper, notice):
+        error = assert_error(give(client_for(shopper), notice, notice_version=999999), 400, "invalid")
+        assert error["fields"]["notice_version"][0]["code"] == "does_not_exist"
+
+    def test_unpublished_notice_version(self, client_for, shopper, operator, notice):
+        draft = notice_version_create_draft(
+            actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS
+        )
+        assert_error(
+            give(client_for(shopper), notice, notice_version=draft.pk),
+            400,
+            "notice_version_not_published",
+            "This notice version is not published.",
+        )
+
+    def test_other_operators_notice_version(self, client_for, shopper, notice):
+        other = published_notice(OperatorFactory())
+        assert_error(
+            give(client_for(shopper), notice, notice_version=other.pk),
+            400,
+            "notice_version_mismatch",
+            "This notice version is not the operator's notice for this purpose.",
+        )
+
+    def test_second_active_consent(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        give(client, notice)
+        assert_error(give(client, notice), 409, "consent_already_active", "You have already given this consent.")
+
+    def test_unknown_purpose_and_operator(self, client_for, shopper, notice):
+        error = assert_error(
+            give(client_for(shopper), notice, purpose="mind_reading", operator="nobody"), 400, "invalid"
+        )
+        assert error["fields"]["purpose"][0]["code"] == "invalid_choice"
+        assert error["fields"]["operator"][0]["code"] == "does_not_exist"
+
+    def test_withdrawing_twice(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        consent_id = give(client, notice).json()["id"]
+        client.post(f"/api/v1/consents/{consent_id}/withdraw")
+        error = assert_error(client.post(f"/api/v1/consents/{consent_id}/withdraw"), 409, "consent_not_active")
+        assert error["status"] == "withdrawn"
+
+    def test_not_a_uuid(self, client_for, shopper):
+        assert_error(client_for(shopper).get("/api/v1/consents/not-a-uuid"), 404, "not_found")
+
+    def test_anonymous(self, api_client, notice):
+        assert_error(give(api_client, notice), 401, "not_authenticated")
+
+
+class TestOtherShoppers:
+    """Shopper B can never read or change shopper A's consents, receipts or pass: 404, never data."""
+
+    @pytest.fixture
+    def a_consent(self, shopper, notice):
+        from consent.services import consent_give
+
+        return consent_give(
+            shopper=shopper, operator=notice.notice.operator, purpose="face_entry", notice_version=notice, channel="app"
+        )
+
+    @pytest.mark.parametrize(
+        "method, suffix",
+        [
+            ("get", ""),
+            ("post", "/withdraw"),
+            ("post", "/reaffirm"),
+            ("get", "/receipt"),
+        ],
+    )
+    def test_someone_elses_consent_is_not_found(self, client_for, other_shopper, a_consent, notice, method, suffix):
+        client = client_for(other_shopper)
+        response = getattr(client, method)(
+            f"/api/v1/consents/{a_consent.public_id}{suffix}",
+            {"notice_version": notice.pk} if method == "post" else None,
+            format="json",
+        )
+        assert_error(response, 404, "consent_not_found", "No such consent.")
+        a_consent.refresh_from_db()
+        assert a_consent.status == "active" and a_consent.events.count() == 1
+
+    def test_someone_elses_consents_are_not_listed(self, client_for, other_shopper, a_consent):
+        assert client_for(other_shopper).get("/api/v1/consents").json()["count"] == 0
+        assert client_for(other_shopper).get("/api/v1/consent-events").json()["count"] == 0
+
+    def test_someone_elses_pass_cannot_be_revoked(self, client_for, shopper, other_shopper):
+        pass_id = client_for(shopper).post("/api/v1/entry-passes").json()["id"]
+        response = client_for(other_shopper).post(f"/api/v1/entry-passes/{pass_id}/revoke")
+        assert_error(response, 404, "entry_pass_not_found")
+        assert EntryPass.objects.get(pk=pass_id).revoked_at is None
+
+    def test_unknown_consent_id(self, client_for, shopper):
+        assert_error(client_for(shopper).get(f"/api/v1/consents/{uuid.uuid4()}/receipt"), 404, "consent_not_found")
+
+
+class TestReceipt:
+    def test_a_receipt_carries_every_field_with_real_values(self, client_for, shopper, notice, operator):
+        client = client_for(shopper)
+        consent_id = give(client, notice).json()["id"]
+
+        response = client.get(f"/api/v1/consents/{consent_id}/receipt?download=1")
+
+        assert response.status_code == 200
+        assert response["Content-Disposition"] == f'attachment; filename="consent-receipt-{consent_id}.json"'
+        receipt = response.json()
+        uuid.UUID(receipt["receipt_id"])
+        assert receipt["schema_version"].startswith("ISO/IEC TS 27560:2023 + Kantara Consent Receipt 1.1")
+        assert timezone.datetime.fromisoformat(receipt["timestamp"]).tzinfo is not None
+        assert receipt["jurisdiction"] == "CN"
+        assert receipt["collection_method"]["type"] == "explicit opt-in"
+        assert receipt["collection_method"]["channel"] == "app"
+        assert receipt["principal_id"] == str(shopper.public_id)
+        assert receipt["controller"]["name"] == "Fresh Mart"
+        assert receipt["controller"]["legal_name"] == "Fresh Mart Ltd."
+        assert receipt["controller"]["email"] == operator.contact_email
+        assert receipt["controller"]["address"] == "2 Market Road"
+        assert receipt["controller"]["contact"] == "dpo@example.com"
+        assert receipt["controller"]["privacy_officer"] == {
+            "name": "Pat Officer",
+            "email": operator.privacy_officer_email,
+        }
+        assert receipt["consent"]["id"] == consent_id and receipt["consent"]["status"] == "active"
+        purpose = receipt["purposes"][0]
+        assert purpose["purpose"] == "face_entry" and purpose["consent_type"] == "explicit"
+        assert purpose["description"] == "To recognise you at the door."
+        assert "PIPL" in purpose["legal_basis"]
+        assert receipt["data_categories"] == ["facial template (biometric)"]
+        assert receipt["sensitive"] is True and receipt["special_categories"] == ["biometric"]
+        assert receipt["retention"]["days"] == 365
+        assert receipt["retention"]["description"] == "Kept until you withdraw."
+        assert receipt["retention"]["schedule_url"].endswith("/operators/fresh-mart/retention/")
+        assert receipt["withdrawal"]["api"] == f"POST /api/v1/consents/{consent_id}/withdraw"
+        assert receipt["notice"]["id"] == notice.pk and receipt["notice"]["version"] == 1
+        assert receipt["notice"]["url"].endswith(f"/operators/fresh-mart/notices/{notice.pk}/")
+        assert [event["kind"] for event in receipt["events"]] == ["given"]
+
+    def test_the_receipt_follows_the_shoppers_language(self, client_for, notice):
+        shopper = UserFactory(language="zh-hans")
+        client = client_for(shopper)
+        consent_id = give(client, notice).json()["id"]
+        receipt = client.get(f"/api/v1/consents/{consent_id}/receipt").json()
+        assert receipt["language"] == "zh-hans"
+        assert receipt["purposes"][0]["description"] == "在入口识别您。"
+
+    def test_a_new_state_gets_a_new_receipt_id(self, client_for, shopper, notice):
+        client = client_for(shopper)
+        consent_id = give(client, notice).json()["id"]
+        first = client.get(f"/api/v1/consents/{consent_id}/receipt").json()["receipt_id"]
+        assert client.get(f"/api/v1/consents/{consent_id}/receipt").json()["receipt_id"] == first
+        client.post(f"/api/v1/consents/{consent_id}/withdraw")
+        assert client.get(f"/api/v1/consents/{consent_id}/receipt").json()["receipt_id"] != first
+
+
+class TestEntryPass:
+    def issue(self, client):
+        response = client.post("/api/v1/entry-passes")
+        assert response.status_code == 201
+        return response.json()
+
+    def test_a_fresh_pass_verifies_and_holds_no_personal_data(self, client_for, shopper):
+        issued = self.issue(client_for(shopper))
+        assert issued["qr_svg"].startswith("<svg")
+        assert entry_pass_verify(token=issued["token"]).shopper == shopper
+        # The signed payload is one random id and nothing else.
+        payload = json.loads(base64.urlsafe_b64decode(issued["token"].split(":")[0] + "=="))
+        assert set(payload) == {"i"} and len(payload["i"]) >= 43
+        assert payload["i"] == EntryPass.objects.get(pk=issued["id"]).token_id
+        for personal in (shopper.email, str(shopper.public_id), shopper.display_name):
+            assert personal not in issued["token"]
+
+    def test_any_shopper_gets_one_without_consenting(self, client_for):
+        shopper = UserFactory(email_verified_at=None)
+        assert self.issue(client_for(shopper))["token"]
+
+    def refused(self, token, code, monkeypatch=None):
+        with pytest.raises(DomainError) as raised:
+            entry_pass_verify(token=token)
+        assert raised.value.code == code
+        return raised.value
+
+    def test_expired_by_its_signature(self, client_for, shopper, settings, monkeypatch):
+        token = self.issue(client_for(shopper))["token"]
+        later = time.time() + settings.ENTRY_PASS_LIFETIME.total_seconds() + 5
+        monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+        error = self.refused(token, "pass_expired")
+        assert error.message == "This entry pass has expired; show a fresh one."
+
+    def test_expired_in_the_database(self, client_for, shopper):
+        token = self.issue(client_for(shopper))["token"]
+        EntryPass.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        self.refused(token, "pass_expired")
+
+    def test_altered(self, client_for, shopper):
+        token = self.issue(client_for(shopper))["token"]
+        payload, timestamp, signature = token.split(":")
+        self.refused(f"{payload}x:{timestamp}:{signature}", "pass_invalid")
+        self.refused(f"{payload}:{timestamp}:{signature[:-2]}AA", "pass_invalid")
+        self.refused("not a pass at all", "pass_invalid")
+
+    def test_revoked(self, client_for, shopper):
+        client = client_for(shopper)
+        issued = self.issue(client)
+        assert client.post(f"/api/v1/entry-passes/{issued['id']}/revoke").status_code == 204
+        self.refused(issued["token"], "pass_revoked")
+
+    def test_anonymous(self, api_client, db):
+        assert_error(api_client.post("/api/v1/entry-passes"), 401, "not_authenticated")
+
+
+class TestPublicNotices:
+    def test_operators_and_their_notices_need_no_login(self, api_client, operator, notice):
+        published_notice(operator, "store_analytics")
+        operators = api_client.get("/api/v1/operators").json()
+        assert [entry["slug"] for entry in operators["results"]] == ["fresh-mart"]
+        notices = api_client.get("/api/v1/operators/fresh-mart/notices").json()
+        assert [entry["purpose"] for entry in notices] == ["face_entry", "store_analytics"]
+        assert notices[0]["text"]["zh-hans"]["title"] == "入口人脸识别"
+        assert notices[0]["text"]["en"]["rights"] == "Withdraw at any time."
+
+    def test_only_the_current_published_version_is_listed(self, api_client, operator, notice):
+        newer = published_notice(operator, material=False)
+        notice_version_create_draft(actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS)
+        notices = api_client.get("/api/v1/operators/fresh-mart/notices").json()
+        assert [entry["id"] for entry in notices] == [newer.pk]
+
+    def test_unknown_operator(self, api_client, db):
+        assert_error(api_client.get("/api/v1/operators/nobody/notices"), 404, "operator_not_found")
+
+
+def test_notice_shown_for_an_unpublished_version_is_not_found(client_for, shopper, operator):
+    draft = notice_version_create_draft(actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS)
+    assert_error(client_for(shopper).post(f"/api/v1/notices/{draft.pk}/shown"), 404, "notice_version_not_found")
+    assert not ConsentEvent.objects.exists()
