@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.models import Channel
+from consent.selectors import operator_model
 from core.errors import DomainError
 from portal import forms
 from portal.services import (
@@ -41,7 +42,7 @@ def _show_error(form, error: DomainError) -> None:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"operators": operator_model().objects.order_by("name")})
 
 
 @require_http_methods(["GET", "POST"])

@@ -321,3 +321,17 @@ def test_every_change_above_keeps_the_audit_chain_intact(shopper, notice):
     consent_withdraw(consent=consent, channel="app")
     assert audit_chain_verify().intact
     assert ConsentEvent.objects.filter(shopper=shopper).count() == 3
+
+
+def test_expiry_runs_on_schedule_as_a_task(shopper, notice):
+    from consent.tasks import consent_expire_due_task
+    from portal.celery import app
+
+    schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "consent.expire_due" in schedule
+    assert "consent.expire_due" in app.tasks
+    consent = give(shopper, notice)
+    Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert consent_expire_due_task.delay().get() == 1
+    consent.refresh_from_db()
+    assert consent.status == "expired"
