@@ -1,63 +1,13 @@
-"""Admin: notice versions (through the services), read-only consents and audit log, and the auditing mixin."""
+"""Admin: notice versions (written through the services) and read-only consents."""
 
 from django import forms
 from django.contrib import admin
 
-from consent.models import AuditEntry, Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import operator_model
-from consent.services import (
-    Actor,
-    audit_entry_create,
-    notice_version_create_draft,
-    notice_version_publish,
-    notice_version_update_draft,
-)
+from consent.services import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 from consent.services.notices import EDITABLE_FIELDS
-
-
-class AuditedModelAdmin(admin.ModelAdmin):
-    """Staff edits through the admin leave an audit entry in the same transaction."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        action = f"{obj._meta.model_name}.{'changed' if change else 'created'}"
-        audit_entry_create(
-            actor=Actor.staff(request.user), action=action, target=obj, data={"fields": sorted(form.changed_data)}
-        )
-
-    def delete_model(self, request, obj):
-        target = (obj._meta.label_lower, str(obj.pk))
-        super().delete_model(request, obj)
-        audit_entry_create(actor=Actor.staff(request.user), action=f"{obj._meta.model_name}.deleted", target=target)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = [
-        "sequence",
-        "occurred_at",
-        "action",
-        "actor_type",
-        "actor_id",
-        "channel",
-        "target_type",
-        "target_id",
-    ]
-    list_filter = ["action", "actor_type", "channel"]
-    search_fields = ["target_id", "actor_id", "action"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.audit import Actor
 
 
 class NoticeVersionChangeForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.models import Channel, Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.receipts import consent_receipt_build
 from consent.selectors import (
     consent_events_for_shopper,
@@ -32,6 +32,7 @@ from consent.services import (
     notice_shown_record,
 )
 from core.api import errors, paginated, paginated_response
+from core.models import Channel
 
 
 class NoticeVersionOutputSerializer(serializers.ModelSerializer):

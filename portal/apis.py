@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from consent.models import Channel
 from core.api import errors
+from core.models import Channel
 from portal.models import ApiToken, Language, User
 from portal.services import (
     api_token_create,

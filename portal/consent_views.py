@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent.models import Channel, Purpose
+from consent.models import Purpose
 from consent.receipts import consent_receipt_build
 from consent.selectors import (
     consent_choices_for_shopper,
@@ -33,6 +33,7 @@ from consent.services import (
     notice_shown_record,
 )
 from core.errors import DomainError, NotFound
+from core.models import Channel
 
 
 @login_required

@@ -23,7 +23,7 @@ from django.utils.http import urlencode, urlsafe_base64_decode, urlsafe_base64_e
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent.services import Actor, audit_entry_create
+from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
 from portal.models import ApiToken, EmailVerification, Language, User
 from portal.tasks import email_send

@@ -13,9 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from consent.models import Channel
 from consent.selectors import operator_model
 from core.errors import DomainError
+from core.models import Channel
 from portal import forms
 from portal.services import (
     email_verification_resend,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from consent.admin import AuditedModelAdmin
+from core.admin import AuditedModelAdmin
 from stores.models import Operator, Store
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from consent.services import Actor, audit_entry_create
+from core.audit import Actor, audit_entry_create
 from stores.models import Operator, Store
 
 

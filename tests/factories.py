@@ -68,7 +68,8 @@ NOTICE_TEXTS = {
 
 def published_notice(operator, purpose: str = "face_entry", *, material: bool = True, **overrides):
     """Write and publish the next version of an operator's notice through the services."""
-    from consent.services import Actor, notice_version_create_draft, notice_version_publish
+    from consent.services import notice_version_create_draft, notice_version_publish
+    from core.audit import Actor
 
     draft = notice_version_create_draft(
         actor=Actor.system(), operator=operator, purpose=purpose, material=material, **{**NOTICE_TEXTS, **overrides}

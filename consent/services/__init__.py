@@ -1,6 +1,5 @@
-"""Writes for consent: the audit log, notices, consents and entry passes."""
+"""Writes for consent: notices, consents and entry passes."""
 
-from consent.services.audit import Actor, audit_entry_create
 from consent.services.consents import (
     consent_expire_due,
     consent_give,
@@ -13,9 +12,7 @@ from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, ent
 from consent.services.notices import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 
 __all__ = [
-    "Actor",
     "IssuedEntryPass",
-    "audit_entry_create",
     "consent_expire_due",
     "consent_give",
     "consent_reaffirm",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.services.audit import Actor, audit_entry_create
+from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import EntryPass
-from consent.services.audit import Actor, audit_entry_create
+from core.audit import Actor, audit_entry_create
 from core.errors import DomainError
 
 SIGNING_SALT = "faceconsent.entry-pass.v1"

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Consent, ConsentEvent, Notice, NoticeVersion, Purpose
-from consent.services.audit import Actor, audit_entry_create
 from consent.services.consents import consent_end
+from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 
 EDITABLE_FIELDS = (

@@ -2,8 +2,9 @@
 
 import pytest
 
-from consent.models import AuditEntry, Consent, NoticeVersion
+from consent.models import Consent, NoticeVersion
 from consent.services import consent_give
+from core.models import AuditEntry
 from tests.factories import NOTICE_TEXTS, OperatorFactory, published_notice
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from consent.models import Consent, ConsentEvent, EntryPass
-from consent.services import Actor, entry_pass_verify, notice_version_create_draft
+from consent.services import entry_pass_verify, notice_version_create_draft
+from core.audit import Actor
 from core.errors import DomainError
 from tests.conftest import assert_error
 from tests.factories import NOTICE_TEXTS, OperatorFactory, UserFactory, published_notice

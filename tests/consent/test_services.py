@@ -6,10 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from consent.models import AuditEntry, Consent, ConsentEvent, NoticeVersion
-from consent.selectors import audit_chain_verify, consent_choices_for_shopper, consent_is_active
+from consent.models import Consent, ConsentEvent, NoticeVersion
+from consent.selectors import consent_choices_for_shopper, consent_is_active
 from consent.services import (
-    Actor,
     consent_expire_due,
     consent_give,
     consent_reaffirm,
@@ -20,7 +19,9 @@ from consent.services import (
     notice_version_publish,
     notice_version_update_draft,
 )
+from core.audit import Actor, audit_chain_verify
 from core.errors import DomainError
+from core.models import AuditEntry
 from tests.factories import NOTICE_TEXTS, OperatorFactory, UserFactory, published_notice
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from consent.models import AuditEntry
+from core.models import AuditEntry
 from portal.models import ApiToken, EmailVerification, User
 from tests.conftest import assert_error
 from tests.factories import DEFAULT_PASSWORD, UserFactory

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from consent.models import AuditEntry
+from core.models import AuditEntry
 from portal.models import User
 from tests.factories import DEFAULT_PASSWORD
 

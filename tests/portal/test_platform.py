@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.urls import get_resolver
 from openapi_spec_validator import validate
 
-from consent.selectors import audit_chain_verify
+from core.audit import audit_chain_verify
 from portal.models import User
 from stores.models import Operator, Store
 

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from consent.models import NoticeVersion
-from consent.services import Actor, notice_version_create_draft, notice_version_publish
+from consent.services import notice_version_create_draft, notice_version_publish
+from core.audit import Actor
 from portal.demo_notices import CONTACT, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
 from portal.services import user_email_mark_verified, user_register

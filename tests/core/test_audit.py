@@ -4,9 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from consent.models import AuditChainHead, AuditEntry
-from consent.selectors import audit_chain_verify
-from consent.services import Actor, audit_entry_create
+from core.audit import Actor, audit_chain_verify, audit_entry_create
+from core.models import AuditChainHead, AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +79,6 @@ def test_a_rolled_back_change_leaves_no_entry():
 
 def test_entries_cannot_be_edited_in_the_admin(admin_client):
     entry = write_entries(1)[0]
-    response = admin_client.post(f"/admin/consent/auditentry/{entry.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()

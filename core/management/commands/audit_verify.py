@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consent.selectors import audit_chain_verify
+from core.audit import audit_chain_verify
 
 
 class Command(BaseCommand):

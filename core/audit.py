@@ -1,0 +1,171 @@
+"""The audit log: every state change appends a hash-chained entry inside its own transaction.
+
+`audit_entry_create` writes (callers pass their own transaction), `audit_chain_verify` reads
+the whole chain back and names the first entry that does not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.models import ActorType, AuditChainHead, AuditEntry, Channel
+
+
+def audit_entry_digest(
+    *,
+    sequence: int,
+    occurred_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    channel: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    data: dict[str, Any],
+    previous_hash: str,
+) -> str:
+    canonical = json.dumps(
+        [
+            sequence,
+            occurred_at.isoformat(timespec="microseconds"),
+            actor_type,
+            actor_id,
+            channel,
+            action,
+            target_type,
+            target_id,
+            data,
+            previous_hash,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, through which channel."""
+
+    type: str
+    id: str = ""
+    channel: str = Channel.SYSTEM
+
+    @classmethod
+    def shopper(cls, user: Any, channel: str) -> Actor:
+        return cls(ActorType.SHOPPER, str(user.pk), channel)
+
+    @classmethod
+    def staff(cls, user: Any) -> Actor:
+        return cls(ActorType.STAFF, str(user.pk), Channel.STAFF)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM, "", Channel.SYSTEM)
+
+
+@transaction.atomic
+def audit_entry_create(
+    *, actor: Actor, action: str, target: models.Model | tuple[str, str], data: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append an entry to the chain, inside the caller's transaction.
+
+    The chain head row is locked, so concurrent writers are chained one after the other
+    and a rolled-back change leaves no entry behind.
+    """
+    if isinstance(target, models.Model):
+        target_type, target_id = target._meta.label_lower, str(target.pk)
+    else:
+        target_type, target_id = target
+    # Round-trip through JSON so the hash covers exactly what the database stores.
+    clean_data = json.loads(json.dumps(data or {}, default=str))
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+    occurred_at = timezone.now().astimezone(UTC)
+    sequence = head.last_sequence + 1
+    entry_hash = audit_entry_digest(
+        sequence=sequence,
+        occurred_at=occurred_at,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        channel=actor.channel,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        data=clean_data,
+        previous_hash=head.last_hash,
+    )
+    entry = AuditEntry.objects.create(
+        sequence=sequence,
+        occurred_at=occurred_at,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        channel=actor.channel,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        data=clean_data,
+        previous_hash=head.last_hash,
+        entry_hash=entry_hash,
+    )
+    head.last_sequence, head.last_hash = sequence, entry_hash
+    head.save(update_fields=["last_sequence", "last_hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditChainReport:
+    checked: int
+    broken_sequence: int | None = None
+    broken_entry_id: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_sequence is None
+
+
+def audit_chain_verify() -> AuditChainReport:
+    """Recompute every entry's hash in order; report the first entry that does not hold."""
+    previous_hash = "0" * 64
+    expected_sequence = 1
+    checked = 0
+    for entry in AuditEntry.objects.order_by("sequence").iterator(chunk_size=2000):
+        if entry.sequence != expected_sequence:
+            return AuditChainReport(checked, entry.sequence, entry.pk, f"entry #{expected_sequence} is missing")
+        if entry.previous_hash != previous_hash:
+            return AuditChainReport(checked, entry.sequence, entry.pk, "it does not link to the entry before it")
+        digest = audit_entry_digest(
+            sequence=entry.sequence,
+            occurred_at=entry.occurred_at.astimezone(UTC),
+            actor_type=entry.actor_type,
+            actor_id=entry.actor_id,
+            channel=entry.channel,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            data=entry.data,
+            previous_hash=entry.previous_hash,
+        )
+        if digest != entry.entry_hash:
+            return AuditChainReport(checked, entry.sequence, entry.pk, "its content does not match its hash")
+        previous_hash = entry.entry_hash
+        expected_sequence += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    if head and (head.last_sequence != checked or head.last_hash != previous_hash):
+        return AuditChainReport(
+            checked,
+            checked + 1 if head.last_sequence > checked else head.last_sequence,
+            None,
+            f"the chain ends at #{checked} but its head records #{head.last_sequence}",
+        )
+    return AuditChainReport(checked)
