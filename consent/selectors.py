@@ -61,6 +61,11 @@ def consent_is_active(*, shopper, operator, purpose: str) -> bool:
     return Consent.objects.filter(consent_active_q(), shopper=shopper, operator=operator, purpose=purpose).exists()
 
 
+def shopper_has_face_consent(shopper) -> bool:
+    """Active `face_entry` consent for at least one operator: the condition for holding a face."""
+    return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()
+
+
 def consent_list_for_shopper(*, shopper, filters: dict | None = None) -> QuerySet[Consent]:
     filters = filters or {}
     consents = Consent.objects.filter(shopper=shopper).select_related("operator", "notice_version__notice")

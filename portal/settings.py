@@ -161,8 +161,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "biometrics.*": {"queue": "enroll"},
-    "stores.match*": {"queue": "match"},
+    "biometrics.enrollment*": {"queue": "enroll"},
+    "biometrics.match*": {"queue": "match"},
     "*.erasure*": {"queue": "erasure"},
 }
 CELERY_TASK_SERIALIZER = "json"
@@ -205,6 +205,32 @@ CONSENT_VALIDITY = timedelta(days=env.int("CONSENT_VALIDITY_DAYS", default=365))
 FACE_MINIMUM_AGE = env.int("FACE_MINIMUM_AGE", default=14)
 # How long an entry pass (the QR code shown instead of a face) stays valid.
 ENTRY_PASS_LIFETIME = timedelta(seconds=env.int("ENTRY_PASS_LIFETIME_SECONDS", default=300))
+
+# Faces --------------------------------------------------------------------------------------------
+# Template keys: "id:base64key,..." (32-byte keys); the last one, or TEMPLATE_ACTIVE_KEY_ID, seals
+# new templates. Never in the database. The embedded default keeps them in var/template_keys.
+TEMPLATE_KEYS = env.str("TEMPLATE_KEYS", default="")
+TEMPLATE_ACTIVE_KEY_ID = env.str("TEMPLATE_ACTIVE_KEY_ID", default="")
+TEMPLATE_KEYS_FILE = VAR_DIR / "template_keys"
+if not EMBEDDED and not TEMPLATE_KEYS:
+    raise ImproperlyConfigured("TEMPLATE_KEYS must be set when DATABASE_URL is set.")
+ENROLL_MAX_PHOTOS = 3
+ENROLL_MAX_PHOTO_BYTES = env.int("ENROLL_MAX_PHOTO_BYTES", default=10 * 1024 * 1024)
+ENROLL_MAX_PIXELS = env.int("ENROLL_MAX_PIXELS", default=40_000_000)
+# Quality gate, measured on the face kit (docs/decisions/0005-face-engine.md).
+ENROLL_MIN_FACE_PX = env.int("ENROLL_MIN_FACE_PX", default=80)
+ENROLL_MIN_SHARPNESS = env.float("ENROLL_MIN_SHARPNESS", default=15.0)
+ENROLL_MIN_BRIGHTNESS = env.float("ENROLL_MIN_BRIGHTNESS", default=50.0)
+# The photos of one enrollment must all be of one person: no two further apart than this.
+ENROLL_SAME_PERSON_DISTANCE = env.float("ENROLL_SAME_PERSON_DISTANCE", default=0.6)
+# Face detection runs on a copy of at most this many pixels on its longest side.
+FACE_DETECT_MAX_SIDE = env.int("FACE_DETECT_MAX_SIDE", default=640)
+# Who may have a face processed: consent lives above biometrics, so it is named here.
+BIOMETRICS_CONSENT_CHECK = "consent.selectors.shopper_has_face_consent"
+# Uploads stay in memory (never a temporary file on disk) and are capped per file.
+FILE_UPLOAD_HANDLERS = ["biometrics.uploads.MemoryOnlyUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = ENROLL_MAX_PHOTO_BYTES
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 # Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

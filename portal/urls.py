@@ -17,6 +17,7 @@ api_v1 = [
     path("auth/password-reset/confirm", apis.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("", include("consent.urls")),
+    path("", include("biometrics.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def template_keys_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("keys") / "template_keys"
+
+
+@pytest.fixture(autouse=True)
+def _test_template_keys(settings, template_keys_file):
+    """Tests never touch the checkout's own key file (var/template_keys)."""
+    settings.TEMPLATE_KEYS_FILE = template_keys_file
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     """Deployments serve hashed static files after collectstatic; tests read the sources."""

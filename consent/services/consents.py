@@ -6,11 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biometrics.services import templates_delete
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.selectors import shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
@@ -105,6 +108,17 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
     return consent
 
 
+def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> None:
+    """C6: with no face_entry consent left for any operator, the face templates go, in this transaction.
+
+    The shopper row is locked first, as the enrollment worker does before it stores templates,
+    so a template can never be written after the last consent ended.
+    """
+    get_user_model().objects.select_for_update().filter(pk=shopper.pk).first()
+    if not shopper_has_face_consent(shopper):
+        templates_delete(shopper=shopper, actor=actor, reason=reason)
+
+
 def consent_end(
     *,
     consent: Consent,
@@ -121,6 +135,8 @@ def consent_end(
     consent.status = status
     consent.ended_at = now
     consent.save(update_fields=["status", "ended_at"])
+    if consent.purpose == Purpose.FACE_ENTRY:
+        _templates_delete_unless_consented(shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}")
     _event(
         kind=kind,
         shopper=consent.shopper,

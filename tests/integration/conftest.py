@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from portal.celery import app as celery_app
 
@@ -29,6 +30,14 @@ def _database_url() -> str:
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _key_file_spec(path: Path) -> str:
+    from biometrics.keys import key_ring
+
+    with override_settings(TEMPLATE_KEYS_FILE=path):
+        key_ring()  # creates the file when it is not there yet
+    return path.read_text().strip()
 
 
 def _point_celery_at(*, broker_url: str, result_backend: str, transport_options: dict, eager: bool) -> None:
@@ -46,7 +55,7 @@ def _point_celery_at(*, broker_url: str, result_backend: str, transport_options:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, template_keys_file):
     workdir = tmp_path_factory.mktemp("worker")
     mail_dir = workdir / "mail"
     mail_dir.mkdir()
@@ -76,6 +85,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "CELERY_BROKER_URL": broker_url,
         "CELERY_RESULT_BACKEND": result_backend,
         "EMAIL_FILE_PATH": str(mail_dir),
+        # The same template keys as the tests: the worker seals what the tests open.
+        "TEMPLATE_KEYS": settings.TEMPLATE_KEYS or _key_file_spec(template_keys_file),
     }
     log_path = workdir / "worker.log"
     with open(log_path, "wb") as log:

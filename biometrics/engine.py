@@ -1,0 +1,218 @@
+"""The face engine: safe image decoding, detection, a quality gate and the 128-number encoding.
+
+Plain Python (no Django), so it can be tested, benchmarked and reused on its own. Faces are
+found with face_recognition's HOG detector on a reduced copy of the image, then encoded once
+at full resolution from that location, so no photo is ever searched twice.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import cv2
+import face_recognition
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import DomainError
+
+ENCODING_SIZE = 128
+ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+
+
+class FaceRefused(DomainError):
+    """A photo the engine cannot use; `code` says why."""
+
+    status = 422
+
+
+REASONS = {
+    "no_face": "No face was found in the photo.",
+    "several_faces": "The photo shows more than one face; use a photo of you alone.",
+    "face_too_small": "The face is too small; come closer to the camera.",
+    "too_blurred": "The photo is too blurred; hold still and try again.",
+    "too_dark": "The photo is too dark; find more light.",
+    "unreadable_image": "The file is not a readable JPEG, PNG or WebP image.",
+    "image_too_large": "The image is too large.",
+}
+
+
+def refuse(code: str) -> FaceRefused:
+    return FaceRefused(REASONS[code], code=code)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    # Detection runs on a copy whose longest side is at most this; encoding uses full resolution.
+    detect_max_side: int = 640
+    detect_upsample: int = 1
+    min_face_px: int = 80
+    # Measured on ../shared/faces (docs/decisions/0005): sharp faces score 30 and up, blurred ones 9 or less.
+    min_sharpness: float = 15.0
+    # Real faces average 103 or brighter; the same photos at a fifth of the light, 30 or less.
+    min_brightness: float = 50.0
+
+
+@dataclass(frozen=True)
+class FaceLocation:
+    top: int
+    right: int
+    bottom: int
+    left: int
+
+    @property
+    def size(self) -> int:
+        return min(self.bottom - self.top, self.right - self.left)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.top, self.right, self.bottom, self.left)
+
+
+@dataclass(frozen=True)
+class Quality:
+    face_px: int
+    sharpness: float
+    brightness: float
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    encoding: np.ndarray = field(repr=False)
+    location: FaceLocation
+    quality: Quality
+
+
+def decode_image(data: bytes, settings: EngineSettings = EngineSettings()) -> np.ndarray:
+    """Bytes to an RGB uint8 array, upright, refusing anything unsafe or unreadable.
+
+    The pixel count is checked from the header before any pixel is decoded, so a small file
+    that would expand to gigabytes (a decompression bomb) is refused without decoding it.
+    """
+    if len(data) > settings.max_bytes:
+        raise refuse("image_too_large")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ACCEPTED_FORMATS:
+                raise refuse("unreadable_image")
+            width, height = image.size
+            if width * height > settings.max_pixels:
+                raise refuse("image_too_large")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return _to_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise refuse("image_too_large") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise refuse("unreadable_image") from error
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit (or 32-bit integer) greyscale: scale the range down to 8 bits.
+        values = np.asarray(image, dtype=np.float64)
+        top = values.max() or 1.0
+        grey = np.clip(values / top * 255.0, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent areas become white rather than whatever colour their pixels hold.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def locate_faces(image: np.ndarray, settings: EngineSettings = EngineSettings()) -> list[FaceLocation]:
+    """Find faces on a reduced copy and give their boxes in full-resolution pixels."""
+    height, width = image.shape[:2]
+    scale = min(1.0, settings.detect_max_side / max(height, width))
+    small = (
+        image
+        if scale == 1.0
+        else cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
+    )
+    found = face_recognition.face_locations(small, number_of_times_to_upsample=settings.detect_upsample, model="hog")
+    locations = []
+    for top, right, bottom, left in found:
+        locations.append(
+            FaceLocation(
+                top=max(0, round(top / scale)),
+                right=min(width, round(right / scale)),
+                bottom=min(height, round(bottom / scale)),
+                left=max(0, round(left / scale)),
+            )
+        )
+    return locations
+
+
+def measure_quality(image: np.ndarray, location: FaceLocation) -> Quality:
+    """Sharpness (variance of the Laplacian) and brightness (mean grey) of the face, at a fixed size."""
+    crop = image[location.top : location.bottom, location.left : location.right]
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    grey = cv2.resize(grey, (160, 160), interpolation=cv2.INTER_AREA)
+    return Quality(
+        face_px=location.size,
+        sharpness=float(cv2.Laplacian(grey, cv2.CV_64F).var()),
+        brightness=float(grey.mean()),
+    )
+
+
+def encode_face(image: np.ndarray, location: FaceLocation) -> np.ndarray:
+    """The 128-number encoding of the face at `location` (no detection here)."""
+    encodings = face_recognition.face_encodings(image, known_face_locations=[location.as_tuple()], num_jitters=1)
+    return np.asarray(encodings[0], dtype=np.float64)
+
+
+def analyse_for_enrollment(data: bytes, settings: EngineSettings = EngineSettings()) -> FaceResult:
+    """One photo to one encoding, or a FaceRefused naming the first reason it cannot be used."""
+    image = decode_image(data, settings)
+    if min(image.shape[:2]) < settings.min_face_px:
+        raise refuse("face_too_small")
+    locations = locate_faces(image, settings)
+    if not locations:
+        raise refuse("no_face")
+    if len(locations) > 1:
+        raise refuse("several_faces")
+    location = locations[0]
+    quality = measure_quality(image, location)
+    if quality.face_px < settings.min_face_px:
+        raise refuse("face_too_small")
+    if quality.brightness < settings.min_brightness:
+        raise refuse("too_dark")
+    if quality.sharpness < settings.min_sharpness:
+        raise refuse("too_blurred")
+    return FaceResult(encoding=encode_face(image, location), location=location, quality=quality)
+
+
+def probe_encoding(data: bytes, settings: EngineSettings = EngineSettings()) -> np.ndarray | None:
+    """The encoding of the largest face in a door photo, or None when there is no face."""
+    image = decode_image(data, settings)
+    locations = locate_faces(image, settings)
+    if not locations:
+        return None
+    largest = max(locations, key=lambda location: location.size)
+    return encode_face(image, largest)
+
+
+def face_distance(known: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """Euclidean distances from one probe to each known encoding (face_recognition's measure)."""
+    known = np.atleast_2d(known)
+    return np.linalg.norm(known - probe, axis=1)
+
+
+def validate_encoding(values) -> np.ndarray:
+    """A device-computed encoding: exactly 128 finite numbers, else `invalid_encoding`."""
+    try:
+        encoding = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding") from error
+    if encoding.shape != (ENCODING_SIZE,) or not np.all(np.isfinite(encoding)):
+        raise DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding")
+    return encoding

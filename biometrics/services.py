@@ -1,0 +1,288 @@
+"""Writes for enrollments and templates: start, process (in the worker), replace, delete, re-key."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from biometrics import engine
+from biometrics.keys import key_ring
+from biometrics.models import Enrollment, FaceTemplate
+from biometrics.protection import SealedTemplate
+from core.audit import Actor, audit_entry_create
+from core.dates import age_on
+from core.errors import Conflict, Forbidden, ValidationFailed
+
+
+def engine_settings() -> engine.EngineSettings:
+    return engine.EngineSettings(
+        max_bytes=settings.ENROLL_MAX_PHOTO_BYTES,
+        max_pixels=settings.ENROLL_MAX_PIXELS,
+        detect_max_side=settings.FACE_DETECT_MAX_SIDE,
+        min_face_px=settings.ENROLL_MIN_FACE_PX,
+        min_sharpness=settings.ENROLL_MIN_SHARPNESS,
+        min_brightness=settings.ENROLL_MIN_BRIGHTNESS,
+    )
+
+
+def face_consent_given(shopper: Any) -> bool:
+    return import_string(settings.BIOMETRICS_CONSENT_CHECK)(shopper)
+
+
+def _check_may_enroll(shopper: Any) -> None:
+    if shopper.date_of_birth is None or age_on(shopper.date_of_birth, timezone.localdate()) < settings.FACE_MINIMUM_AGE:
+        raise Forbidden(
+            _("Face recognition is only available from the age of %(age)d.") % {"age": settings.FACE_MINIMUM_AGE},
+            code="under_minimum_age",
+        )
+    if not face_consent_given(shopper):
+        raise Forbidden(
+            _("Give face recognition consent to at least one store operator first."), code="consent_required"
+        )
+
+
+def _photo_context(enrollment: Enrollment, index: int) -> str:
+    return f"enrollment-photo|{enrollment.public_id}|{index}"
+
+
+@dataclass(frozen=True)
+class StartedEnrollment:
+    enrollment: Enrollment
+    sealed_photos: list[dict[str, str]]
+
+
+@transaction.atomic
+def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enrollment:
+    """Accept 1-3 photos and queue them for the worker; returns at once.
+
+    The photos are sealed under the template key and travel only inside the task message;
+    nothing of them is written to the database, the media folder or the logs.
+    """
+    _check_may_enroll(shopper)
+    if not photos:
+        raise ValidationFailed(
+            _("Send at least one photo."), code="photos_required", fields={"photos": [_("Send at least one photo.")]}
+        )
+    if len(photos) > settings.ENROLL_MAX_PHOTOS:
+        raise ValidationFailed(
+            _("Send at most %(count)d photos.") % {"count": settings.ENROLL_MAX_PHOTOS},
+            code="too_many_photos",
+            fields={"photos": [_("Send at most %(count)d photos.") % {"count": settings.ENROLL_MAX_PHOTOS}]},
+        )
+    for photo in photos:
+        if len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
+            raise ValidationFailed(
+                engine.REASONS["image_too_large"],
+                code="image_too_large",
+                fields={"photos": [engine.REASONS["image_too_large"]]},
+            )
+    get_user_model().objects.select_for_update().get(pk=shopper.pk)
+    if Enrollment.objects.filter(
+        shopper=shopper, status__in=[Enrollment.Status.QUEUED, Enrollment.Status.PROCESSING]
+    ).exists():
+        raise Conflict(_("An enrollment is already in progress; wait for it to finish."), code="enrollment_in_progress")
+    enrollment = Enrollment.objects.create(shopper=shopper, channel=channel, photo_count=len(photos))
+    ring = key_ring()
+    sealed = []
+    for index, photo in enumerate(photos, start=1):
+        box = ring.seal_bytes(photo, context=_photo_context(enrollment, index))
+        sealed.append(
+            {"k": box.key_id, "n": base64.b64encode(box.nonce).decode(), "c": base64.b64encode(box.ciphertext).decode()}
+        )
+    audit_entry_create(
+        actor=Actor.shopper(shopper, channel),
+        action="enrollment.queued",
+        target=enrollment,
+        data={"photos": len(photos)},
+    )
+    from biometrics.tasks import enrollment_process_task
+
+    transaction.on_commit(
+        lambda: enrollment_process_task.apply_async(
+            args=[enrollment.pk, sealed],
+            # Never let the photos show up in logs, events or monitoring.
+            argsrepr=f"({enrollment.pk}, <{len(sealed)} sealed photos>)",
+        )
+    )
+    return enrollment
+
+
+def _open_photos(enrollment: Enrollment, sealed_photos: list[dict[str, str]]) -> list[bytes]:
+    ring = key_ring()
+    return [
+        ring.open_bytes(
+            SealedTemplate(item["k"], base64.b64decode(item["n"]), base64.b64decode(item["c"])),
+            context=_photo_context(enrollment, index),
+        )
+        for index, item in enumerate(sealed_photos, start=1)
+    ]
+
+
+def enrollment_mark_processing(*, enrollment_id: int) -> Enrollment | None:
+    """Claim a queued enrollment for processing; None when it is gone or already finished."""
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment_id).first()
+        if enrollment is None or enrollment.finished:
+            return None
+        enrollment.status = Enrollment.Status.PROCESSING
+        enrollment.started_at = enrollment.started_at or timezone.now()
+        enrollment.attempts += 1
+        enrollment.save(update_fields=["status", "started_at", "attempts"])
+        return enrollment
+
+
+def enrollment_process(*, enrollment_id: int, sealed_photos: list[dict[str, str]]) -> str | None:
+    """The worker's part: open the photos, analyse each, store the templates or refuse.
+
+    Safe to run twice: a finished enrollment is left as it is. Returns the final status.
+    """
+    enrollment = enrollment_mark_processing(enrollment_id=enrollment_id)
+    if enrollment is None:
+        return None
+    photos = _open_photos(enrollment, sealed_photos)
+    results, faces = [], []
+    config = engine_settings()
+    for index, photo in enumerate(photos, start=1):
+        try:
+            face = engine.analyse_for_enrollment(photo, config)
+        except engine.FaceRefused as refusal:
+            results.append({"photo": index, "accepted": False, "code": refusal.code, "message": refusal.message})
+        else:
+            results.append({"photo": index, "accepted": True, "code": None, "message": ""})
+            faces.append(face)
+    del photos  # the photos end here, whatever happens next
+    return _enrollment_finish(enrollment_id=enrollment_id, results=results, encodings=[face.encoding for face in faces])
+
+
+@transaction.atomic
+def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: list[np.ndarray]) -> str:
+    enrollment = Enrollment.objects.select_for_update().select_related("shopper").get(pk=enrollment_id)
+    if enrollment.finished:
+        return enrollment.status
+    # Lock the shopper, as a withdrawal does: consent cannot end between this check and the write.
+    shopper = get_user_model().objects.select_for_update().get(pk=enrollment.shopper_id)
+    reason = ""
+    if not encodings:
+        reason = "no_usable_photo"
+    elif not face_consent_given(shopper):
+        reason = "consent_required"
+    elif any(
+        engine.face_distance(a, b)[0] > settings.ENROLL_SAME_PERSON_DISTANCE
+        for a, b in itertools.combinations(encodings, 2)
+    ):
+        reason = "faces_do_not_match"
+    enrollment.results = results
+    enrollment.finished_at = timezone.now()
+    if reason:
+        enrollment.status, enrollment.reason = Enrollment.Status.REFUSED, reason
+        enrollment.save(update_fields=["results", "finished_at", "status", "reason"])
+        audit_entry_create(
+            actor=Actor.system(),
+            action="enrollment.refused",
+            target=enrollment,
+            data={"reason": reason, "refused": [r["code"] for r in results if not r["accepted"]]},
+        )
+        return enrollment.status
+    replaced = _templates_delete(shopper=shopper)
+    ring = key_ring()
+    owner = str(shopper.public_id)
+    for encoding in encodings:
+        sealed = ring.seal(encoding, owner=owner)
+        FaceTemplate.objects.create(
+            shopper=shopper,
+            enrollment=enrollment,
+            key_id=sealed.key_id,
+            nonce=sealed.nonce,
+            ciphertext=sealed.ciphertext,
+        )
+    enrollment.status = Enrollment.Status.DONE
+    enrollment.save(update_fields=["results", "finished_at", "status"])
+    audit_entry_create(
+        actor=Actor.system(),
+        action="enrollment.done",
+        target=enrollment,
+        data={"templates": len(encodings), "replaced": replaced, "key_id": ring.active_key_id},
+    )
+    return enrollment.status
+
+
+@transaction.atomic
+def enrollment_fail(*, enrollment_id: int, reason: str) -> None:
+    """Give up on an enrollment the worker could not finish (its photos are gone with the task)."""
+    enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment_id).first()
+    if enrollment is None or enrollment.finished:
+        return
+    enrollment.status, enrollment.reason, enrollment.finished_at = Enrollment.Status.FAILED, reason, timezone.now()
+    enrollment.save(update_fields=["status", "reason", "finished_at"])
+    audit_entry_create(actor=Actor.system(), action="enrollment.failed", target=enrollment, data={"reason": reason})
+
+
+def _templates_delete(*, shopper: Any) -> int:
+    deleted, _ = FaceTemplate.objects.filter(shopper=shopper).delete()
+    return deleted
+
+
+@transaction.atomic
+def templates_delete(*, shopper: Any, actor: Actor, reason: str) -> int:
+    """Destroy every template of a shopper, now, with an audit entry (when there were any)."""
+    deleted = _templates_delete(shopper=shopper)
+    if deleted:
+        audit_entry_create(
+            actor=actor,
+            action="templates.deleted",
+            target=("portal.user", str(shopper.pk)),
+            data={"count": deleted, "reason": reason},
+        )
+    return deleted
+
+
+def templates_rotate_key(*, batch_size: int = 500) -> int:
+    """Re-seal every template not under the active key. Safe to stop and run again."""
+    ring = key_ring()
+    rotated = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                FaceTemplate.objects.select_for_update()
+                .select_related("shopper")
+                .exclude(key_id=ring.active_key_id)
+                .order_by("pk")[:batch_size]
+            )
+            for template in batch:
+                owner = str(template.shopper.public_id)
+                encoding = ring.open(
+                    SealedTemplate(template.key_id, bytes(template.nonce), bytes(template.ciphertext)), owner=owner
+                )
+                sealed = ring.seal(encoding, owner=owner)
+                template.key_id, template.nonce, template.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+                template.save(update_fields=["key_id", "nonce", "ciphertext"])
+            if batch:
+                audit_entry_create(
+                    actor=Actor.system(),
+                    action="templates.rekeyed",
+                    target=("biometrics.facetemplate", "*"),
+                    data={"count": len(batch), "key_id": ring.active_key_id},
+                )
+        rotated += len(batch)
+        if len(batch) < batch_size:
+            return rotated
+
+
+def template_encodings(*, shopper: Any) -> list[np.ndarray]:
+    """Open a shopper's templates (for matching inside a worker only; never for people)."""
+    ring = key_ring()
+    owner = str(shopper.public_id)
+    return [
+        ring.open(SealedTemplate(t.key_id, bytes(t.nonce), bytes(t.ciphertext)), owner=owner)
+        for t in FaceTemplate.objects.filter(shopper=shopper).order_by("pk")
+    ]
