@@ -46,22 +46,20 @@ class EnrollmentStartApi(APIView):
 
     @extend_schema(
         operation_id="enrollment_start",
-        request=OpenApiRequest(
-            {
-                "multipart/form-data": {
-                    "type": "object",
-                    "properties": {
-                        "photos": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "minItems": 1,
-                            "maxItems": 3,
-                        }
-                    },
-                    "required": ["photos"],
-                }
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "photos": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "minItems": 1,
+                        "maxItems": 3,
+                    }
+                },
+                "required": ["photos"],
             }
-        ),
+        },
         responses={202: EnrollmentOutputSerializer, **errors(400, 401, 403, 409, 415)},
         description=(
             "Upload 1-3 photos of your face (JPEG, PNG or WebP). Answers at once; follow the "
