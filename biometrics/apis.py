@@ -31,13 +31,14 @@ class EnrollmentOutputSerializer(serializers.ModelSerializer):
 
 def uploaded_photos(request) -> list[bytes]:
     """The photos of a multipart request, read in memory; refuses those over the size limit."""
+    uploads = request.FILES.getlist("photos")  # parsing the body is what finds oversized files
     if getattr(request._request, "oversized_uploads", None):
         raise ValidationFailed(
             engine.REASONS["image_too_large"],
             code="image_too_large",
             fields={"photos": [engine.REASONS["image_too_large"]]},
         )
-    return [upload.read() for upload in request.FILES.getlist("photos")]
+    return [upload.read() for upload in uploads]
 
 
 class EnrollmentStartApi(APIView):

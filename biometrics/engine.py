@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 import cv2
 import face_recognition
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from core.errors import DomainError
+
+# face_recognition switches Pillow to padding truncated files with grey on import; a cut-off
+# upload must be refused as unreadable instead.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 ENCODING_SIZE = 128
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})

@@ -13,9 +13,8 @@ class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
         self.activated = True  # never hand over to a disk-backed handler, whatever the size
 
     def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
         self.received = 0
-        self.oversized = False
+        super().new_file(*args, **kwargs)  # raises StopFutureHandlers: memory is the only place
 
     def receive_data_chunk(self, raw_data, start):
         from django.conf import settings

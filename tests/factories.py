@@ -77,3 +77,17 @@ def published_notice(operator, purpose: str = "face_entry", *, material: bool = 
     notice_version_publish(actor=Actor.system(), version=draft)
     draft.refresh_from_db()
     return draft
+
+
+def face_consent(shopper, operator=None):
+    """Give `face_entry` consent to an operator (a new one unless given) through the services."""
+    from consent.models import NoticeVersion
+    from consent.services import consent_give
+
+    operator = operator or OperatorFactory()
+    version = (
+        NoticeVersion.objects.filter(notice__operator=operator, notice__purpose="face_entry", status="published")
+        .order_by("-version")
+        .first()
+    ) or published_notice(operator)
+    return consent_give(shopper=shopper, operator=operator, purpose="face_entry", notice_version=version, channel="app")

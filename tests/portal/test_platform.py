@@ -89,6 +89,7 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path):
         "SECRET_KEY": "x9$k2!q7" * 8,
         "ALLOWED_HOSTS": "portal.example.com",
         "SITE_URL": "https://portal.example.com",
+        "TEMPLATE_KEYS": "k1:" + "A" * 43,
         "VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(
@@ -101,6 +102,20 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_to_start_without_template_keys(tmp_path):
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": "postgres://x@db.internal/x",
+        "SECRET_KEY": "s" * 50,
+        "VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "TEMPLATE_KEYS must be set when DATABASE_URL is set." in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

@@ -1,0 +1,159 @@
+"""The face engine on real photos and on every kind of bad input (no Django needed)."""
+
+import io
+from unittest import mock
+
+import cv2
+import face_recognition
+import numpy as np
+import pytest
+from PIL import Image
+
+from biometrics import engine
+from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, faces_dir, kit_photo
+
+SETTINGS = engine.EngineSettings()
+
+
+def refusal(data: bytes) -> str:
+    with pytest.raises(engine.FaceRefused) as raised:
+        engine.analyse_for_enrollment(data, SETTINGS)
+    return raised.value.code
+
+
+class TestAccepted:
+    def test_one_real_face_gives_128_numbers(self):
+        result = engine.analyse_for_enrollment(astronaut_jpeg(), SETTINGS)
+        assert result.encoding.shape == (128,) and result.encoding.dtype == np.float64
+        assert result.quality.face_px >= SETTINGS.min_face_px
+
+    @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+    def test_png_and_webp(self, fmt):
+        assert engine.analyse_for_enrollment(encode(astronaut_array(), fmt), SETTINGS).encoding.shape == (128,)
+
+    def test_grayscale(self):
+        grey = cv2.cvtColor(astronaut_array(), cv2.COLOR_RGB2GRAY)
+        assert engine.analyse_for_enrollment(encode(grey, "PNG"), SETTINGS).encoding.shape == (128,)
+
+    def test_sixteen_bit(self):
+        grey = cv2.cvtColor(astronaut_array(), cv2.COLOR_RGB2GRAY).astype(np.uint16) * 257
+        buffer = io.BytesIO()
+        Image.fromarray(grey).save(buffer, format="PNG")
+        image = Image.open(io.BytesIO(buffer.getvalue()))
+        assert image.mode.startswith("I")
+        assert engine.analyse_for_enrollment(buffer.getvalue(), SETTINGS).encoding.shape == (128,)
+
+    def test_rgba_from_the_kit(self):
+        data = kit_photo("edge/rgba_32bit.png")
+        assert Image.open(io.BytesIO(data)).mode == "RGBA"
+        assert engine.analyse_for_enrollment(data, SETTINGS).encoding.shape == (128,)
+
+    def test_exif_orientation_is_applied(self):
+        # Stored sideways, with the EXIF tag saying "turn me": only an upright face is found.
+        sideways = np.ascontiguousarray(np.rot90(astronaut_array(), k=1))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+        data = encode(sideways, "JPEG", quality=95, exif=exif.tobytes())
+        assert engine.decode_image(data).shape[:2] == astronaut_array().shape[:2]
+        assert engine.analyse_for_enrollment(data, SETTINGS).encoding.shape == (128,)
+
+    def test_detects_once_and_encodes_from_that_location(self):
+        with (
+            mock.patch.object(face_recognition, "face_locations", wraps=face_recognition.face_locations) as spy,
+            mock.patch.object(face_recognition, "face_encodings", wraps=face_recognition.face_encodings) as encode_spy,
+        ):
+            engine.analyse_for_enrollment(astronaut_jpeg(), SETTINGS)
+        assert spy.call_count == 1
+        assert encode_spy.call_count == 1
+        assert encode_spy.call_args.kwargs["known_face_locations"]
+
+    def test_the_encoding_matches_stock_face_recognition(self):
+        image = astronaut_array()
+        ours = engine.analyse_for_enrollment(encode(image, "PNG"), SETTINGS).encoding
+        stock = face_recognition.face_encodings(image)[0]
+        assert engine.face_distance(stock, ours)[0] < 0.1
+
+
+class TestRefused:
+    @pytest.mark.parametrize("name", ["kit_with_rose.jpg", "obama_and_biden.jpg", "two_people.jpg"])
+    def test_every_multi_face_photo(self, name):
+        assert refusal(kit_photo(f"multi/{name}")) == "several_faces"
+
+    def test_blank(self):
+        assert refusal(encode(np.full((400, 400, 3), 255, np.uint8), "PNG")) == "no_face"
+
+    def test_noise(self):
+        noise = np.random.default_rng(7).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+        assert refusal(encode(noise, "PNG")) == "no_face"
+
+    def test_truncated_jpeg(self):
+        data = astronaut_jpeg()
+        assert refusal(data[: len(data) // 2]) == "unreadable_image"
+
+    def test_text_file_named_jpg(self):
+        assert refusal(b"this is not a picture, whatever its name says\n" * 20) == "unreadable_image"
+
+    def test_empty_file(self):
+        assert refusal(b"") == "unreadable_image"
+
+    def test_gif_is_not_accepted(self):
+        assert refusal(encode(astronaut_array(), "GIF")) == "unreadable_image"
+
+    def test_decompression_bomb_is_refused_from_its_header(self):
+        # 20000 x 20000 pixels: a small file that would decode to 400 million pixels.
+        buffer = io.BytesIO()
+        Image.new("1", (20000, 20000), 1).save(buffer, format="PNG")
+        data = buffer.getvalue()
+        assert len(data) < SETTINGS.max_bytes
+        with mock.patch.object(Image.Image, "load", side_effect=AssertionError("decoded a bomb")):
+            assert refusal(data) == "image_too_large"
+
+    def test_too_many_bytes(self):
+        assert refusal(b"\xff\xd8\xff" + b"\0" * (SETTINGS.max_bytes + 1)) == "image_too_large"
+
+    def test_tiny_image(self):
+        exif = Image.Exif()
+        exif[0x010E] = "x" * 3500  # padding: a 4 KB file of 10 x 10 pixels
+        data = encode(np.full((10, 10, 3), 128, np.uint8), "JPEG", exif=exif.tobytes())
+        assert 3500 < len(data) < 5000
+        assert refusal(data) == "face_too_small"
+
+    def test_small_face(self):
+        assert refusal(kit_photo("obama/obama_240p.jpg")) == "face_too_small"
+
+    def test_blurred(self):
+        blurred = cv2.GaussianBlur(astronaut_array(), (0, 0), 3)  # about 3% of the face's size
+        assert refusal(encode(blurred, "PNG")) == "too_blurred"
+
+    def test_dark(self):
+        dark = (astronaut_array() * 0.2).astype(np.uint8)
+        assert refusal(encode(dark, "PNG")) == "too_dark"
+
+
+class TestFaceKit:
+    def test_every_single_face_photo_enrolls_and_matches_its_person(self):
+        import csv
+
+        rows = list(csv.DictReader((faces_dir() / "LABELS.csv").open()))
+        singles = [row for row in rows if row["faces_found"] == "1" and int(row["largest_face_px"]) >= 80]
+        encodings = {
+            row["path"]: engine.analyse_for_enrollment(kit_photo(row["path"]), SETTINGS).encoding for row in singles
+        }
+        person = {row["path"]: "obama" if row["identity"] == "edge" else row["identity"] for row in singles}
+        for first, a in encodings.items():
+            for second, b in encodings.items():
+                if first < second:
+                    same = person[first] == person[second]
+                    distance = engine.face_distance(a, b)[0]
+                    assert (distance <= 0.6) == same, (first, second, distance)
+
+
+class TestEncodingInput:
+    def test_a_valid_encoding(self):
+        assert engine.validate_encoding([0.01] * 128).shape == (128,)
+
+    @pytest.mark.parametrize("values", [[0.1] * 127, [0.1] * 129, ["a"] * 128, [float("nan")] * 128, None, "text"])
+    def test_invalid_encodings(self, values):
+        with pytest.raises(engine.DomainError) as raised:
+            engine.validate_encoding(values)
+        assert raised.value.code == "invalid_encoding"
