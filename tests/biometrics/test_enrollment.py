@@ -283,3 +283,30 @@ class mock_apply_async:
 
     def __getitem__(self, index):
         return self.calls[index]
+
+
+def test_no_photo_and_no_clear_encoding_is_kept_anywhere(enroll, consenting, settings):
+    from pathlib import Path
+
+    from biometrics import engine
+    from tests.biometrics.leaks import leaks
+
+    photo = kit_photo("obama/obama_1.jpg")
+    _, finished = enroll(consenting, photo)
+    assert finished["status"] == "done"
+    encoding = engine.analyse_for_enrollment(photo).encoding
+    assert leaks(photo, encoding, folders=[Path(settings.MEDIA_ROOT)]) == []
+
+
+def test_the_leak_scan_finds_what_it_looks_for(consenting):
+    """The scan itself works: a photo or an encoding put where it must not be is found."""
+    from biometrics import engine
+    from tests.biometrics.leaks import leaks
+
+    photo = astronaut_jpeg()
+    encoding = engine.analyse_for_enrollment(photo).encoding
+    Enrollment.objects.create(
+        shopper=consenting, channel="app", photo_count=1, results=[{"leaked": [float(v) for v in encoding]}]
+    )
+    assert any("encoding as json" in place for place in leaks(photo, encoding))
+    assert any("photo bytes" in place for place in leaks(photo, encoding, extra=[("blob", b"x" + photo)]))
