@@ -32,14 +32,19 @@ class FaceRefused(DomainError):
     status = 422
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for translation where it is shown (the engine itself stays Django-free)."""
+    return message
+
+
 REASONS = {
-    "no_face": "No face was found in the photo.",
-    "several_faces": "The photo shows more than one face; use a photo of you alone.",
-    "face_too_small": "The face is too small; come closer to the camera.",
-    "too_blurred": "The photo is too blurred; hold still and try again.",
-    "too_dark": "The photo is too dark; find more light.",
-    "unreadable_image": "The file is not a readable JPEG, PNG or WebP image.",
-    "image_too_large": "The image is too large.",
+    "no_face": gettext_noop("No face was found in the photo."),
+    "several_faces": gettext_noop("The photo shows more than one face; use a photo of you alone."),
+    "face_too_small": gettext_noop("The face is too small; come closer to the camera."),
+    "too_blurred": gettext_noop("The photo is too blurred; hold still and try again."),
+    "too_dark": gettext_noop("The photo is too dark; find more light."),
+    "unreadable_image": gettext_noop("The file is not a readable JPEG, PNG or WebP image."),
+    "image_too_large": gettext_noop("The image is too large."),
 }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import consent_views, views
+from portal import consent_views, face_views, views
 
 app_name = "portal"
 
@@ -22,6 +22,9 @@ urlpatterns = [
     path("consents/<uuid:public_id>/reaffirm/", consent_views.consent_reaffirm_view, name="consent_reaffirm"),
     path("consents/<uuid:public_id>/receipt/", consent_views.consent_receipt_download, name="consent_receipt"),
     path("entry-pass/", consent_views.entry_pass, name="entry_pass"),
+    path("face/", face_views.face, name="face"),
+    path("face/enroll/", face_views.face_enroll, name="face_enroll"),
+    path("face/delete/", face_views.face_delete, name="face_delete"),
     path("operators/<slug:slug>/retention/", consent_views.operator_retention, name="operator_retention"),
     path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
 ]

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from portal.celery import app as celery_app
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.worker import celery_worker_process, real_worker  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate
 from biometrics.protection import TemplateDecryptionError
 from biometrics.services import template_encodings
@@ -54,7 +55,7 @@ class TestEnroll:
         assert finished["status"] == "done"
         assert finished["results"] == [{"photo": 1, "accepted": True, "code": None, "message": ""}]
         template = FaceTemplate.objects.get(shopper=consenting)
-        assert template.key_id == "k1"
+        assert template.key_id == key_ring().active_key_id
         opened = template_encodings(shopper=consenting)[0]
         assert opened.shape == (128,)
         actions = list(AuditEntry.objects.values_list("action", flat=True))
@@ -230,7 +231,8 @@ class TestKeys:
         with pytest.raises(TemplateDecryptionError):
             template_encodings(shopper=consenting)
 
-    def test_rotation_moves_every_template_to_the_new_key(self, enroll, consenting, capsys):
+    def test_rotation_moves_every_template_to_the_new_key(self, enroll, consenting, capsys, settings, tmp_path):
+        settings.TEMPLATE_KEYS, settings.TEMPLATE_KEYS_FILE = "", tmp_path / "template_keys"  # embedded default
         enroll(consenting, astronaut_jpeg())
         other = UserFactory()
         face_consent(other)

@@ -1,4 +1,4 @@
-"""A real Celery worker process for the integration tests.
+"""A real Celery worker process for the integration tests (its fixtures are made available in conftest).
 
 It runs the project's code in its own process, on the broker CI gives (Redis) or, in the
 embedded default, on a broker made of files, against the same test database as the tests.
@@ -20,7 +20,7 @@ from django.test import override_settings
 
 from portal.celery import app as celery_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WORKER_START_TIMEOUT = 60
 
 

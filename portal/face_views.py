@@ -1,0 +1,90 @@
+"""The shopper's face page: enroll 1-3 photos, watch the progress, delete the templates."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from biometrics import engine
+from biometrics.models import Enrollment
+from biometrics.selectors import face_status_for_shopper
+from biometrics.services import enrollment_start, face_consent_given, templates_delete
+from core.audit import Actor
+from core.dates import age_on
+from core.errors import DomainError
+from core.models import Channel
+
+
+@login_required
+@require_GET
+def face(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    old_enough = (
+        user.date_of_birth is not None and age_on(user.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
+    )
+    status = face_status_for_shopper(shopper=user)
+    return render(
+        request,
+        "portal/face.html",
+        {
+            "face": status,
+            "watch": request.GET.get("enrollment")
+            or (
+                status.latest_enrollment.public_id
+                if status.latest_enrollment and not status.latest_enrollment.finished
+                else ""
+            ),
+            "consented": face_consent_given(user),
+            "old_enough": old_enough,
+            "minimum_age": settings.FACE_MINIMUM_AGE,
+            "max_photos": settings.ENROLL_MAX_PHOTOS,
+            "status_labels": {value: str(label) for value, label in Enrollment.Status.choices},
+            "reasons": {code: str(_(message)) for code, message in {**engine.REASONS, **ENROLLMENT_REASONS}.items()},
+        },
+    )
+
+
+ENROLLMENT_REASONS = {
+    "no_usable_photo": _lazy("None of the photos could be used."),
+    "faces_do_not_match": _lazy("The photos do not show the same person."),
+    "consent_required": _lazy("Face recognition consent was withdrawn before the photos were processed."),
+    "processing_failed": _lazy("Something went wrong while processing; please try again."),
+    "timed_out": _lazy("Processing took too long; please try again."),
+}
+
+
+@login_required
+@require_POST
+def face_enroll(request: HttpRequest) -> HttpResponse:
+    uploads = request.FILES.getlist("photos")
+    try:
+        if getattr(request, "oversized_uploads", None):
+            raise DomainError(engine.REASONS["image_too_large"], code="image_too_large")
+        enrollment = enrollment_start(
+            shopper=request.user, photos=[upload.read() for upload in uploads], channel=Channel.WEB
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("portal:face")
+    messages.info(request, _("Your photos are being processed; they are deleted as soon as they are encoded."))
+    return redirect(f"{reverse('portal:face')}?{urlencode({'enrollment': enrollment.public_id})}")
+
+
+@login_required
+@require_POST
+def face_delete(request: HttpRequest) -> HttpResponse:
+    deleted = templates_delete(
+        shopper=request.user, actor=Actor.shopper(request.user, Channel.WEB), reason="deleted by the shopper"
+    )
+    if deleted:
+        messages.success(request, _("Your face templates are deleted. No store can recognise you now."))
+    return redirect("portal:face")
