@@ -100,18 +100,19 @@ TEMPLATES = [
 ]
 
 # Database -------------------------------------------------------------------------------
+# The web server and worker processes share a SQLite file: WAL lets them read while another
+# writes, IMMEDIATE makes writers queue instead of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "faceconsent.sqlite3",
-            # The web server and a worker process share the file: WAL lets them read while
-            # the other writes, IMMEDIATE makes writers queue instead of failing.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": SQLITE_OPTIONS,
             # A file, not memory, so that a worker process started by the integration
             # tests sees the test database.
             "TEST": {"NAME": str(VAR_DIR / "test-faceconsent.sqlite3")},
@@ -119,8 +120,11 @@ if EMBEDDED:
     }
 else:
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, broker, tasks -----------------------------------------------------------------------

@@ -312,3 +312,69 @@ def test_the_leak_scan_finds_what_it_looks_for(consenting):
     )
     assert any("encoding as json" in place for place in leaks(photo, encoding))
     assert any("photo bytes" in place for place in leaks(photo, encoding, extra=[("blob", b"x" + photo)]))
+
+
+class TestTaskFailures:
+    @pytest.fixture
+    def queued(self, api_client, consenting, django_capture_on_commit_callbacks):
+        api_client.force_authenticate(consenting)
+        with django_capture_on_commit_callbacks() as callbacks:
+            api_client.post(ENROLL, upload(astronaut_jpeg()), format="multipart")
+        with mock_apply_async() as sent:
+            callbacks[0]()
+        return sent[0]
+
+    def test_a_database_hiccup_is_retried(self, queued):
+        from unittest import mock
+
+        from django.db import OperationalError
+
+        calls = []
+
+        def flaky(**kwargs):
+            calls.append(1)
+            if len(calls) == 1:
+                raise OperationalError("connection reset")
+            from biometrics.services import enrollment_process
+
+            return enrollment_process(**kwargs)
+
+        with (
+            mock.patch("biometrics.tasks.enrollment_process", side_effect=flaky),
+            mock.patch.object(enrollment_process_task, "retry", side_effect=lambda **kw: kw["exc"]) as retry,
+        ):
+            with pytest.raises(OperationalError):
+                enrollment_process_task.apply(args=queued, throw=True)
+        assert retry.call_count == 1 and retry.call_args.kwargs["countdown"] == 1
+        # The redelivered message finishes the job.
+        assert enrollment_process_task.apply(args=queued).get() == "done"
+
+    def test_a_bug_fails_the_enrollment_without_retrying(self, queued):
+        from unittest import mock
+
+        with (
+            mock.patch("biometrics.tasks.enrollment_process", side_effect=ValueError("bug")),
+            mock.patch.object(enrollment_process_task, "retry") as retry,
+            pytest.raises(ValueError),
+        ):
+            enrollment_process_task.apply(args=queued, throw=True)
+        assert retry.call_count == 0
+        enrollment = Enrollment.objects.get()
+        assert (enrollment.status, enrollment.reason) == ("failed", "processing_failed")
+        assert AuditEntry.objects.filter(action="enrollment.failed").exists()
+
+    def test_the_time_limit_fails_it_cleanly(self, queued):
+        from unittest import mock
+
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        with mock.patch("biometrics.tasks.enrollment_process", side_effect=SoftTimeLimitExceeded()):
+            assert enrollment_process_task.apply(args=queued).get() == "failed"
+        assert Enrollment.objects.get().reason == "timed_out"
+
+    def test_the_task_has_limits_and_is_late_acknowledged(self):
+        assert enrollment_process_task.acks_late and enrollment_process_task.reject_on_worker_lost
+        assert enrollment_process_task.soft_time_limit == 120 and enrollment_process_task.time_limit == 150
+        from portal.celery import app
+
+        assert app.amqp.router.route({}, "biometrics.enrollment_process")["queue"].name == "enroll"

@@ -1,0 +1,99 @@
+"""Shared set-up for the benchmarks: a throwaway database, keys and a real worker process."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = ROOT.parent / "shared" / "faces"
+sys.path.insert(0, str(ROOT))
+
+
+def kit_rows(*, single_faces_only: bool = True, min_face_px: int = 80) -> list[dict[str, str]]:
+    if not (FACES / "LABELS.csv").exists():
+        sys.exit(f"The benchmarks need the face kit at {FACES}.")
+    rows = list(csv.DictReader((FACES / "LABELS.csv").open()))
+    if single_faces_only:
+        rows = [row for row in rows if row["faces_found"] == "1" and int(row["largest_face_px"]) >= min_face_px]
+    return rows
+
+
+def setup_django(workdir: Path) -> dict[str, str]:
+    """Point Django at a fresh SQLite file in `workdir` (or the given PostgreSQL), migrate, return the env."""
+    from biometrics.protection import generate_key
+
+    env = {
+        "VAR_DIR": str(workdir),
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
+        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "TEMPLATE_KEYS": f"bench:{generate_key()}",
+        "DEBUG": "false",
+        "LOG_LEVEL": "ERROR",
+    }
+    if os.environ.get("REDIS_URL"):
+        env["CELERY_BROKER_URL"] = env["CELERY_RESULT_BACKEND"] = os.environ["REDIS_URL"]
+    else:
+        env["CELERY_BROKER_URL"] = "filesystem://"
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return env
+
+
+def start_worker(env: dict[str, str], *, queues: str, concurrency: int = 1, log: Path) -> subprocess.Popen:
+    from portal.celery import app
+
+    app.control.purge()
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--queues",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "WARNING",
+                "--hostname",
+                f"bench{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"The worker did not start:\n{log.read_text()[-3000:]}")
+    return worker
+
+
+def stop(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="faceconsent-bench-"))
