@@ -342,9 +342,9 @@ class TestTaskFailures:
         with (
             mock.patch("biometrics.tasks.enrollment_process", side_effect=flaky),
             mock.patch.object(enrollment_process_task, "retry", side_effect=lambda **kw: kw["exc"]) as retry,
+            pytest.raises(OperationalError),
         ):
-            with pytest.raises(OperationalError):
-                enrollment_process_task.apply(args=queued, throw=True)
+            enrollment_process_task.apply(args=queued, throw=True)
         assert retry.call_count == 1 and retry.call_args.kwargs["countdown"] == 1
         # The redelivered message finishes the job.
         assert enrollment_process_task.apply(args=queued).get() == "done"
