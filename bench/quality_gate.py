@@ -30,9 +30,11 @@ def main() -> None:
         quality = measure(image)
         blurred = measure(cv2.GaussianBlur(image, (0, 0), quality.face_px * 0.02))
         dark = measure((image * 0.2).astype(np.uint8))
+        blurred_value = blurred.sharpness if blurred else float("nan")
+        dark_value = dark.brightness if dark else float("nan")
         print(
             f"{row['path']:45s} {quality.face_px:7d} {quality.sharpness:7.1f} {quality.brightness:7.1f} | "
-            f"{blurred.sharpness if blurred else float('nan'):13.1f} | {dark.brightness if dark else float('nan'):11.1f}"
+            f"{blurred_value:13.1f} | {dark_value:11.1f}"
         )
         if quality.face_px >= settings.min_face_px:
             sharp.append(quality.sharpness)
