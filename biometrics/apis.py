@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -34,9 +35,9 @@ def uploaded_photos(request) -> list[bytes]:
     uploads = request.FILES.getlist("photos")  # parsing the body is what finds oversized files
     if getattr(request._request, "oversized_uploads", None):
         raise ValidationFailed(
-            engine.REASONS["image_too_large"],
+            _(engine.REASONS["image_too_large"]),
             code="image_too_large",
-            fields={"photos": [engine.REASONS["image_too_large"]]},
+            fields={"photos": [_(engine.REASONS["image_too_large"])]},
         )
     return [upload.read() for upload in uploads]
 

@@ -82,9 +82,9 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
     for photo in photos:
         if len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
             raise ValidationFailed(
-                engine.REASONS["image_too_large"],
+                _(engine.REASONS["image_too_large"]),
                 code="image_too_large",
-                fields={"photos": [engine.REASONS["image_too_large"]]},
+                fields={"photos": [_(engine.REASONS["image_too_large"])]},
             )
     get_user_model().objects.select_for_update().get(pk=shopper.pk)
     if Enrollment.objects.filter(

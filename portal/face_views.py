@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from biometrics import engine
@@ -54,11 +54,11 @@ def face(request: HttpRequest) -> HttpResponse:
 
 
 ENROLLMENT_REASONS = {
-    "no_usable_photo": _lazy("None of the photos could be used."),
-    "faces_do_not_match": _lazy("The photos do not show the same person."),
-    "consent_required": _lazy("Face recognition consent was withdrawn before the photos were processed."),
-    "processing_failed": _lazy("Something went wrong while processing; please try again."),
-    "timed_out": _lazy("Processing took too long; please try again."),
+    "no_usable_photo": gettext_lazy("None of the photos could be used."),
+    "faces_do_not_match": gettext_lazy("The photos do not show the same person."),
+    "consent_required": gettext_lazy("Face recognition consent was withdrawn before the photos were processed."),
+    "processing_failed": gettext_lazy("Something went wrong while processing; please try again."),
+    "timed_out": gettext_lazy("Processing took too long; please try again."),
 }
 
 
@@ -68,7 +68,7 @@ def face_enroll(request: HttpRequest) -> HttpResponse:
     uploads = request.FILES.getlist("photos")
     try:
         if getattr(request, "oversized_uploads", None):
-            raise DomainError(engine.REASONS["image_too_large"], code="image_too_large")
+            raise DomainError(_(engine.REASONS["image_too_large"]), code="image_too_large")
         enrollment = enrollment_start(
             shopper=request.user, photos=[upload.read() for upload in uploads], channel=Channel.WEB
         )
