@@ -65,3 +65,21 @@ class FaceTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"template {self.pk} of {self.shopper_id} (key {self.key_id})"
+
+
+class MatchIndexChange(models.Model):
+    """A note to every match worker: re-read who this shopper may be matched as, at one or all operators.
+
+    Written in the same transaction as the change itself (a consent given or ended, templates
+    stored or deleted). Ids only, no foreign keys: the note must outlive an erased shopper.
+    """
+
+    shopper_id = models.BigIntegerField()
+    operator_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"re-read shopper {self.shopper_id} at {self.operator_id or 'every operator'}"

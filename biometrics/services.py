@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from biometrics import engine
 from biometrics.keys import key_ring
-from biometrics.models import Enrollment, FaceTemplate
+from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.protection import SealedTemplate
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
@@ -205,6 +205,7 @@ def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: li
             nonce=sealed.nonce,
             ciphertext=sealed.ciphertext,
         )
+    match_index_change_record(shopper_id=shopper.pk)
     enrollment.status = Enrollment.Status.DONE
     enrollment.save(update_fields=["results", "finished_at", "status"])
     audit_entry_create(
@@ -227,8 +228,15 @@ def enrollment_fail(*, enrollment_id: int, reason: str) -> None:
     audit_entry_create(actor=Actor.system(), action="enrollment.failed", target=enrollment, data={"reason": reason})
 
 
+def match_index_change_record(*, shopper_id: int, operator_id: int | None = None) -> None:
+    """Tell the match workers to re-read this shopper (at one operator, or all), in the caller's transaction."""
+    MatchIndexChange.objects.create(shopper_id=shopper_id, operator_id=operator_id)
+
+
 def _templates_delete(*, shopper: Any) -> int:
     deleted, _ = FaceTemplate.objects.filter(shopper=shopper).delete()
+    if deleted:
+        match_index_change_record(shopper_id=shopper.pk)
     return deleted
 
 
@@ -276,6 +284,22 @@ def templates_rotate_key(*, batch_size: int = 500) -> int:
         rotated += len(batch)
         if len(batch) < batch_size:
             return rotated
+
+
+def template_encodings_by_shopper(*, shopper_ids=None) -> dict[int, np.ndarray]:
+    """Open the templates of these shoppers (all, when None) for a match worker's memory, never for people."""
+    ring = key_ring()
+    rows = FaceTemplate.objects.order_by("shopper_id", "pk").values_list(
+        "shopper_id", "shopper__public_id", "key_id", "nonce", "ciphertext"
+    )
+    if shopper_ids is not None:
+        rows = rows.filter(shopper_id__in=list(shopper_ids))
+    opened: dict[int, list[np.ndarray]] = {}
+    for shopper_id, public_id, key_id, nonce, ciphertext in rows.iterator(chunk_size=2000):
+        opened.setdefault(shopper_id, []).append(
+            ring.open(SealedTemplate(key_id, bytes(nonce), bytes(ciphertext)), owner=str(public_id))
+        )
+    return {shopper_id: np.vstack(encodings) for shopper_id, encodings in opened.items()}
 
 
 def template_encodings(*, shopper: Any) -> list[np.ndarray]:

@@ -66,6 +66,25 @@ def shopper_has_face_consent(shopper) -> bool:
     return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()
 
 
+def face_consent_pairs(*, shopper_id: int | None = None) -> list[tuple[int, int]]:
+    """(operator id, shopper id) for every active `face_entry` consent: who may be matched where."""
+    consents = Consent.objects.filter(consent_active_q(), purpose=Purpose.FACE_ENTRY)
+    if shopper_id is not None:
+        consents = consents.filter(shopper_id=shopper_id)
+    return list(consents.values_list("operator_id", "shopper_id"))
+
+
+def face_consent_for_match(*, shopper_id: int, operator_id: int) -> Consent | None:
+    """The active `face_entry` consent that lets this operator recognise this shopper, locked for the caller's
+    transaction (a withdrawal waits for the match being recorded, or the match sees the withdrawal)."""
+    return (
+        Consent.objects.select_for_update()
+        .select_related("notice_version")
+        .filter(consent_active_q(), purpose=Purpose.FACE_ENTRY, shopper_id=shopper_id, operator_id=operator_id)
+        .first()
+    )
+
+
 def consent_list_for_shopper(*, shopper, filters: dict | None = None) -> QuerySet[Consent]:
     filters = filters or {}
     consents = Consent.objects.filter(shopper=shopper).select_related("operator", "notice_version__notice")

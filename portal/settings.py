@@ -166,7 +166,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "biometrics.enrollment*": {"queue": "enroll"},
-    "biometrics.match*": {"queue": "match"},
+    "stores.match*": {"queue": "match"},
     "*.erasure*": {"queue": "erasure"},
 }
 CELERY_TASK_SERIALIZER = "json"
@@ -235,6 +235,19 @@ BIOMETRICS_CONSENT_CHECK = "consent.selectors.shopper_has_face_consent"
 FILE_UPLOAD_HANDLERS = ["biometrics.uploads.MemoryOnlyUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = ENROLL_MAX_PHOTO_BYTES
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
+# Store devices and matching --------------------------------------------------------------------------
+DEVICE_CLOCK_SKEW_SECONDS = env.int("DEVICE_CLOCK_SKEW_SECONDS", default=300)
+# A base64 photo of ENROLL_MAX_PHOTO_BYTES fits.
+DEVICE_MAX_BODY_BYTES = env.int("DEVICE_MAX_BODY_BYTES", default=14 * 1024 * 1024)
+# Set from measured error rates (docs/decisions/0006-matching.md).
+MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.55)
+MATCH_MARGIN = env.float("MATCH_MARGIN", default=0.05)
+# Galleries of at least this many templates use an inverted-file index scanning MATCH_IVF_NPROBE lists.
+MATCH_IVF_THRESHOLD = env.int("MATCH_IVF_THRESHOLD", default=50_000)
+MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=24)
+# How long the door waits for a match worker before answering 503 match_unavailable.
+MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 
 # Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

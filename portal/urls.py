@@ -18,6 +18,7 @@ api_v1 = [
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("", include("consent.urls")),
     path("", include("biometrics.urls")),
+    path("", include("stores.urls")),
 ]
 
 urlpatterns = [

@@ -1,7 +1,11 @@
-"""Operators (the retailers, data controllers) and their stores."""
+"""Operators (the retailers, data controllers), their stores and devices, visits and match records."""
 
+import uuid
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # BIPA and Texas CUBI cap how long face data may be kept after its purpose ends: three years.
@@ -53,17 +57,155 @@ class Operator(models.Model):
 
 
 class Store(models.Model):
-    """One shop of an operator."""
+    """One shop of an operator. It goes live only once its face-recognition signage is confirmed."""
+
+    class Mode(models.TextChoices):
+        ONE_TO_MANY = "1:N", _("1:N: search every consenting shopper of the operator")
+        ONE_TO_ONE = "1:1", _("1:1: the shopper shows an entry pass; the face is checked against that shopper only")
+
+    class Status(models.TextChoices):
+        SETUP = "setup", _("Being set up")
+        LIVE = "live", _("Live")
+        CLOSED = "closed", _("Closed")
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="stores")
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField()
     address = models.TextField(_("address"), blank=True)
+    mode = models.CharField(_("matching mode"), max_length=3, choices=Mode.choices, default=Mode.ONE_TO_MANY)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.SETUP)
+    signage_confirmed_at = models.DateTimeField(_("signage confirmed at"), null=True, blank=True)
+    signage_confirmed_by = models.CharField(_("signage confirmed by"), max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["operator__name", "name"]
-        constraints = [models.UniqueConstraint(fields=["operator", "slug"], name="store_slug_unique_per_operator")]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "slug"], name="store_slug_unique_per_operator"),
+            models.CheckConstraint(
+                condition=~models.Q(status="live") | models.Q(signage_confirmed_at__isnull=False),
+                name="store_live_needs_signage",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operator.name} · {self.name}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class Device(models.Model):
+    """A device in a store, authenticated by its id and a secret that signs every request.
+
+    Entrance devices may match faces and accept entry passes; shelf devices only report events
+    for their own store. The secret is kept sealed (it is needed to check signatures) and is
+    shown once, when it is made.
+    """
+
+    class Kind(models.TextChoices):
+        ENTRANCE = "entrance", _("Entrance (may match)")
+        SHELF = "shelf", _("Shelf (reports events only)")
+
+    class Location(models.TextChoices):
+        ENTRANCE = "entrance", _("Entrance")
+        SALES_FLOOR = "sales_floor", _("Sales floor")
+        CHECKOUT = "checkout", _("Checkout")
+        STOCKROOM = "stockroom", _("Stockroom")
+        FITTING_ROOM = "fitting_room", _("Fitting room")
+        TOILET = "toilet", _("Toilet")
+
+    PRIVATE_LOCATIONS = (Location.FITTING_ROOM, Location.TOILET)
+
+    device_id = models.CharField(max_length=40, unique=True, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="devices")
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    location = models.CharField(_("location"), max_length=16, choices=Location.choices)
+    secret_key_id = models.CharField(max_length=32, editable=False)
+    secret_nonce = models.BinaryField(editable=False)
+    secret_ciphertext = models.BinaryField(editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["store_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(location__in=["fitting_room", "toilet"]),
+                name="device_never_in_private_spaces",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.device_id})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Visit(models.Model):
+    """A shopper's visit to a store, from recognition (or an entry pass) at the door."""
+
+    class Method(models.TextChoices):
+        FACE = "face", _("Face")
+        FACE_AND_PASS = "face_and_pass", _("Face checked against an entry pass")
+        ENTRY_PASS = "entry_pass", _("Entry pass")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visits")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="visits")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="visits")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    entered_at = models.DateTimeField(default=timezone.now)
+    exited_at = models.DateTimeField(null=True, blank=True)
+    first_visit = models.BooleanField(default=False)
+    notice_shown_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the door showed the collection notice (first recognised visit).")
+    )
+
+    class Meta:
+        ordering = ["-entered_at"]
+        indexes = [models.Index(fields=["shopper", "store"]), models.Index(fields=["shopper", "entered_at"])]
+
+    def __str__(self) -> str:
+        return f"visit {self.public_id}"
+
+
+class MatchEvent(models.Model):
+    """Why the door recognised a shopper: device, distance, and the consent that allowed it (M6)."""
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="match_event")
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="match_events")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    distance = models.FloatField()
+    mode = models.CharField(max_length=3, choices=Store.Mode.choices)
+    consent = models.ForeignKey("consent.Consent", on_delete=models.PROTECT, related_name="match_events")
+    notice_version = models.ForeignKey("consent.NoticeVersion", on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"match at {self.occurred_at:%Y-%m-%d %H:%M} ({self.distance:.3f})"
+
+
+class ProbeCounter(models.Model):
+    """What a probe that matched nobody leaves behind: a count per device and day, nothing else (M3)."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="probe_counters")
+    day = models.DateField()
+    matched = models.PositiveIntegerField(default=0)
+    no_match = models.PositiveIntegerField(default=0)
+    no_face = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "day"], name="probe_counter_per_device_day")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.day}: {self.matched} matched, {self.no_match} not"

@@ -1,11 +1,27 @@
-"""Writes for operators and stores."""
+"""Writes for operators, stores and devices, and what happens at the door."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import base64
+import secrets
+from dataclasses import dataclass
 
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from biometrics import engine
+from biometrics.models import FaceTemplate
+from consent.selectors import face_consent_for_match
+from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
-from stores.models import Operator, Store
+from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
+from core.models import ActorType, Channel
+from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
+from stores.sealing import device_secret_seal, shopper_reference
 
 
 @transaction.atomic
@@ -38,11 +54,267 @@ def operator_create(
 
 
 @transaction.atomic
-def store_create(*, actor: Actor, operator: Operator, name: str, slug: str, address: str = "") -> Store:
-    store = Store(operator=operator, name=name, slug=slug, address=address)
+def store_create(
+    *, actor: Actor, operator: Operator, name: str, slug: str, address: str = "", mode: str = Store.Mode.ONE_TO_MANY
+) -> Store:
+    store = Store(operator=operator, name=name, slug=slug, address=address, mode=mode)
     store.full_clean()
     store.save()
     audit_entry_create(
-        actor=actor, action="store.created", target=store, data={"operator": operator.slug, "slug": slug}
+        actor=actor, action="store.created", target=store, data={"operator": operator.slug, "slug": slug, "mode": mode}
     )
     return store
+
+
+@transaction.atomic
+def store_confirm_signage(*, actor: Actor, store: Store, confirmed_by: str) -> Store:
+    """Someone on site confirms the face-recognition signs are up at every entrance (PIPL 26)."""
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    store.signage_confirmed_at = timezone.now()
+    store.signage_confirmed_by = confirmed_by
+    store.save(update_fields=["signage_confirmed_at", "signage_confirmed_by"])
+    audit_entry_create(actor=actor, action="store.signage_confirmed", target=store, data={"by": confirmed_by})
+    return store
+
+
+@transaction.atomic
+def store_go_live(*, actor: Actor, store: Store) -> Store:
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    if store.signage_confirmed_at is None:
+        raise Conflict(
+            _("A store cannot go live before its face-recognition signage is confirmed."), code="signage_not_confirmed"
+        )
+    store.status = Store.Status.LIVE
+    store.save(update_fields=["status"])
+    audit_entry_create(actor=actor, action="store.live", target=store)
+    return store
+
+
+@dataclass(frozen=True)
+class IssuedDevice:
+    device: Device
+    secret: str  # shown once; only its sealed form is kept
+
+
+def _new_secret() -> str:
+    return "fcs_" + secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def device_register(*, actor: Actor, store: Store, name: str, kind: str, location: str) -> IssuedDevice:
+    if location in Device.PRIVATE_LOCATIONS:
+        raise ValidationFailed(
+            _("Devices cannot be placed in private spaces such as fitting rooms or toilets."),
+            code="private_space",
+            fields={"location": [_("Not allowed in a private space.")]},
+        )
+    if kind not in Device.Kind.values:
+        raise ValidationFailed(_("Unknown device kind."), code="invalid", fields={"kind": [_("Unknown device kind.")]})
+    device_id = "dev_" + secrets.token_hex(8)
+    secret = _new_secret()
+    key_id, nonce, ciphertext = device_secret_seal(secret, device_id=device_id)
+    device = Device(
+        device_id=device_id,
+        store=store,
+        name=name,
+        kind=kind,
+        location=location,
+        secret_key_id=key_id,
+        secret_nonce=nonce,
+        secret_ciphertext=ciphertext,
+    )
+    device.full_clean(exclude=["secret_nonce", "secret_ciphertext"])
+    device.save()
+    audit_entry_create(
+        actor=actor,
+        action="device.registered",
+        target=device,
+        data={"store": store.pk, "kind": kind, "location": location},
+    )
+    return IssuedDevice(device=device, secret=secret)
+
+
+@transaction.atomic
+def device_rotate_secret(*, actor: Actor, device: Device) -> IssuedDevice:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    secret = _new_secret()
+    device.secret_key_id, device.secret_nonce, device.secret_ciphertext = device_secret_seal(
+        secret, device_id=device.device_id
+    )
+    device.secret_rotated_at = timezone.now()
+    device.save(update_fields=["secret_key_id", "secret_nonce", "secret_ciphertext", "secret_rotated_at"])
+    audit_entry_create(actor=actor, action="device.secret_rotated", target=device)
+    return IssuedDevice(device=device, secret=secret)
+
+
+@transaction.atomic
+def device_revoke(*, actor: Actor, device: Device) -> Device:
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.revoked_at is None:
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["revoked_at"])
+        audit_entry_create(actor=actor, action="device.revoked", target=device)
+    return device
+
+
+# The door ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoorAnswer:
+    matched: bool
+    shopper_ref: str | None = None
+    visit: Visit | None = None
+    first_visit: bool = False
+
+
+def _count(device: Device, field: str) -> None:
+    counter, _created = ProbeCounter.objects.get_or_create(device=device, day=timezone.localdate())
+    ProbeCounter.objects.filter(pk=counter.pk).update(**{field: F(field) + 1})
+
+
+def _check_entrance(device: Device) -> None:
+    if device.kind != Device.Kind.ENTRANCE:
+        raise Forbidden(_("Only entrance devices may recognise shoppers."), code="device_cannot_match")
+    if not device.store.is_live:
+        raise Forbidden(_("This store is not live: its signage has not been confirmed."), code="store_not_live")
+
+
+def door_match(
+    *, device: Device, photo: bytes | None, encoding: list[float] | None, entry_pass: str | None
+) -> DoorAnswer:
+    """Recognise a face at the door: 1:N among the operator's consenting shoppers, or 1:1 with a pass.
+
+    The worker proposes a candidate; this confirms it against the database (active consent,
+    templates still held) in the transaction that records the visit, so no withdrawn shopper
+    is ever returned, whatever the worker's index holds.
+    """
+    _check_entrance(device)
+    store = device.store
+    if (photo is None) == (encoding is None):
+        raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
+    if encoding is not None:
+        encoding = engine.validate_encoding(encoding).tolist()
+    if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
+        raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
+    entry = entry_pass_verify(token=entry_pass) if entry_pass else None
+    if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
+        raise ValidationFailed(
+            _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
+        )
+    result = _ask_match_worker(
+        operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
+    )
+    if result.get("error"):
+        _count(device, "no_face")
+        raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
+    if not result["face_found"]:
+        _count(device, "no_face")
+        return DoorAnswer(matched=False)
+    if result["shopper_id"] is None:
+        _count(device, "no_match")
+        return DoorAnswer(matched=False)
+    return _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
+
+
+def _ask_match_worker(**kwargs) -> dict:
+    from stores.tasks import match_probe_task
+
+    photo = kwargs.pop("photo")
+    sent = match_probe_task.apply_async(
+        kwargs={**kwargs, "photo": base64.b64encode(photo).decode() if photo is not None else None},
+        expires=settings.MATCH_TIMEOUT_SECONDS,
+        argsrepr="()",
+        kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
+    )
+    try:
+        return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
+    except CeleryTimeoutError as error:
+        sent.revoke()
+        raise ServiceUnavailable(
+            _("No match worker answered in time; let the shopper in another way."), code="match_unavailable"
+        ) from error
+    finally:
+        sent.forget()
+
+
+@transaction.atomic
+def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
+    store = device.store
+    consent = face_consent_for_match(shopper_id=shopper_id, operator_id=store.operator_id)
+    if consent is None or not FaceTemplate.objects.filter(shopper_id=shopper_id).exists():
+        _count(device, "no_match")
+        return DoorAnswer(matched=False)
+    if entry is not None:
+        _entry_pass_use(entry)
+    visit = _visit_create(
+        device=device, shopper=consent.shopper, method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE
+    )
+    MatchEvent.objects.create(
+        visit=visit,
+        shopper_id=shopper_id,
+        device=device,
+        store=store,
+        distance=distance,
+        mode=Store.Mode.ONE_TO_ONE if entry else Store.Mode.ONE_TO_MANY,
+        consent=consent,
+        notice_version=consent.notice_version,
+        occurred_at=visit.entered_at,
+    )
+    _count(device, "matched")
+    audit_entry_create(
+        actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
+        action="visit.recognised",
+        target=visit,
+        data={"consent": consent.pk, "distance": round(distance, 4), "first_visit": visit.first_visit},
+    )
+    return DoorAnswer(
+        True,
+        shopper_reference(operator_id=store.operator_id, shopper_public_id=consent.shopper.public_id),
+        visit,
+        visit.first_visit,
+    )
+
+
+def _visit_create(*, device: Device, shopper, method: str) -> Visit:
+    """A visit; the first recognised one at this store makes the door show the collection notice (C11)."""
+    first = not Visit.objects.filter(shopper=shopper, store=device.store).exists()
+    now = timezone.now()
+    return Visit.objects.create(
+        shopper=shopper,
+        store=device.store,
+        device=device,
+        method=method,
+        entered_at=now,
+        first_visit=first,
+        notice_shown_at=now if first else None,
+    )
+
+
+def _entry_pass_use(entry) -> None:
+    entry = type(entry).objects.select_for_update().get(pk=entry.pk)
+    if entry.used_at is not None:
+        raise Conflict(_("This entry pass has already been used; show a fresh one."), code="pass_used")
+    entry.used_at = timezone.now()
+    entry.save(update_fields=["used_at"])
+
+
+@transaction.atomic
+def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
+    """Let a shopper in with an entry pass and no face at all (C9): no consent needed."""
+    _check_entrance(device)
+    entry = entry_pass_verify(token=token)
+    _entry_pass_use(entry)
+    visit = _visit_create(device=device, shopper=entry.shopper, method=Visit.Method.ENTRY_PASS)
+    audit_entry_create(
+        actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
+        action="visit.entry_pass",
+        target=visit,
+        data={"first_visit": visit.first_visit},
+    )
+    return DoorAnswer(
+        True,
+        shopper_reference(operator_id=device.store.operator_id, shopper_public_id=entry.shopper.public_id),
+        visit,
+        visit.first_visit,
+    )

@@ -49,6 +49,16 @@ def _tasks_in_process(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_match_indexes():
+    """Tasks run in this process in unit tests, so its match indexes must start empty each time."""
+    from stores.matching import INDEXES
+
+    INDEXES.reset()
+    yield
+    INDEXES.reset()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache; no test may see another's."""
     cache.clear()

@@ -91,3 +91,24 @@ def face_consent(shopper, operator=None):
         .first()
     ) or published_notice(operator)
     return consent_give(shopper=shopper, operator=operator, purpose="face_entry", notice_version=version, channel="app")
+
+
+def live_store(operator=None, *, mode: str = "1:N", **fields):
+    """A store with confirmed signage that has gone live, through the services."""
+    from core.audit import Actor
+    from stores.services import store_confirm_signage, store_go_live
+
+    store = StoreFactory(operator=operator or OperatorFactory(), mode=mode, **fields)
+    store_confirm_signage(actor=Actor.system(), store=store, confirmed_by="Store manager")
+    return store_go_live(actor=Actor.system(), store=store)
+
+
+def registered_device(store=None, *, kind: str = "entrance", location: str = "entrance"):
+    """(device, secret) registered through the services."""
+    from core.audit import Actor
+    from stores.services import device_register
+
+    issued = device_register(
+        actor=Actor.system(), store=store or live_store(), name="Door 1", kind=kind, location=location
+    )
+    return issued.device, issued.secret

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from biometrics.services import templates_delete
+from biometrics.services import match_index_change_record, templates_delete
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
@@ -136,6 +136,7 @@ def consent_end(
     consent.ended_at = now
     consent.save(update_fields=["status", "ended_at"])
     if consent.purpose == Purpose.FACE_ENTRY:
+        match_index_change_record(shopper_id=consent.shopper_id, operator_id=consent.operator_id)
         _templates_delete_unless_consented(shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}")
     _event(
         kind=kind,
@@ -215,6 +216,8 @@ def consent_give(
             consent.save()
     except IntegrityError as error:  # a concurrent give won the race
         raise Conflict(_("You have already given this consent."), code="consent_already_active") from error
+    if purpose == Purpose.FACE_ENTRY:
+        match_index_change_record(shopper_id=shopper.pk, operator_id=operator.pk)
     _event(
         kind=ConsentEvent.Kind.GIVEN,
         shopper=shopper,

@@ -1,0 +1,101 @@
+"""The signed API for store entrance devices: match a face, or let a shopper in with an entry pass."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import errors
+from core.errors import ValidationFailed
+from stores.authentication import DeviceSignatureAuthentication, IsDevice
+from stores.services import DoorAnswer, door_entry_pass, door_match
+
+
+class DoorAnswerSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=["match", "no_match"])
+    shopper_ref = serializers.CharField(required=False, help_text="Pseudonymous, stable for this operator only.")
+    visit_id = serializers.UUIDField(required=False)
+    first_visit = serializers.BooleanField(
+        required=False, help_text="The shopper's first recognised visit here: show the collection notice."
+    )
+
+
+def door_answer(answer: DoorAnswer) -> Response:
+    if not answer.matched:
+        return Response({"result": "no_match"})
+    return Response(
+        {
+            "result": "match",
+            "shopper_ref": answer.shopper_ref,
+            "visit_id": str(answer.visit.public_id),
+            "first_visit": answer.first_visit,
+        }
+    )
+
+
+class DeviceApi(APIView):
+    authentication_classes = [DeviceSignatureAuthentication]
+    permission_classes = [IsDevice]
+
+    def payload(self, request, serializer_class) -> dict:
+        """The signed body, parsed as JSON and validated."""
+        try:
+            data = json.loads(request._request.signed_body or b"{}")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValidationFailed(_("The request body is not valid JSON."), code="malformed_json") from error
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class DeviceMatchApi(DeviceApi):
+    class InputSerializer(serializers.Serializer):
+        photo = serializers.CharField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
+        encoding = serializers.ListField(
+            child=serializers.FloatField(),
+            required=False,
+            help_text="Or 128 numbers computed on the device: no photo leaves the store.",
+        )
+        entry_pass = serializers.CharField(required=False, help_text="1:1: check the face against this pass only.")
+
+    @extend_schema(
+        operation_id="device_match",
+        request=InputSerializer,
+        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 503)},
+        description="Answers `match` with a pseudonymous reference, or `no_match`; nothing else.",
+    )
+    def post(self, request):
+        data = self.payload(request, self.InputSerializer)
+        photo = None
+        if "photo" in data:
+            try:
+                photo = base64.b64decode(data["photo"], validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise ValidationFailed(_("The photo must be base64."), code="unreadable_image") from error
+        return door_answer(
+            door_match(
+                device=request.auth, photo=photo, encoding=data.get("encoding"), entry_pass=data.get("entry_pass")
+            )
+        )
+
+
+class DeviceEntryPassApi(DeviceApi):
+    class InputSerializer(serializers.Serializer):
+        entry_pass = serializers.CharField(help_text="The token from the shopper's QR code.")
+
+    @extend_schema(
+        operation_id="device_entry_pass",
+        request=InputSerializer,
+        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409)},
+        description="Let a shopper in with an entry pass instead of a face.",
+    )
+    def post(self, request):
+        data = self.payload(request, self.InputSerializer)
+        return door_answer(door_entry_pass(device=request.auth, token=data["entry_pass"]))

@@ -1,0 +1,111 @@
+"""Signed requests from store devices: each failure has its own code."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+
+from core.errors import DomainError
+from stores import signing
+from stores.models import Device
+from stores.sealing import device_secret_open
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+@dataclass(frozen=True)
+class DevicePrincipal:
+    """Who a signed request comes from: a device, never a person."""
+
+    device: Device
+    is_authenticated: bool = True
+    is_staff: bool = False
+
+
+def _header(request, name: str) -> str:
+    return request.META.get("HTTP_" + name.upper().replace("-", "_"), "")
+
+
+class DeviceSignatureAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        values = {name: _header(request, name) for name in signing.HEADERS}
+        if not all(values.values()):
+            raise exceptions.AuthenticationFailed(_("This API needs a signed request."), code="signature_missing")
+        device = (
+            Device.objects.select_related("store__operator").filter(device_id=values[signing.DEVICE_HEADER]).first()
+        )
+        if device is None:
+            raise exceptions.AuthenticationFailed(_("Unknown device."), code="device_unknown")
+        try:
+            stamp = int(values[signing.TIMESTAMP_HEADER])
+        except ValueError as error:
+            raise exceptions.AuthenticationFailed(
+                _("The timestamp is not a number of seconds."), code="timestamp_invalid"
+            ) from error
+        if abs(time.time() - stamp) > settings.DEVICE_CLOCK_SKEW_SECONDS:
+            raise exceptions.AuthenticationFailed(
+                _("The request is too old or from the future; check the clock."), code="request_expired"
+            )
+        body = self._body(request._request)
+        secret = device_secret_open(device.secret_nonce, device.secret_ciphertext, device_id=device.device_id)
+        expected = signing.signature(
+            secret,
+            request.method,
+            request._request.get_full_path(),
+            values[signing.TIMESTAMP_HEADER],
+            values[signing.NONCE_HEADER],
+            body,
+        )
+        if not signing.signatures_match(expected, values[signing.SIGNATURE_HEADER]):
+            raise exceptions.AuthenticationFailed(_("The signature does not match."), code="signature_invalid")
+        # Checked after the signature, so nobody else can use up a device's nonces.
+        nonce_key = f"device-nonce:{device.device_id}:{values[signing.NONCE_HEADER]}"
+        if not cache.add(nonce_key, 1, timeout=2 * settings.DEVICE_CLOCK_SKEW_SECONDS):
+            raise exceptions.AuthenticationFailed(_("This request was already received."), code="request_replayed")
+        if device.is_revoked:
+            raise exceptions.PermissionDenied(_("This device has been revoked."), code="device_revoked")
+        request._request.signed_body = body
+        return DevicePrincipal(device), device
+
+    @staticmethod
+    def _body(django_request) -> bytes:
+        """The exact bytes that were signed, read once, within the device body limit."""
+        if hasattr(django_request, "signed_body"):
+            return django_request.signed_body
+        length = int(django_request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.DEVICE_MAX_BODY_BYTES:
+            raise PayloadTooLarge(_("The request body is too large."))
+        return django_request.read() if length else b""
+
+    def authenticate_header(self, request) -> str:
+        return "FC-HMAC-SHA256"
+
+
+class IsDevice(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Device)
+
+
+class DeviceSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = "stores.authentication.DeviceSignatureAuthentication"
+    name = "deviceSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": signing.SIGNATURE_HEADER,
+            "description": (
+                "HMAC-SHA256 signature with the device secret, with X-FC-Device, X-FC-Timestamp (unix "
+                "seconds) and X-FC-Nonce; see stores/client.py for the canonical request."
+            ),
+        }

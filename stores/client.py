@@ -1,0 +1,112 @@
+"""Reference client for store integrators: signs requests to the FaceConsent device API.
+
+Usable without Django (standard library only). As a command:
+
+    python -m stores.client --url http://127.0.0.1:8000 --device DEVICE_ID --secret SECRET match --photo face.jpg
+    python -m stores.client ... match --encoding encoding.json      # 128 numbers computed on the device
+    python -m stores.client ... entry-pass --token TOKEN_FROM_QR
+
+Credentials may also come from FACECONSENT_URL, FACECONSENT_DEVICE and FACECONSENT_SECRET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from stores.signing import signed_headers
+
+MATCH_PATH = "/api/v1/device/match"
+ENTRY_PASS_PATH = "/api/v1/device/entry-pass"
+
+
+@dataclass
+class DeviceResponse:
+    status: int
+    body: dict[str, Any]
+
+
+class DeviceClient:
+    def __init__(self, base_url: str, device_id: str, secret: str, *, timeout: float = 10.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("The URL must start with http:// or https://.")
+        self.base_url = base_url.rstrip("/")
+        self.device_id = device_id
+        self.secret = secret
+        self.timeout = timeout
+
+    def signed_request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> urllib.request.Request:
+        body = json.dumps(payload or {}, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **signed_headers(self.device_id, self.secret, method, path, body),
+        }
+        # The scheme is checked in __init__: http(s) only.
+        return urllib.request.Request(self.base_url + path, data=body, headers=headers, method=method)  # noqa: S310
+
+    def send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> DeviceResponse:
+        request = self.signed_request(method, path, payload)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (http(s) only)
+                return DeviceResponse(response.status, json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as error:
+            return DeviceResponse(error.code, json.loads(error.read() or b"{}"))
+
+    def match_photo(self, photo: bytes, entry_pass: str | None = None) -> DeviceResponse:
+        payload: dict[str, Any] = {"photo": base64.b64encode(photo).decode()}
+        if entry_pass:
+            payload["entry_pass"] = entry_pass
+        return self.send("POST", MATCH_PATH, payload)
+
+    def match_encoding(self, encoding: list[float], entry_pass: str | None = None) -> DeviceResponse:
+        payload: dict[str, Any] = {"encoding": [float(value) for value in encoding]}
+        if entry_pass:
+            payload["entry_pass"] = entry_pass
+        return self.send("POST", MATCH_PATH, payload)
+
+    def entry_pass(self, token: str) -> DeviceResponse:
+        return self.send("POST", ENTRY_PASS_PATH, {"entry_pass": token})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stores.client", description="Call the FaceConsent device API.")
+    parser.add_argument("--url", default=os.environ.get("FACECONSENT_URL", "http://127.0.0.1:8000"))
+    parser.add_argument(
+        "--device", default=os.environ.get("FACECONSENT_DEVICE"), required="FACECONSENT_DEVICE" not in os.environ
+    )
+    parser.add_argument(
+        "--secret", default=os.environ.get("FACECONSENT_SECRET"), required="FACECONSENT_SECRET" not in os.environ
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    match = commands.add_parser("match", help="recognise a face at the door")
+    probe = match.add_mutually_exclusive_group(required=True)
+    probe.add_argument("--photo", help="a JPEG, PNG or WebP file")
+    probe.add_argument("--encoding", help="a JSON file with the 128 numbers computed on the device")
+    match.add_argument("--entry-pass", help="1:1 mode: the token from the shopper's QR code")
+    entry = commands.add_parser("entry-pass", help="let a shopper in with an entry pass, no face")
+    entry.add_argument("--token", required=True)
+    args = parser.parse_args(argv)
+
+    client = DeviceClient(args.url, args.device, args.secret)
+    if args.command == "match" and args.photo:
+        with open(args.photo, "rb") as photo:
+            response = client.match_photo(photo.read(), args.entry_pass)
+    elif args.command == "match":
+        with open(args.encoding) as encoding:
+            response = client.match_encoding(json.load(encoding), args.entry_pass)
+    else:
+        response = client.entry_pass(args.token)
+    print(json.dumps({"status": response.status, **response.body}, indent=2, ensure_ascii=False))
+    return 0 if response.status < 400 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The match worker's memory: one index per operator, holding only shoppers with active `face_entry` consent.
+
+Built when a worker process starts, and brought up to date before every match from the
+change notes (`MatchIndexChange`) written with each consent or template change. A stale
+index can only delay a match, never allow one: the door confirms every candidate against the
+database before it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Max
+
+from biometrics import engine
+from biometrics.match_index import MatchIndex, decide
+from biometrics.models import MatchIndexChange
+from biometrics.services import engine_settings, template_encodings_by_shopper
+from consent.selectors import face_consent_pairs
+
+logger = logging.getLogger(__name__)
+
+
+class OperatorIndexes:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._indexes: dict[int, MatchIndex] = {}
+        self._seen_change = -1  # -1: not built yet
+        self.built_in: float | None = None
+
+    def _new_index(self) -> MatchIndex:
+        return MatchIndex(ivf_threshold=settings.MATCH_IVF_THRESHOLD, nprobe=settings.MATCH_IVF_NPROBE)
+
+    def build(self) -> None:
+        """Read every consenting shopper's templates; called at worker start."""
+        started = time.perf_counter()
+        with self._lock:
+            last_change = MatchIndexChange.objects.aggregate(last=Max("id"))["last"] or 0
+            pairs = face_consent_pairs()
+            encodings = template_encodings_by_shopper(shopper_ids={shopper for _, shopper in pairs})
+            by_operator: dict[int, list[tuple[int, np.ndarray]]] = {}
+            for operator_id, shopper_id in pairs:
+                if shopper_id in encodings:
+                    by_operator.setdefault(operator_id, []).append((shopper_id, encodings[shopper_id]))
+            self._indexes = {}
+            for operator_id, items in by_operator.items():
+                index = self._new_index()
+                index.build(items)
+                self._indexes[operator_id] = index
+            self._seen_change = last_change
+            self.built_in = time.perf_counter() - started
+        logger.info(
+            "Match indexes built: %d operators, %d shoppers, in %.1fs",
+            len(self._indexes),
+            sum(map(len, self._indexes.values())),
+            self.built_in,
+        )
+
+    def refresh(self) -> None:
+        """Apply the change notes written since the last look (usually none: one indexed query)."""
+        with self._lock:
+            if self._seen_change < 0:
+                self.build()
+                return
+            changes = list(
+                MatchIndexChange.objects.filter(id__gt=self._seen_change).order_by("id").values_list("id", "shopper_id")
+            )
+            if not changes:
+                return
+            for shopper_id in {shopper_id for _, shopper_id in changes}:
+                self._reread(shopper_id)
+            self._seen_change = changes[-1][0]
+
+    def _reread(self, shopper_id: int) -> None:
+        consented = {operator_id for operator_id, _ in face_consent_pairs(shopper_id=shopper_id)}
+        encodings = template_encodings_by_shopper(shopper_ids=[shopper_id]).get(shopper_id)
+        for operator_id in set(self._indexes) | consented:
+            if operator_id in consented and encodings is not None:
+                self._indexes.setdefault(operator_id, self._new_index()).add(shopper_id, encodings)
+            elif operator_id in self._indexes:
+                self._indexes[operator_id].remove(shopper_id)
+
+    def index_for(self, operator_id: int) -> MatchIndex | None:
+        return self._indexes.get(operator_id)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._indexes, self._seen_change = {}, -1
+
+
+INDEXES = OperatorIndexes()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    face_found: bool
+    shopper_id: int | None = None
+    distance: float | None = None
+    error: str | None = None
+
+
+def match_probe(
+    *, operator_id: int, photo: bytes | None = None, encoding: list[float] | None = None, shopper_id: int | None = None
+) -> ProbeResult:
+    """Search one operator's index for a probe (1:N), or compare it with one shopper (1:1).
+
+    The photo, and the probe's encoding, live only in this call's memory.
+    """
+    INDEXES.refresh()
+    if photo is not None:
+        try:
+            probe = engine.probe_encoding(photo, engine_settings())
+        except engine.FaceRefused as refusal:
+            return ProbeResult(face_found=False, error=refusal.code)
+        if probe is None:
+            return ProbeResult(face_found=False)
+    else:
+        probe = np.asarray(encoding, dtype=np.float64)
+    index = INDEXES.index_for(operator_id)
+    if index is None:
+        return ProbeResult(face_found=True)
+    if shopper_id is not None:
+        distance = index.distance_to(shopper_id, probe)
+        if distance is None or distance > settings.MATCH_THRESHOLD:
+            return ProbeResult(face_found=True, distance=distance)
+        return ProbeResult(face_found=True, shopper_id=shopper_id, distance=distance)
+    decision = decide(index.search(probe), threshold=settings.MATCH_THRESHOLD, margin=settings.MATCH_MARGIN)
+    return ProbeResult(face_found=True, shopper_id=decision.shopper_id, distance=decision.distance)

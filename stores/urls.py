@@ -1,0 +1,10 @@
+"""The device API (mounted under /api/v1/)."""
+
+from django.urls import path
+
+from stores import apis
+
+urlpatterns = [
+    path("device/match", apis.DeviceMatchApi.as_view(), name="device_match"),
+    path("device/entry-pass", apis.DeviceEntryPassApi.as_view(), name="device_entry_pass"),
+]

@@ -1,0 +1,37 @@
+"""Signed requests to the device API through Django's test client."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from stores import signing
+
+
+def signed_post(
+    client,
+    device,
+    secret: str,
+    path: str,
+    payload: dict | None = None,
+    *,
+    body: bytes | None = None,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+    headers: dict | None = None,
+):
+    raw = body if body is not None else json.dumps(payload or {}).encode()
+    signed = signing.signed_headers(device.device_id, secret, "POST", path, raw, timestamp=timestamp, nonce=nonce)
+    signed.update(headers or {})
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in signed.items()}
+    return client.generic("POST", path, raw, content_type="application/json", **meta)
+
+
+def match_photo(client, device, secret, photo: bytes, **extra):
+    return signed_post(
+        client, device, secret, "/api/v1/device/match", {"photo": base64.b64encode(photo).decode(), **extra}
+    )
+
+
+def match_encoding(client, device, secret, encoding, **extra):
+    return signed_post(client, device, secret, "/api/v1/device/match", {"encoding": list(encoding), **extra})
