@@ -1,0 +1,248 @@
+"""The door: recognising consenting shoppers only, at their operator only, and nothing else."""
+
+from unittest import mock
+
+import numpy as np
+import pytest
+from django.db import IntegrityError, transaction
+
+from biometrics import engine
+from biometrics.models import FaceTemplate
+from consent.services import consent_withdraw, entry_pass_issue
+from core.audit import Actor
+from core.errors import DomainError
+from core.models import AuditEntry
+from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
+from stores.services import device_register, store_go_live
+from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, kit_photo
+from tests.conftest import assert_error
+from tests.factories import StoreFactory, UserFactory, face_consent, live_store, registered_device
+from tests.stores.device import match_encoding, match_photo, signed_post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enroll(api_client, django_capture_on_commit_callbacks):
+    def run(shopper, photo: bytes):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        api_client.force_authenticate(shopper)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api_client.post(
+                "/api/v1/enrollments", {"photos": [SimpleUploadedFile("me.jpg", photo)]}, format="multipart"
+            )
+        assert response.status_code == 202
+        assert FaceTemplate.objects.filter(shopper=shopper).exists()
+        return shopper
+
+    return run
+
+
+@pytest.fixture
+def door():
+    device, secret = registered_device()
+    return device, secret
+
+
+@pytest.fixture
+def astronaut(door, enroll):
+    shopper = UserFactory()
+    face_consent(shopper, door[0].store.operator)
+    return enroll(shopper, astronaut_jpeg())
+
+
+def other_astronaut_photo() -> bytes:
+    # Another photo of the same face: mirrored, slightly smaller, saved as PNG.
+    flipped = np.ascontiguousarray(astronaut_array()[:, ::-1])
+    return encode(flipped, "PNG")
+
+
+class TestMatch:
+    def test_a_consenting_shopper_is_recognised_and_the_visit_recorded(self, client, door, astronaut):
+        device, secret = door
+        response = match_photo(client, device, secret, other_astronaut_photo())
+        body = response.json()
+        assert response.status_code == 200, body
+        assert set(body) == {"result", "shopper_ref", "visit_id", "first_visit"}
+        assert body["result"] == "match" and body["first_visit"] is True
+        assert body["shopper_ref"].startswith("shp_")
+        visit = Visit.objects.get(public_id=body["visit_id"])
+        assert (visit.shopper, visit.store, visit.device, visit.method) == (astronaut, device.store, device, "face")
+        assert visit.notice_shown_at is not None
+        event = MatchEvent.objects.get(visit=visit)
+        consent = astronaut.consents.get()
+        assert (event.consent, event.notice_version, event.device) == (consent, consent.notice_version, device)
+        assert 0 <= event.distance <= 0.55
+        assert AuditEntry.objects.filter(action="visit.recognised", target_id=str(visit.pk)).exists()
+        second = match_photo(client, device, secret, astronaut_jpeg()).json()
+        assert second["first_visit"] is False and second["shopper_ref"] == body["shopper_ref"]
+
+    def test_an_encoding_made_on_the_device(self, client, door, astronaut):
+        device, secret = door
+        encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding
+        assert match_encoding(client, device, secret, encoding.tolist()).json()["result"] == "match"
+
+    def test_a_stranger_is_no_match_and_leaves_only_a_counter(self, client, door, astronaut):
+        device, secret = door
+        response = match_photo(client, device, secret, kit_photo("obama/obama_1.jpg"))
+        assert response.json() == {"result": "no_match"}
+        assert not Visit.objects.exists() and not MatchEvent.objects.exists()
+        counter = ProbeCounter.objects.get(device=device)
+        assert (counter.matched, counter.no_match, counter.no_face) == (0, 1, 0)
+
+    def test_no_face_is_no_match(self, client, door, astronaut):
+        device, secret = door
+        blank = encode(np.full((300, 300, 3), 200, np.uint8), "PNG")
+        assert match_photo(client, device, secret, blank).json() == {"result": "no_match"}
+        assert ProbeCounter.objects.get(device=device).no_face == 1
+
+    def test_without_consent_nobody_is_recognised(self, client, door, enroll):
+        device, secret = door
+        shopper = UserFactory()
+        consent = face_consent(shopper, device.store.operator)
+        enroll(shopper, astronaut_jpeg())
+        consent_withdraw(consent=consent, channel="app")
+        assert match_photo(client, device, secret, astronaut_jpeg()).json() == {"result": "no_match"}
+
+    def test_consent_to_another_operator_is_not_enough(self, client, door, enroll):
+        device, secret = door
+        shopper = UserFactory()
+        face_consent(shopper)  # a different operator
+        enroll(shopper, astronaut_jpeg())
+        assert match_photo(client, device, secret, astronaut_jpeg()).json() == {"result": "no_match"}
+
+    def test_each_operator_sees_its_own_reference(self, client, door, enroll):
+        device, secret = door
+        other_device, other_secret = registered_device()
+        shopper = UserFactory()
+        face_consent(shopper, device.store.operator)
+        face_consent(shopper, other_device.store.operator)
+        enroll(shopper, astronaut_jpeg())
+        first = match_photo(client, device, secret, astronaut_jpeg()).json()["shopper_ref"]
+        second = match_photo(client, other_device, other_secret, astronaut_jpeg()).json()["shopper_ref"]
+        assert first != second
+
+    def test_a_stale_index_cannot_return_a_withdrawn_shopper(self, client, door, astronaut):
+        device, secret = door
+        assert match_photo(client, device, secret, astronaut_jpeg()).json()["result"] == "match"
+        # The worker would still propose the shopper (its index is not refreshed) ...
+        with mock.patch("stores.matching.OperatorIndexes.refresh"):
+            consent_withdraw(consent=astronaut.consents.get(), channel="app")
+            response = match_photo(client, device, secret, astronaut_jpeg())
+        # ... but the door confirms against the database.
+        assert response.json() == {"result": "no_match"}
+
+
+class TestEntryPasses:
+    def test_a_pass_lets_a_shopper_in_without_a_face_once(self, client, door):
+        device, secret = door
+        shopper = UserFactory()  # no consent to anything
+        token = entry_pass_issue(shopper=shopper, channel="app").token
+        response = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": token})
+        assert response.json()["result"] == "match" and response.json()["first_visit"] is True
+        assert Visit.objects.get().method == "entry_pass"
+        again = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": token})
+        assert_error(again, 409, "pass_used", "This entry pass has already been used; show a fresh one.")
+
+    def test_one_to_one_checks_the_face_against_the_pass(self, client, enroll):
+        store = live_store(mode=Store.Mode.ONE_TO_ONE)
+        device, secret = registered_device(store)
+        owner, other = UserFactory(), UserFactory()
+        for shopper, photo in ((owner, astronaut_jpeg()), (other, kit_photo("obama/obama_1.jpg"))):
+            face_consent(shopper, store.operator)
+            enroll(shopper, photo)
+        assert_error(match_photo(client, device, secret, astronaut_jpeg()), 400, "entry_pass_required")
+        # Someone else's face with the owner's pass: refused.
+        token = entry_pass_issue(shopper=owner, channel="app").token
+        assert match_photo(client, device, secret, kit_photo("obama/obama_2.jpg"), entry_pass=token).json() == {
+            "result": "no_match"
+        }
+        # The owner's face with the owner's pass.
+        token = entry_pass_issue(shopper=owner, channel="app").token
+        response = match_photo(client, device, secret, other_astronaut_photo(), entry_pass=token)
+        assert response.json()["result"] == "match"
+        assert MatchEvent.objects.get().mode == "1:1"
+
+
+class TestRefused:
+    def test_shelf_devices_never_match(self, client):
+        device, secret = registered_device(kind="shelf", location="sales_floor")
+        assert_error(match_photo(client, device, secret, astronaut_jpeg()), 403, "device_cannot_match")
+
+    def test_a_store_that_is_not_live(self, client):
+        store = StoreFactory()
+        device, secret = registered_device(store)
+        assert_error(match_photo(client, device, secret, astronaut_jpeg()), 403, "store_not_live")
+
+    @pytest.mark.parametrize(
+        "payload, code",
+        [
+            ({}, "probe_required"),
+            ({"photo": "aGVsbG8=", "encoding": [0.1] * 128}, "probe_required"),
+            ({"encoding": [0.1] * 127}, "invalid_encoding"),
+            ({"encoding": [0.1] * 129}, "invalid_encoding"),
+            ({"photo": "not base64!"}, "unreadable_image"),
+            ({"photo": "aGVsbG8gd29ybGQ="}, "unreadable_image"),
+        ],
+    )
+    def test_bad_probes(self, client, door, payload, code):
+        device, secret = door
+        response = signed_post(client, device, secret, "/api/v1/device/match", payload)
+        assert_error(response, 400, code)
+
+    def test_encoding_with_text(self, client, door):
+        device, secret = door
+        response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": ["a"] * 128})
+        assert_error(response, 400, "invalid")
+
+    def test_no_worker_answers(self, client, door):
+        from celery.exceptions import TimeoutError as CeleryTimeoutError
+
+        device, secret = door
+        with mock.patch("celery.result.EagerResult.get", side_effect=CeleryTimeoutError()):
+            response = match_photo(client, device, secret, astronaut_jpeg())
+        assert_error(
+            response, 503, "match_unavailable", "No match worker answered in time; let the shopper in another way."
+        )
+
+
+class TestStoresAndDevices:
+    def test_a_store_cannot_go_live_without_signage(self):
+        store = StoreFactory()
+        with pytest.raises(DomainError) as raised:
+            store_go_live(actor=Actor.system(), store=store)
+        assert raised.value.code == "signage_not_confirmed"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Store.objects.filter(pk=store.pk).update(status="live")
+
+    @pytest.mark.parametrize("location", ["fitting_room", "toilet"])
+    def test_no_device_in_private_spaces(self, location):
+        store = live_store()
+        with pytest.raises(DomainError) as raised:
+            device_register(actor=Actor.system(), store=store, name="Cam", kind="entrance", location=location)
+        assert raised.value.code == "private_space"
+        assert not Device.objects.exists()
+
+    def test_the_secret_is_shown_once_and_kept_sealed(self):
+        device, secret = registered_device()
+        stored = bytes(device.secret_ciphertext)
+        assert secret.encode() not in stored and device.secret_key_id == "sk1"
+
+    def test_counters_by_day(self, client, door, astronaut):
+        device, secret = door
+        match_photo(client, device, secret, astronaut_jpeg())
+        match_photo(client, device, secret, kit_photo("obama/obama_1.jpg"))
+        counter = ProbeCounter.objects.get(device=device)
+        assert (counter.matched, counter.no_match) == (1, 1)
+
+
+def test_no_probe_is_kept(client, door, astronaut, settings):
+    from pathlib import Path
+
+    from tests.biometrics.leaks import leaks
+
+    device, secret = door
+    probe = kit_photo("obama/obama_2.jpg")
+    match_photo(client, device, secret, probe)
+    assert leaks(probe, engine.probe_encoding(probe), folders=[Path(settings.MEDIA_ROOT)]) == []
