@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 from dataclasses import dataclass
 
@@ -235,7 +236,8 @@ def _ask_match_worker(**kwargs) -> dict:
             _("No match worker answered in time; let the shopper in another way."), code="match_unavailable"
         ) from error
     finally:
-        sent.forget()
+        with contextlib.suppress(Exception):  # best effort: match results also expire on their own
+            sent.forget()
 
 
 @transaction.atomic
