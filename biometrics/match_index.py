@@ -29,7 +29,7 @@ def ivf_lists_for(count: int) -> int:
 
 
 class MatchIndex:
-    def __init__(self, *, ivf_threshold: int = 50_000, nprobe: int = 24, threads: int | None = None) -> None:
+    def __init__(self, *, ivf_threshold: int = 50_000, nprobe: int = 48, threads: int | None = None) -> None:
         self.ivf_threshold = ivf_threshold
         self.nprobe = nprobe
         self._lock = threading.RLock()
@@ -80,8 +80,8 @@ class MatchIndex:
         quantizer = faiss.IndexFlatL2(DIMENSIONS)
         index = faiss.IndexIVFFlat(quantizer, DIMENSIONS, lists, faiss.METRIC_L2)
         sample = training
-        if len(training) > lists * 64:
-            rows = np.random.default_rng(0).choice(len(training), lists * 64, replace=False)
+        if len(training) > lists * 256:
+            rows = np.random.default_rng(0).choice(len(training), lists * 256, replace=False)
             sample = training[np.sort(rows)]
         index.train(sample)
         index.nprobe = self.nprobe

@@ -245,9 +245,11 @@ MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.55)
 MATCH_MARGIN = env.float("MATCH_MARGIN", default=0.05)
 # Galleries of at least this many templates use an inverted-file index scanning MATCH_IVF_NPROBE lists.
 MATCH_IVF_THRESHOLD = env.int("MATCH_IVF_THRESHOLD", default=50_000)
-MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=24)
+MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 # How long the door waits for a match worker before answering 503 match_unavailable.
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
+# /simulator/ lets a logged-in user play the demo entrance device; a demo tool, off in deployments.
+ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 
 # Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

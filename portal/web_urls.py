@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import consent_views, face_views, views
+from portal import consent_views, face_views, simulator_views, views
 
 app_name = "portal"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("face/delete/", face_views.face_delete, name="face_delete"),
     path("operators/<slug:slug>/retention/", consent_views.operator_retention, name="operator_retention"),
     path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
+    path("simulator/", simulator_views.simulator, name="simulator"),
 ]

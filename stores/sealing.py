@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -16,8 +17,13 @@ DEVICE_SECRET_KEY_ID = "sk1"
 
 
 def _derived_key(purpose: str) -> bytes:
+    return _derive(purpose, settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=16)
+def _derive(purpose: str, secret_key: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"faceconsent/{purpose}/v1".encode()).derive(
-        settings.SECRET_KEY.encode()
+        secret_key.encode()
     )
 
 

@@ -1,5 +1,7 @@
-"""Seed a demo operator, store and shopper; safe to run again."""
+"""Seed a demo operator, live store, entrance device and shopper; safe to run again."""
 
+import json
+import os
 from datetime import date
 
 from django.conf import settings
@@ -12,23 +14,47 @@ from core.audit import Actor
 from portal.demo_notices import CONTACT, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
 from portal.services import user_email_mark_verified, user_register
-from stores.models import Operator, Store
-from stores.services import operator_create, store_create
+from portal.simulator_views import demo_device_credentials, demo_device_file
+from stores.models import Device, Operator, Store
+from stores.sealing import device_secret_open
+from stores.services import (
+    device_register,
+    device_rotate_secret,
+    operator_create,
+    store_confirm_signage,
+    store_create,
+    store_go_live,
+)
 
 DEMO_EMAIL = "shopper@demo.faceconsent.local"
 DEMO_PASSWORD = "demo-shopper-2026"
+DEMO_DEVICE_NAME = "Demo Mart Central door"
 
 
 class Command(BaseCommand):
-    help = "Create the demo operator 'Demo Mart', its store and a demo shopper (idempotent)."
+    help = "Create the demo operator 'Demo Mart', its live store and entrance device, and a demo shopper (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Seed even outside the embedded default.")
 
-    @transaction.atomic
     def handle(self, *args, force: bool = False, **options) -> None:
         if not (settings.EMBEDDED or settings.DEBUG or force):
             raise CommandError("Refusing to seed a demo account into a deployment; pass --force to do it anyway.")
+        with transaction.atomic():
+            operator, store = self._seed()
+            device, new_secret = self._demo_device(store)
+        # Written once the secret is committed; a failed write is repaired by the next run (rotation).
+        if new_secret is not None:
+            _write_demo_device_file(device.device_id, new_secret)
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        self.stdout.write(f"  Operator: {operator.name} ({operator.slug})")
+        self.stdout.write(f"  Store:    {store.name} (live)")
+        self.stdout.write(f"  Notices:  {', '.join(DEMO_NOTICES)} (version 1, published)")
+        self.stdout.write(f"  Shopper:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  Device:   {device.name} ({device.device_id}), credentials in {demo_device_file()}")
+        self._print_client_usage()
+
+    def _seed(self) -> tuple[Operator, Store]:
         system = Actor.system()
         operator = Operator.objects.filter(slug="demo-mart").first() or operator_create(
             actor=system,
@@ -71,8 +97,67 @@ class Command(BaseCommand):
                 send_verification=False,
             )
             user_email_mark_verified(user=shopper, actor=system)
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
-        self.stdout.write(f"  Operator: {operator.name} ({operator.slug})")
-        self.stdout.write(f"  Store:    {store.name}")
-        self.stdout.write(f"  Notices:  {', '.join(DEMO_NOTICES)} (version 1, published)")
-        self.stdout.write(f"  Shopper:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        if store.signage_confirmed_at is None:
+            store = store_confirm_signage(actor=system, store=store, confirmed_by="Demo seed")
+        if not store.is_live:
+            store = store_go_live(actor=system, store=store)
+        return operator, store
+
+    def _demo_device(self, store: Store) -> tuple[Device, str | None]:
+        """The demo entrance device, and its secret when it was just made (or remade) and must be written."""
+        system = Actor.system()
+        device = (
+            Device.objects.filter(store=store, name=DEMO_DEVICE_NAME, kind=Device.Kind.ENTRANCE, revoked_at=None)
+            .order_by("created_at")
+            .first()
+        )
+        if device is None:
+            issued = device_register(
+                actor=system,
+                store=store,
+                name=DEMO_DEVICE_NAME,
+                kind=Device.Kind.ENTRANCE,
+                location=Device.Location.ENTRANCE,
+            )
+            return issued.device, issued.secret
+        credentials = demo_device_credentials()
+        if _file_holds_secret_of(device, credentials):
+            # Rewritten (same secret) only when the site's address has changed since.
+            return device, None if credentials["url"] == settings.SITE_URL else credentials["secret"]
+        # The secret is shown only once, so a lost file means a new secret, not a recovered one.
+        return device, device_rotate_secret(actor=system, device=device).secret
+
+    def _print_client_usage(self) -> None:
+        credentials = demo_device_credentials()
+        if credentials is None:  # only when the file could not be written
+            self.stdout.write(self.style.WARNING(f"  {demo_device_file()} is missing; run seed_demo again."))
+            return
+        client = (
+            f".venv/bin/python -m stores.client --url {settings.SITE_URL}"
+            f" --device {credentials['device_id']} --secret {credentials['secret']}"
+        )
+        self.stdout.write("  Call the device API as the demo door with the reference client:")
+        self.stdout.write(f"    {client} match --photo face.jpg")
+        self.stdout.write(f"    {client} entry-pass --token TOKEN")
+        self.stdout.write("  or log in and open /simulator/ to do it from the browser.")
+
+
+def _file_holds_secret_of(device: Device, credentials: dict[str, str] | None) -> bool:
+    if credentials is None or credentials["device_id"] != device.device_id:
+        return False
+    secret = device_secret_open(device.secret_nonce, device.secret_ciphertext, device_id=device.device_id)
+    return credentials["secret"] == secret
+
+
+def _write_demo_device_file(device_id: str, secret: str) -> None:
+    """{"url", "device_id", "secret"}, readable by this user only, replaced in one step."""
+    path = demo_device_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump({"url": settings.SITE_URL, "device_id": device_id, "secret": secret}, file, indent=2)
+        file.write("\n")
+    partial.chmod(0o600)
+    os.replace(partial, path)

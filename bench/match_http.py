@@ -1,0 +1,240 @@
+"""The door over HTTP: signed match requests to a real server and match worker, next to the engine alone.
+
+    .venv/bin/python bench/match_http.py [--gallery 100000] [--requests 200]
+
+Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/3): the door's queue and results go
+through it, as in production. Starts gunicorn and a match worker on a throwaway database with
+a gallery of consenting shoppers (written in bulk: a benchmark shortcut, not how accounts are
+made), then prints p50/p95 for (a) photo requests next to the same photo through the engine in
+this process, so the difference is the cost of HTTP, signing, queue, index and recording, and
+(b) encoding-only requests. Goals: overhead under 15 ms at p50; encoding requests under 25 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+
+import numpy as np
+from common import FACES, ROOT, setup_django, start_worker, stop, workdir
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_available(url: str) -> bool:
+    import redis
+
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+
+
+def populate(gallery: int, probe_photo: bytes):
+    """A live store with a device, `gallery` consenting shoppers with one template each, and one real face."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from biometrics import engine
+    from biometrics.keys import key_ring
+    from biometrics.models import FaceTemplate
+    from consent.models import Consent
+    from consent.services import consent_give, notice_version_create_draft, notice_version_publish
+    from core.audit import Actor
+    from stores.services import device_register, operator_create, store_confirm_signage, store_create, store_go_live
+
+    system = Actor.system()
+    operator = operator_create(
+        actor=system,
+        name="Bench Mart",
+        slug="bench-mart",
+        contact_email="p@bench.example",
+        privacy_officer_name="P",
+        privacy_officer_email="p@bench.example",
+    )
+    store = store_create(actor=system, operator=operator, name="Bench Central", slug="central")
+    store_confirm_signage(actor=system, store=store, confirmed_by="bench")
+    store_go_live(actor=system, store=store)
+    issued = device_register(actor=system, store=store, name="Door", kind="entrance", location="entrance")
+    texts = {
+        f"{field}_{lang}": "x"
+        for field in ("title", "purpose", "method", "retention", "rights")
+        for lang in ("en", "zh_hans")
+    }
+    version = notice_version_create_draft(
+        actor=system,
+        operator=operator,
+        purpose="face_entry",
+        contact="x",
+        retention_days=1,
+        data_categories=["face"],
+        **texts,
+    )
+    notice_version_publish(actor=system, version=version)
+    version.refresh_from_db()
+
+    users = get_user_model()
+    now = timezone.now()
+    people = users.objects.bulk_create(
+        [
+            users(email=f"g{n}@bench.example", display_name="G", password="!", email_verified_at=now)
+            for n in range(gallery)
+        ],
+        batch_size=5000,
+    )
+    people = list(users.objects.filter(email__endswith="@bench.example").order_by("pk"))
+    Consent.objects.bulk_create(
+        [
+            Consent(
+                shopper=user,
+                operator=operator,
+                purpose="face_entry",
+                notice_version=version,
+                channel="app",
+                given_at=now,
+                expires_at=now + timedelta(days=365),
+            )
+            for user in people
+        ],
+        batch_size=5000,
+    )
+    ring, rng = key_ring(), np.random.default_rng(7)
+    centres = rng.normal(0, 0.05, (gallery, 128))
+    templates = []
+    for user, encoding in zip(people, centres, strict=True):
+        sealed = ring.seal(encoding, owner=str(user.public_id))
+        templates.append(
+            FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+        )
+    FaceTemplate.objects.bulk_create(templates, batch_size=5000)
+
+    # One real person, enrolled from another photo of the probe's face, through the services.
+    face = users.objects.create_user(
+        "face@bench.example", "x" * 12, display_name="Face", date_of_birth="1980-01-01", email_verified_at=now
+    )
+    consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
+    enrolled = engine.analyse_for_enrollment((FACES / "obama/obama_1.jpg").read_bytes()).encoding
+    sealed = ring.seal(enrolled, owner=str(face.public_id))
+    FaceTemplate.objects.create(shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    return issued
+
+
+def timed(call, count: int) -> tuple[list[float], list]:
+    seconds, answers = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        answers.append(call())
+        seconds.append(time.perf_counter() - started)
+    return seconds, answers
+
+
+def ms(values: list[float], q: int) -> float:
+    return float(np.percentile(values, q) * 1000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gallery", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--photo", default="obama/obama_720p.jpg")
+    args = parser.parse_args()
+
+    redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
+    if not redis_available(redis_url):
+        sys.exit(f"This benchmark needs Redis at {redis_url} (set REDIS_URL).")
+    folder = workdir()
+    env = setup_django(folder)
+    os.environ["CACHE_REDIS_URL"] = env["CACHE_REDIS_URL"] = redis_url
+    photo = (FACES / args.photo).read_bytes()
+    started = time.perf_counter()
+    issued = populate(args.gallery, photo)
+    print(f"gallery of {args.gallery:,} written in {time.perf_counter() - started:.0f} s")
+
+    port = free_port()
+    server_env = {
+        **os.environ,
+        **env,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "MATCH_TIMEOUT_SECONDS": "30",
+    }
+    worker = start_worker(env, queues="match", concurrency=1, log=folder / "worker.log")
+    server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.2)
+        from biometrics import engine
+        from stores.client import DeviceClient
+
+        client = DeviceClient(base, issued.device.device_id, issued.secret, timeout=60)
+        warm = client.match_photo(photo)  # the worker builds its index before the first answer
+        assert warm.status == 200 and warm.body["result"] == "match", warm.body
+        encoding = engine.probe_encoding(photo).tolist()
+        stranger = np.random.default_rng(9).normal(0, 0.05, 128).tolist()
+
+        engine_seconds, _ = timed(lambda: engine.probe_encoding(photo), args.requests // 4)
+        photo_seconds, photo_answers = timed(lambda: client.match_photo(photo), args.requests // 4)
+        encoding_seconds, encoding_answers = timed(lambda: client.match_encoding(encoding), args.requests)
+        miss_seconds, miss_answers = timed(lambda: client.match_encoding(stranger), args.requests)
+    finally:
+        server.terminate()
+        stop(worker)
+        server.wait(timeout=20)
+        server_log.close()
+
+    assert all(answer.body["result"] == "match" for answer in photo_answers + encoding_answers)
+    assert all(answer.body["result"] == "no_match" for answer in miss_answers)
+    overhead = ms(photo_seconds, 50) - ms(engine_seconds, 50)
+    print(f"Door over HTTP, gallery {args.gallery + 1:,} consenting shoppers, photo {args.photo}, Redis broker")
+    print(f"{'':52s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    engine_line = "engine alone, this process (probe_encoding)"
+    print(f"{engine_line:52s} {ms(engine_seconds, 50):8.1f} {ms(engine_seconds, 95):8.1f}")
+    print(
+        f"{'photo: signed HTTP + queue + worker + index + record':52s} {ms(photo_seconds, 50):8.1f} "
+        f"{ms(photo_seconds, 95):8.1f}"
+    )
+    print(f"{'encoding only, match (recorded)':52s} {ms(encoding_seconds, 50):8.1f} {ms(encoding_seconds, 95):8.1f}")
+    print(f"{'encoding only, no match (counter only)':52s} {ms(miss_seconds, 50):8.1f} {ms(miss_seconds, 95):8.1f}")
+    print(
+        f"overhead at p50 (photo request minus engine): {overhead:.1f} ms (goal < 15 ms); "
+        f"encoding requests p50 {ms(encoding_seconds, 50):.1f} ms (goal < 25 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The door simulator: send a photo (or an entry pass) to the device API as the demo entrance device.
+
+The request goes over real HTTP through the reference client (`stores.client`), signed exactly as
+a store integrator signs it. The photo is read into memory, sent and dropped; nothing is kept.
+Only on when `ENTRANCE_SIMULATOR` is set (the embedded default and DEBUG).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import urllib.error
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from biometrics import engine
+from stores.client import DeviceClient, DeviceResponse
+
+DEMO_DEVICE_FILENAME = "demo-device.json"
+
+
+def demo_device_file() -> Path:
+    """Where `seed_demo` writes the demo device's credentials (read from settings at call time)."""
+    return Path(settings.VAR_DIR) / DEMO_DEVICE_FILENAME
+
+
+def demo_device_credentials() -> dict[str, str] | None:
+    """The demo device's {"url", "device_id", "secret"}, or None when the file is missing or unusable."""
+    try:
+        data = json.loads(demo_device_file().read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key), str) and data[key] for key in ("device_id", "secret")
+    ):
+        return None
+    return {"url": str(data.get("url", "")), "device_id": data["device_id"], "secret": data["secret"]}
+
+
+def device_api_base_url(request: HttpRequest) -> str:
+    """The device API is this very server, reached the way a device would reach it."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def simulator_enabled(view):
+    """404 unless the simulator is switched on; checked before login so nothing hints it exists."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.ENTRANCE_SIMULATOR:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class SimulatorForm(forms.Form):
+    photo = forms.FileField(label=gettext_lazy("Photo"), required=False)
+    entry_pass = forms.CharField(
+        label=gettext_lazy("Entry pass token (optional)"),
+        required=False,
+        max_length=2000,
+        strip=True,
+        help_text=gettext_lazy(
+            "With a photo: the face is checked against this pass only. Alone: entry without a face."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("photo") and not cleaned.get("entry_pass") and not self.errors:
+            raise forms.ValidationError(
+                _("Choose a photo, take one with the camera, or paste an entry pass token."), code="probe_required"
+            )
+        return cleaned
+
+
+def _answer(response: DeviceResponse) -> dict[str, Any]:
+    """What the page shows of the device API's JSON answer."""
+    body = response.body if isinstance(response.body, dict) else {}
+    if response.status < 400 and body.get("result") == "match":
+        return {
+            "kind": "match",
+            "shopper_ref": body.get("shopper_ref", ""),
+            "visit_id": body.get("visit_id", ""),
+            "first_visit": body.get("first_visit") is True,
+        }
+    if response.status < 400 and body.get("result") == "no_match":
+        return {"kind": "no_match"}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return {
+        "kind": "error",
+        "status": response.status,
+        "code": error.get("code") or f"http_{response.status}",
+        "message": error.get("message") or _("The device API gave no explanation."),
+    }
+
+
+def _call_device_api(request: HttpRequest, credentials: dict[str, str], photo: bytes | None, entry_pass: str):
+    base_url = device_api_base_url(request)
+    client = DeviceClient(base_url, credentials["device_id"], credentials["secret"])
+    try:
+        response = client.entry_pass(entry_pass) if photo is None else client.match_photo(photo, entry_pass or None)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return {
+            "kind": "error",
+            "status": None,
+            "code": "device_api_unreachable",
+            "message": _("Could not reach the device API at %(url)s: %(reason)s")
+            % {"url": base_url, "reason": getattr(error, "reason", error)},
+        }
+    return _answer(response)
+
+
+@simulator_enabled
+@login_required
+@never_cache
+@sensitive_post_parameters("entry_pass")
+@require_http_methods(["GET", "POST"])
+def simulator(request: HttpRequest) -> HttpResponse:
+    credentials = demo_device_credentials()
+    answer = None
+    if request.method == "POST":
+        form = SimulatorForm(request.POST, request.FILES)
+        if getattr(request, "oversized_uploads", None):
+            form.add_error("photo", _(engine.REASONS["image_too_large"]))
+        if credentials is not None and form.is_valid():
+            upload = form.cleaned_data["photo"]
+            photo = upload.read() if upload else None  # in memory only (MemoryOnlyUploadHandler)
+            answer = _call_device_api(request, credentials, photo, form.cleaned_data["entry_pass"])
+            del photo, upload
+            form = SimulatorForm()  # the photo and the pass are not shown back
+    else:
+        form = SimulatorForm()
+    return render(
+        request,
+        "portal/simulator.html",
+        {
+            "form": form,
+            "device_id": credentials["device_id"] if credentials else "",
+            "missing_device": credentials is None,
+            "device_file": demo_device_file(),
+            "answer": answer,
+        },
+    )

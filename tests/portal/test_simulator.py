@@ -1,0 +1,218 @@
+"""The demo entrance device made by seed_demo, and the door simulator that calls the device API with it."""
+
+import io
+import json
+import stat
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from consent.services import entry_pass_issue
+from core.models import AuditEntry
+from stores.models import Device, ProbeCounter, Store, Visit
+from stores.sealing import device_secret_open
+from tests.biometrics.photos import astronaut_jpeg
+from tests.factories import UserFactory, face_consent
+
+MISSING = "The demo device's credentials are missing"
+NO_MATCH = "The door recognised nobody who consented to this store's operator (no_match)."
+FIRST_VISIT = "First visit: show the collection notice"
+
+
+def seed(**options) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", force=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def demo_device_json(var_dir) -> dict:
+    return json.loads((var_dir / "demo-device.json").read_text())
+
+
+def sealed_secret(device: Device) -> str:
+    return device_secret_open(device.secret_nonce, device.secret_ciphertext, device_id=device.device_id)
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def door(var_dir, live_server):
+    """The demo store and device seeded, and the simulator pointed at the live test server."""
+    seed()
+    with mock.patch("portal.simulator_views.device_api_base_url", return_value=live_server.url):
+        yield Device.objects.get()
+
+
+class TestSeedDemo:
+    pytestmark = pytest.mark.django_db
+
+    def test_the_store_goes_live_with_one_entrance_device(self, var_dir, settings):
+        first = seed()
+        store = Store.objects.get(slug="central")
+        assert store.is_live and store.signage_confirmed_by == "Demo seed"
+        device = Device.objects.get()
+        assert (device.store, device.name, device.kind, device.location) == (
+            store,
+            "Demo Mart Central door",
+            "entrance",
+            "entrance",
+        )
+        written = demo_device_json(var_dir)
+        assert written == {"url": settings.SITE_URL, "device_id": device.device_id, "secret": sealed_secret(device)}
+        assert stat.S_IMODE((var_dir / "demo-device.json").stat().st_mode) == 0o600
+        assert f"python -m stores.client --url {settings.SITE_URL} --device {device.device_id}" in first
+        assert f"--secret {written['secret']} match --photo face.jpg" in first
+        assert "entry-pass --token TOKEN" in first
+
+        audit_entries = AuditEntry.objects.count()
+        second = seed()
+        assert second == first
+        assert Device.objects.get() == device and demo_device_json(var_dir) == written
+        assert AuditEntry.objects.count() == audit_entries  # nothing changed the second time
+
+    def test_a_lost_file_means_a_new_secret(self, var_dir):
+        seed()
+        device = Device.objects.get()
+        old_secret = demo_device_json(var_dir)["secret"]
+        (var_dir / "demo-device.json").unlink()
+
+        output = seed()
+        device.refresh_from_db()
+        new_secret = demo_device_json(var_dir)["secret"]
+        assert Device.objects.get() == device and device.secret_rotated_at is not None
+        assert new_secret != old_secret
+        assert sealed_secret(device) == new_secret != old_secret  # the old one no longer verifies
+        assert device.device_id in output and new_secret in output and old_secret not in output
+        assert AuditEntry.objects.filter(action="device.secret_rotated", target_id=str(device.pk)).count() == 1
+
+    def test_a_revoked_demo_device_is_replaced(self, var_dir):
+        from core.audit import Actor
+        from stores.services import device_revoke
+
+        seed()
+        revoked = device_revoke(actor=Actor.system(), device=Device.objects.get())
+        seed()
+        current = Device.objects.exclude(pk=revoked.pk).get()
+        assert demo_device_json(var_dir)["device_id"] == current.device_id
+
+    def test_refused_in_a_deployment_without_force(self, var_dir, settings):
+        from django.core.management.base import CommandError
+
+        settings.EMBEDDED, settings.DEBUG = False, False
+        with pytest.raises(CommandError):
+            call_command("seed_demo", stdout=io.StringIO())
+        assert not Device.objects.exists() and not (var_dir / "demo-device.json").exists()
+
+
+class TestAccess:
+    pytestmark = pytest.mark.django_db
+
+    def test_off_answers_404_to_everyone(self, client, shopper, settings):
+        settings.ENTRANCE_SIMULATOR = False
+        assert client.get("/simulator/").status_code == 404
+        client.force_login(shopper)
+        assert client.get("/simulator/").status_code == 404
+        assert client.post("/simulator/", {"entry_pass": "x"}).status_code == 404
+
+    def test_login_is_required(self, client, settings):
+        settings.ENTRANCE_SIMULATOR = True
+        response = client.get("/simulator/")
+        assert response.status_code == 302
+        assert response["Location"] == "/login/?next=/simulator/"
+
+    def test_the_page_and_its_nav_link(self, client, shopper, settings, var_dir):
+        settings.ENTRANCE_SIMULATOR = True
+        client.force_login(shopper)
+        html = client.get("/simulator/").content.decode()
+        assert 'href="/simulator/"' in html and "Door simulator" in html
+        assert 'type="file"' in html and 'name="entry_pass"' in html and "getUserMedia" in html
+
+    def test_without_the_demo_device_the_page_says_what_to_run(self, client, shopper, settings, var_dir):
+        settings.ENTRANCE_SIMULATOR = True
+        client.force_login(shopper)
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert MISSING in html and "make run" in html and "seed_demo" in html
+        assert str(var_dir / "demo-device.json") in html
+        assert not ProbeCounter.objects.exists()
+
+    def test_nothing_to_send(self, client, shopper, settings, var_dir):
+        settings.ENTRANCE_SIMULATOR = True
+        seed()
+        client.force_login(shopper)
+        html = client.post("/simulator/", {}).content.decode()
+        assert "Choose a photo, take one with the camera, or paste an entry pass token." in html
+
+
+@pytest.mark.django_db(transaction=True)
+class TestTheDoorOverHttp:
+    def test_a_stranger_is_no_match(self, client, shopper, door):
+        client.force_login(shopper)
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert response.context["answer"] == {"kind": "no_match"}
+        assert NO_MATCH in html and FIRST_VISIT not in html
+        # The signed request reached the device API as the demo device: its counter moved.
+        assert ProbeCounter.objects.get(device=door).no_match == 1
+
+    def test_a_garbage_file_shows_the_error_code(self, client, shopper, door):
+        client.force_login(shopper)
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", b"not an image at all")})
+        answer = response.context["answer"]
+        assert (answer["kind"], answer["status"], answer["code"]) == ("error", 400, "unreadable_image")
+        html = response.content.decode()
+        assert "<code>unreadable_image</code>" in html and answer["message"] in html
+
+    def test_a_consenting_shopper_is_recognised_and_told_of_the_first_visit(self, client, api_client, door):
+        shopper = UserFactory()
+        face_consent(shopper, door.store.operator)
+        api_client.force_authenticate(shopper)
+        enrolled = api_client.post(
+            "/api/v1/enrollments",
+            {"photos": [SimpleUploadedFile("me.jpg", astronaut_jpeg())]},
+            format="multipart",
+        )
+        assert enrolled.status_code == 202
+
+        client.force_login(UserFactory())
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        answer = response.context["answer"]
+        visit = Visit.objects.get()
+        assert answer["kind"] == "match" and answer["first_visit"] is True
+        assert answer["visit_id"] == str(visit.public_id) and answer["shopper_ref"].startswith("shp_")
+        html = response.content.decode()
+        assert FIRST_VISIT in html and answer["shopper_ref"] in html and str(visit.public_id) in html
+        assert (visit.shopper, visit.device) == (shopper, door)
+
+        again = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        assert again.context["answer"]["first_visit"] is False
+        assert FIRST_VISIT not in again.content.decode()
+
+    def test_an_entry_pass_alone_lets_a_shopper_in(self, client, shopper, door):
+        token = entry_pass_issue(shopper=shopper, channel="app").token
+        client.force_login(shopper)
+        answer = client.post("/simulator/", {"entry_pass": token}).context["answer"]
+        assert answer["kind"] == "match" and answer["first_visit"] is True
+        assert Visit.objects.get().method == Visit.Method.ENTRY_PASS
+        again = client.post("/simulator/", {"entry_pass": token}).context["answer"]
+        assert (again["kind"], again["status"], again["code"]) == ("error", 409, "pass_used")
+
+    def test_the_photo_is_not_kept(self, client, shopper, door, settings):
+        from pathlib import Path
+
+        from biometrics import engine
+        from tests.biometrics.leaks import leaks
+
+        probe = astronaut_jpeg()
+        client.force_login(shopper)
+        client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", probe)})
+        folders = [Path(settings.MEDIA_ROOT), Path(settings.VAR_DIR)]
+        assert leaks(probe, engine.probe_encoding(probe), folders=folders) == []

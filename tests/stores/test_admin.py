@@ -1,0 +1,138 @@
+"""Staff register devices and put stores live in the admin, always through the services."""
+
+import pytest
+
+from core.models import AuditEntry
+from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
+from stores.sealing import device_secret_open
+from tests.factories import StoreFactory, UserFactory, registered_device
+
+pytestmark = pytest.mark.django_db
+
+SIGNAGE_MISSING = "A store cannot go live before its face-recognition signage is confirmed."
+PRIVATE_SPACE = "Devices cannot be placed in private spaces such as fitting rooms or toilets."
+
+
+def messages_of(response) -> list[tuple[str, str]]:
+    return [(message.level_tag, message.message) for message in response.context["messages"]]
+
+
+def add_device(admin_client, store, **overrides):
+    data = {"store": store.pk, "name": "Front door", "kind": "entrance", "location": "entrance", **overrides}
+    return admin_client.post("/admin/stores/device/add/", data, follow=True)
+
+
+class TestDevices:
+    def test_adding_a_device_registers_it_and_shows_its_secret_once(self, admin_client, admin_user):
+        store = StoreFactory()
+        form = admin_client.get("/admin/stores/device/add/").content.decode()
+        assert 'name="location"' in form and 'name="secret' not in form and 'name="device_id"' not in form
+        response = add_device(admin_client, store)
+
+        assert response.status_code == 200
+        device = Device.objects.get()
+        assert (device.store, device.name, device.kind, device.location) == (
+            store,
+            "Front door",
+            "entrance",
+            "entrance",
+        )
+        entry = AuditEntry.objects.get(action="device.registered")
+        assert (entry.target_id, entry.actor_type, entry.actor_id) == (str(device.pk), "staff", str(admin_user.pk))
+        secret = device_secret_open(device.secret_nonce, device.secret_ciphertext, device_id=device.device_id)
+        assert ("warning", f"Secret for {device.device_id} (shown once): {secret}") in messages_of(response)
+        assert AuditEntry.objects.filter(action="device.changed").count() == 0  # no second, unaudited write
+
+        # Never again: not on the list, not on the device's page.
+        assert secret not in admin_client.get("/admin/stores/device/").content.decode()
+        page = admin_client.get(f"/admin/stores/device/{device.pk}/change/").content.decode()
+        assert secret not in page and "secret_ciphertext" not in page and "secret_nonce" not in page
+
+    @pytest.mark.parametrize("location", ["fitting_room", "toilet"])
+    def test_private_spaces_are_refused_with_a_form_error(self, admin_client, location):
+        response = add_device(admin_client, StoreFactory(), location=location)
+
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors == {"location": [PRIVATE_SPACE]}
+        assert PRIVATE_SPACE in response.content.decode()
+        assert not Device.objects.exists()
+        assert not AuditEntry.objects.filter(action="device.registered").exists()
+
+    def test_rotating_shows_the_new_secret_once_and_the_old_one_stops_working(self, admin_client):
+        device, old_secret = registered_device()
+        response = admin_client.post(
+            "/admin/stores/device/", {"action": "rotate_secret", "_selected_action": [device.pk]}, follow=True
+        )
+        device.refresh_from_db()
+        new_secret = device_secret_open(device.secret_nonce, device.secret_ciphertext, device_id=device.device_id)
+        assert new_secret != old_secret
+        assert ("warning", f"Secret for {device.device_id} (shown once): {new_secret}") in messages_of(response)
+        assert AuditEntry.objects.filter(action="device.secret_rotated", actor_type="staff").exists()
+
+    def test_revoking(self, admin_client):
+        device, _secret = registered_device()
+        admin_client.post("/admin/stores/device/", {"action": "revoke", "_selected_action": [device.pk]})
+        device.refresh_from_db()
+        assert device.is_revoked
+        assert AuditEntry.objects.filter(action="device.revoked", actor_type="staff").exists()
+
+    def test_devices_are_revoked_never_deleted(self, admin_client):
+        device, _secret = registered_device()
+        response = admin_client.post(f"/admin/stores/device/{device.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 403
+        assert Device.objects.filter(pk=device.pk).exists()
+
+
+class TestStores:
+    def go_live(self, admin_client, store):
+        return admin_client.post(
+            "/admin/stores/store/", {"action": "go_live", "_selected_action": [store.pk]}, follow=True
+        )
+
+    def test_a_store_without_signage_stays_in_setup(self, admin_client):
+        store = StoreFactory()
+        response = self.go_live(admin_client, store)
+
+        store.refresh_from_db()
+        assert store.status == Store.Status.SETUP
+        assert ("error", f"{store}: {SIGNAGE_MISSING}") in messages_of(response)
+        assert not AuditEntry.objects.filter(action="store.live").exists()
+
+    def test_confirm_signage_then_go_live(self, admin_client, admin_user):
+        store = StoreFactory()
+        admin_client.post("/admin/stores/store/", {"action": "confirm_signage", "_selected_action": [store.pk]})
+        store.refresh_from_db()
+        assert store.signage_confirmed_at is not None
+        assert store.signage_confirmed_by == admin_user.email
+
+        response = self.go_live(admin_client, store)
+        store.refresh_from_db()
+        assert store.status == Store.Status.LIVE
+        assert ("info", f"{store} is live.") in messages_of(response)
+        assert AuditEntry.objects.filter(action="store.live", actor_type="staff").exists()
+
+    def test_status_and_signage_are_not_editable_in_the_form(self, admin_client):
+        store = StoreFactory()
+        page = admin_client.get(f"/admin/stores/store/{store.pk}/change/").content.decode()
+        assert 'name="mode"' in page
+        assert 'name="status"' not in page and 'name="signage_confirmed_at"' not in page
+
+
+@pytest.mark.parametrize("model", [Visit, MatchEvent, ProbeCounter])
+def test_the_doors_records_are_read_only(admin_client, model):
+    base = f"/admin/stores/{model._meta.model_name}/"
+    assert admin_client.get(base).status_code == 200
+    assert admin_client.get(base + "add/").status_code == 403
+
+
+def test_a_visit_is_shown_without_its_shopper(admin_client):
+    device, _secret = registered_device()
+    shopper = UserFactory()
+    visit = Visit.objects.create(shopper=shopper, store=device.store, device=device, method=Visit.Method.ENTRY_PASS)
+    listing = admin_client.get("/admin/stores/visit/").content.decode()
+    page = admin_client.get(f"/admin/stores/visit/{visit.pk}/change/")
+    assert page.status_code == 200
+    assert str(visit.public_id) in listing and str(visit.public_id) in page.content.decode()
+    assert shopper.email not in listing and shopper.email not in page.content.decode()
+    response = admin_client.post(f"/admin/stores/visit/{visit.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
