@@ -51,35 +51,34 @@ def setup_django(workdir: Path) -> dict[str, str]:
     return env
 
 
-def start_worker(env: dict[str, str], *, queues: str, concurrency: int = 1, log: Path) -> subprocess.Popen:
+def start_worker(
+    env: dict[str, str], *, queues: str, concurrency: int = 1, log: Path, pool: str = "prefork"
+) -> subprocess.Popen:
     from portal.celery import app
 
     app.control.purge()
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--queues",
+        queues,
+        "--pool",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "WARNING",
+        "--hostname",
+        f"bench{os.getpid()}@%h",
+    ]
     with open(log, "wb") as out:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--queues",
-                queues,
-                "--concurrency",
-                str(concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "WARNING",
-                "--hostname",
-                f"bench{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        worker = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from common import FACES, ROOT, setup_django, start_worker, stop, workdir
@@ -120,7 +120,7 @@ def populate(gallery: int, probe_photo: bytes):
 
     # One real person, enrolled from another photo of the probe's face, through the services.
     face = users.objects.create_user(
-        "face@bench.example", "x" * 12, display_name="Face", date_of_birth="1980-01-01", email_verified_at=now
+        "face@bench.example", "x" * 12, display_name="Face", date_of_birth=date(1980, 1, 1), email_verified_at=now
     )
     consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
     enrolled = engine.analyse_for_enrollment((FACES / "obama/obama_1.jpg").read_bytes()).encoding
@@ -168,7 +168,8 @@ def main() -> None:
         "SECURE_SSL_REDIRECT": "false",
         "MATCH_TIMEOUT_SECONDS": "30",
     }
-    worker = start_worker(env, queues="match", concurrency=1, log=folder / "worker.log")
+    # Match workers run a thread pool: one process, one copy of the index, no hop through a pipe.
+    worker = start_worker(env, queues="match", concurrency=2, pool="threads", log=folder / "worker.log")
     server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
         [

@@ -79,7 +79,7 @@ def face_consent_for_match(*, shopper_id: int, operator_id: int) -> Consent | No
     transaction (a withdrawal waits for the match being recorded, or the match sees the withdrawal)."""
     return (
         Consent.objects.select_for_update()
-        .select_related("notice_version")
+        .select_related("notice_version", "shopper")
         .filter(consent_active_q(), purpose=Purpose.FACE_ENTRY, shopper_id=shopper_id, operator_id=operator_id)
         .first()
     )

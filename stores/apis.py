@@ -7,8 +7,9 @@ import binascii
 import json
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,9 +56,27 @@ class DeviceApi(APIView):
         return serializer.validated_data
 
 
+@extend_schema_field({"type": "string", "format": "byte"})
+class Base64PhotoField(serializers.Field):
+    """A photo as base64 text, decoded in one pass (no per-character checks on a megabyte of text)."""
+
+    default_error_messages = {"invalid": "The photo must be base64."}
+
+    def to_internal_value(self, data) -> bytes:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid")
+
+    def to_representation(self, value) -> str:
+        return base64.b64encode(value).decode()
+
+
 class DeviceMatchApi(DeviceApi):
     class InputSerializer(serializers.Serializer):
-        photo = serializers.CharField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
+        photo = Base64PhotoField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
         encoding = serializers.ListField(
             child=serializers.FloatField(),
             required=False,
@@ -72,16 +91,18 @@ class DeviceMatchApi(DeviceApi):
         description="Answers `match` with a pseudonymous reference, or `no_match`; nothing else.",
     )
     def post(self, request):
-        data = self.payload(request, self.InputSerializer)
-        photo = None
-        if "photo" in data:
-            try:
-                photo = base64.b64decode(data["photo"], validate=True)
-            except (binascii.Error, ValueError) as error:
+        try:
+            data = self.payload(request, self.InputSerializer)
+        except ValidationError as error:
+            if "photo" in error.detail:
                 raise ValidationFailed(_("The photo must be base64."), code="unreadable_image") from error
+            raise
         return door_answer(
             door_match(
-                device=request.auth, photo=photo, encoding=data.get("encoding"), entry_pass=data.get("entry_pass")
+                device=request.auth,
+                photo=data.get("photo"),
+                encoding=data.get("encoding"),
+                entry_pass=data.get("entry_pass"),
             )
         )
 

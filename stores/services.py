@@ -170,8 +170,10 @@ class DoorAnswer:
 
 
 def _count(device: Device, field: str) -> None:
-    counter, _created = ProbeCounter.objects.get_or_create(device=device, day=timezone.localdate())
-    ProbeCounter.objects.filter(pk=counter.pk).update(**{field: F(field) + 1})
+    today = timezone.localdate()
+    if not ProbeCounter.objects.filter(device=device, day=today).update(**{field: F(field) + 1}):
+        ProbeCounter.objects.get_or_create(device=device, day=today)  # the day's first probe
+        ProbeCounter.objects.filter(device=device, day=today).update(**{field: F(field) + 1})
 
 
 def _check_entrance(device: Device) -> None:
