@@ -42,8 +42,9 @@ def var_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def door(var_dir, live_server):
-    """The demo store and device seeded, and the simulator pointed at the live test server."""
+def door(var_dir, live_server, settings):
+    """The demo store and device seeded, and the simulator (switched on) pointed at the live test server."""
+    settings.ENTRANCE_SIMULATOR = True
     seed()
     with mock.patch("portal.simulator_views.device_api_base_url", return_value=live_server.url):
         yield Device.objects.get()
