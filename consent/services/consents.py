@@ -44,6 +44,22 @@ def _event(
     )
 
 
+def _consent_event(
+    *, consent: Consent, kind: str, actor: Actor, now: datetime, notice_version: NoticeVersion | None = None
+) -> ConsentEvent:
+    """An event in the life of an existing consent (on its own notice version unless told otherwise)."""
+    return _event(
+        kind=kind,
+        shopper=consent.shopper,
+        operator=consent.operator,
+        purpose=consent.purpose,
+        actor=actor,
+        now=now,
+        consent=consent,
+        notice_version=notice_version or consent.notice_version,
+    )
+
+
 def _check_notice_version(*, operator: Any, purpose: str, notice_version: NoticeVersion) -> None:
     """The version must be this operator's, for this purpose, published, and the current one."""
     if purpose not in Purpose.values:
@@ -138,16 +154,7 @@ def consent_end(
     if consent.purpose == Purpose.FACE_ENTRY:
         match_index_change_record(shopper_id=consent.shopper_id, operator_id=consent.operator_id)
         _templates_delete_unless_consented(shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}")
-    _event(
-        kind=kind,
-        shopper=consent.shopper,
-        operator=consent.operator,
-        purpose=consent.purpose,
-        actor=actor,
-        now=now,
-        consent=consent,
-        notice_version=notice_version or consent.notice_version,
-    )
+    _consent_event(consent=consent, kind=kind, actor=actor, now=now, notice_version=notice_version)
     audit_entry_create(
         actor=actor,
         action=f"consent.{kind}",
@@ -218,16 +225,7 @@ def consent_give(
         raise Conflict(_("You have already given this consent."), code="consent_already_active") from error
     if purpose == Purpose.FACE_ENTRY:
         match_index_change_record(shopper_id=shopper.pk, operator_id=operator.pk)
-    _event(
-        kind=ConsentEvent.Kind.GIVEN,
-        shopper=shopper,
-        operator=operator,
-        purpose=purpose,
-        actor=actor,
-        now=now,
-        consent=consent,
-        notice_version=notice_version,
-    )
+    _consent_event(consent=consent, kind=ConsentEvent.Kind.GIVEN, actor=actor, now=now)
     audit_entry_create(
         actor=actor,
         action="consent.given",
@@ -306,16 +304,7 @@ def consent_reaffirm(*, consent: Consent, notice_version: NoticeVersion, channel
     consent.reaffirmed_at = now
     consent.expires_at = now + settings.CONSENT_VALIDITY
     consent.save(update_fields=["notice_version", "reaffirmed_at", "expires_at"])
-    _event(
-        kind=ConsentEvent.Kind.REAFFIRMED,
-        shopper=consent.shopper,
-        operator=consent.operator,
-        purpose=consent.purpose,
-        actor=actor,
-        now=now,
-        consent=consent,
-        notice_version=notice_version,
-    )
+    _consent_event(consent=consent, kind=ConsentEvent.Kind.REAFFIRMED, actor=actor, now=now)
     audit_entry_create(
         actor=actor,
         action="consent.reaffirmed",
