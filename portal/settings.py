@@ -321,6 +321,8 @@ SPECTACULAR_SETTINGS = {
 
 # Security ------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Messages live server-side: the admin's one-time device secret must never ride in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
