@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from django.db import models, transaction
@@ -18,31 +18,21 @@ from django.utils import timezone
 from core.models import ActorType, AuditChainHead, AuditEntry, Channel
 
 
-def audit_entry_digest(
-    *,
-    sequence: int,
-    occurred_at: datetime,
-    actor_type: str,
-    actor_id: str,
-    channel: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    data: dict[str, Any],
-    previous_hash: str,
-) -> str:
+def audit_entry_digest(entry: AuditEntry) -> str:
+    """The hash of an entry's content and its link to the entry before it: one canonical form,
+    used by the writer and the verifier alike."""
     canonical = json.dumps(
         [
-            sequence,
-            occurred_at.isoformat(timespec="microseconds"),
-            actor_type,
-            actor_id,
-            channel,
-            action,
-            target_type,
-            target_id,
-            data,
-            previous_hash,
+            entry.sequence,
+            entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            entry.actor_type,
+            entry.actor_id,
+            entry.channel,
+            entry.action,
+            entry.target_type,
+            entry.target_id,
+            entry.data,
+            entry.previous_hash,
         ],
         sort_keys=True,
         separators=(",", ":"),
@@ -89,11 +79,9 @@ def audit_entry_create(
     # Round-trip through JSON so the hash covers exactly what the database stores.
     clean_data = json.loads(json.dumps(data or {}, default=str))
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
-    occurred_at = timezone.now().astimezone(UTC)
-    sequence = head.last_sequence + 1
-    entry_hash = audit_entry_digest(
-        sequence=sequence,
-        occurred_at=occurred_at,
+    entry = AuditEntry(
+        sequence=head.last_sequence + 1,
+        occurred_at=timezone.now().astimezone(UTC),
         actor_type=actor.type,
         actor_id=actor.id,
         channel=actor.channel,
@@ -103,20 +91,9 @@ def audit_entry_create(
         data=clean_data,
         previous_hash=head.last_hash,
     )
-    entry = AuditEntry.objects.create(
-        sequence=sequence,
-        occurred_at=occurred_at,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        channel=actor.channel,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        data=clean_data,
-        previous_hash=head.last_hash,
-        entry_hash=entry_hash,
-    )
-    head.last_sequence, head.last_hash = sequence, entry_hash
+    entry.entry_hash = audit_entry_digest(entry)
+    entry.save(force_insert=True)
+    head.last_sequence, head.last_hash = entry.sequence, entry.entry_hash
     head.save(update_fields=["last_sequence", "last_hash"])
     return entry
 
@@ -143,19 +120,7 @@ def audit_chain_verify() -> AuditChainReport:
             return AuditChainReport(checked, entry.sequence, entry.pk, f"entry #{expected_sequence} is missing")
         if entry.previous_hash != previous_hash:
             return AuditChainReport(checked, entry.sequence, entry.pk, "it does not link to the entry before it")
-        digest = audit_entry_digest(
-            sequence=entry.sequence,
-            occurred_at=entry.occurred_at.astimezone(UTC),
-            actor_type=entry.actor_type,
-            actor_id=entry.actor_id,
-            channel=entry.channel,
-            action=entry.action,
-            target_type=entry.target_type,
-            target_id=entry.target_id,
-            data=entry.data,
-            previous_hash=entry.previous_hash,
-        )
-        if digest != entry.entry_hash:
+        if audit_entry_digest(entry) != entry.entry_hash:
             return AuditChainReport(checked, entry.sequence, entry.pk, "its content does not match its hash")
         previous_hash = entry.entry_hash
         expected_sequence += 1
