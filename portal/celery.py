@@ -5,8 +5,11 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from portal.broker import use_whole_message_file_broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
+use_whole_message_file_broker()
 app = Celery("faceconsent")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
