@@ -39,12 +39,24 @@ def face_consent_given(shopper: Any) -> bool:
     return import_string(settings.BIOMETRICS_CONSENT_CHECK)(shopper)
 
 
-def _check_may_enroll(shopper: Any) -> None:
-    if shopper.date_of_birth is None or age_on(shopper.date_of_birth, timezone.localdate()) < settings.FACE_MINIMUM_AGE:
+def shopper_old_enough_for_face(*, shopper: Any) -> bool:
+    """At or above the minimum age for face recognition (FACE_MINIMUM_AGE, 14 by default; PIPL 31)."""
+    if shopper.date_of_birth is None:
+        return False
+    return age_on(shopper.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
+
+
+def check_old_enough_for_face(*, shopper: Any) -> None:
+    """Refuse, with `under_minimum_age`, anything face-related for a shopper under the minimum age."""
+    if not shopper_old_enough_for_face(shopper=shopper):
         raise Forbidden(
             _("Face recognition is only available from the age of %(age)d.") % {"age": settings.FACE_MINIMUM_AGE},
             code="under_minimum_age",
         )
+
+
+def _check_may_enroll(shopper: Any) -> None:
+    check_old_enough_for_face(shopper=shopper)
     if not face_consent_given(shopper):
         raise Forbidden(
             _("Give face recognition consent to at least one store operator first."), code="consent_required"

@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,9 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from biometrics import engine
 from biometrics.models import Enrollment
 from biometrics.selectors import face_status_for_shopper
-from biometrics.services import enrollment_start, face_consent_given, templates_delete
+from biometrics.services import enrollment_start, face_consent_given, shopper_old_enough_for_face, templates_delete
 from core.audit import Actor
-from core.dates import age_on
 from core.errors import DomainError
 from core.models import Channel
 
@@ -28,9 +26,7 @@ from core.models import Channel
 @require_GET
 def face(request: HttpRequest) -> HttpResponse:
     user = request.user
-    old_enough = (
-        user.date_of_birth is not None and age_on(user.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
-    )
+    old_enough = shopper_old_enough_for_face(shopper=user)
     status = face_status_for_shopper(shopper=user)
     return render(
         request,

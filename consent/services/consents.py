@@ -11,11 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from biometrics.services import match_index_change_record, templates_delete
+from biometrics.services import check_old_enough_for_face, match_index_change_record, templates_delete
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
-from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
 
 
@@ -88,21 +87,11 @@ def _check_notice_version(*, operator: Any, purpose: str, notice_version: Notice
         )
 
 
-def shopper_old_enough_for_face(*, shopper: Any) -> bool:
-    """At or above the minimum age for face recognition (FACE_MINIMUM_AGE, 14 by default)."""
-    if shopper.date_of_birth is None:
-        return False
-    return age_on(shopper.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
-
-
 def _check_shopper(*, shopper: Any, purpose: str) -> None:
     if not shopper.email_verified:
         raise Forbidden(_("Verify your email address before giving consent."), code="email_not_verified")
-    if purpose == Purpose.FACE_ENTRY and not shopper_old_enough_for_face(shopper=shopper):
-        raise Forbidden(
-            _("Face recognition is only available from the age of %(age)d.") % {"age": settings.FACE_MINIMUM_AGE},
-            code="under_minimum_age",
-        )
+    if purpose == Purpose.FACE_ENTRY:
+        check_old_enough_for_face(shopper=shopper)
 
 
 def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: datetime) -> Consent | None:
