@@ -344,3 +344,29 @@ def test_notice_shown_for_an_unpublished_version_is_not_found(client_for, shoppe
     draft = notice_version_create_draft(actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS)
     assert_error(client_for(shopper).post(f"/api/v1/notices/{draft.pk}/shown"), 404, "notice_version_not_found")
     assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/consents", "/api/v1/consent-events"])
+def test_lists_do_not_grow_in_queries_with_the_data(client_for, shopper, path, django_assert_num_queries):
+    from consent.services import consent_give, consent_withdraw
+
+    client = client_for(shopper)
+
+    def consent_to_new_operators(count):
+        for _ in range(count):
+            operator = OperatorFactory()
+            consent = consent_give(
+                shopper=shopper,
+                operator=operator,
+                purpose="face_entry",
+                notice_version=published_notice(operator),
+                channel="app",
+            )
+            consent_withdraw(consent=consent, channel="app")
+
+    consent_to_new_operators(2)
+    with django_assert_num_queries(2) as few:  # the count and the page
+        assert client.get(path).status_code == 200
+    consent_to_new_operators(8)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(client.get(path).json()["results"]) >= 10
