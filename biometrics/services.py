@@ -104,13 +104,7 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
     ).exists():
         raise Conflict(_("An enrollment is already in progress; wait for it to finish."), code="enrollment_in_progress")
     enrollment = Enrollment.objects.create(shopper=shopper, channel=channel, photo_count=len(photos))
-    ring = key_ring()
-    sealed = []
-    for index, photo in enumerate(photos, start=1):
-        box = ring.seal_bytes(photo, context=_photo_context(enrollment, index))
-        sealed.append(
-            {"k": box.key_id, "n": base64.b64encode(box.nonce).decode(), "c": base64.b64encode(box.ciphertext).decode()}
-        )
+    sealed = [photo_seal(photo, context=_photo_context(enrollment, index)) for index, photo in enumerate(photos, 1)]
     audit_entry_create(
         actor=Actor.shopper(shopper, channel),
         action="enrollment.queued",
@@ -129,14 +123,24 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
     return enrollment
 
 
+def photo_seal(photo: bytes, *, context: str) -> dict[str, str]:
+    """A photo sealed under the active template key, as JSON-safe text for a task message.
+
+    `context` binds it to one use (an enrollment's n-th photo, one door probe): it opens
+    nowhere else.
+    """
+    box = key_ring().seal_bytes(photo, context=context)
+    return {"k": box.key_id, "n": base64.b64encode(box.nonce).decode(), "c": base64.b64encode(box.ciphertext).decode()}
+
+
+def photo_open(sealed: dict[str, str], *, context: str) -> bytes:
+    box = SealedTemplate(sealed["k"], base64.b64decode(sealed["n"]), base64.b64decode(sealed["c"]))
+    return key_ring().open_bytes(box, context=context)
+
+
 def _open_photos(enrollment: Enrollment, sealed_photos: list[dict[str, str]]) -> list[bytes]:
-    ring = key_ring()
     return [
-        ring.open_bytes(
-            SealedTemplate(item["k"], base64.b64decode(item["n"]), base64.b64decode(item["c"])),
-            context=_photo_context(enrollment, index),
-        )
-        for index, item in enumerate(sealed_photos, start=1)
+        photo_open(item, context=_photo_context(enrollment, index)) for index, item in enumerate(sealed_photos, start=1)
     ]
 
 

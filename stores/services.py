@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
+from biometrics.services import photo_seal
 from consent.selectors import face_consent_for_match
 from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
@@ -224,8 +225,11 @@ def _ask_match_worker(**kwargs) -> dict:
     from stores.tasks import match_probe_task
 
     photo = kwargs.pop("photo")
+    # Sealed for its trip through the broker, bound to this one probe.
+    probe_id = uuid.uuid4().hex
+    sealed = photo_seal(photo, context=f"door-probe|{probe_id}") if photo is not None else None
     sent = match_probe_task.apply_async(
-        kwargs={**kwargs, "photo": base64.b64encode(photo).decode() if photo is not None else None},
+        kwargs={**kwargs, "probe_id": probe_id, "photo": sealed},
         expires=settings.MATCH_TIMEOUT_SECONDS,
         argsrepr="()",
         kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",

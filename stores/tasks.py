@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 from dataclasses import asdict
@@ -11,6 +10,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.db import close_old_connections
 
+from biometrics.services import photo_open
 from stores.matching import INDEXES, match_probe
 
 logger = logging.getLogger(__name__)
@@ -18,15 +18,18 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="stores.match_probe", soft_time_limit=10, time_limit=15)
 def match_probe_task(
-    operator_id: int, photo: str | None = None, encoding: list[float] | None = None, shopper_id: int | None = None
+    operator_id: int,
+    probe_id: str,
+    photo: dict[str, str] | None = None,
+    encoding: list[float] | None = None,
+    shopper_id: int | None = None,
 ) -> dict:
-    """Encode the probe (photo) and search the operator's index; returns ids and a distance only.
-
-    Not retried: the door has already moved on when a retry could answer.
+    """Open and encode the probe (a sealed photo) and search the operator's index; returns ids and a
+    distance only. Not retried: the door has already moved on when a retry could answer.
     """
     result = match_probe(
         operator_id=operator_id,
-        photo=base64.b64decode(photo) if photo else None,
+        photo=photo_open(photo, context=f"door-probe|{probe_id}") if photo else None,
         encoding=encoding,
         shopper_id=shopper_id,
     )

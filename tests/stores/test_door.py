@@ -246,3 +246,21 @@ def test_no_probe_is_kept(client, door, astronaut, settings):
     probe = kit_photo("obama/obama_2.jpg")
     match_photo(client, device, secret, probe)
     assert leaks(probe, engine.probe_encoding(probe), folders=[Path(settings.MEDIA_ROOT)]) == []
+
+
+def test_the_probe_photo_travels_sealed(client, door, astronaut):
+    import base64
+
+    from stores.tasks import match_probe_task
+
+    device, secret = door
+    probe = kit_photo("obama/obama_2.jpg")
+    with mock.patch.object(match_probe_task, "apply_async", wraps=match_probe_task.apply_async) as sent:
+        assert match_photo(client, device, secret, probe).json() == {"result": "no_match"}
+    kwargs = sent.call_args.kwargs["kwargs"]
+    assert set(kwargs["photo"]) == {"k", "n", "c"}
+    ciphertext = base64.b64decode(kwargs["photo"]["c"])
+    for offset in (0, 1000, len(probe) // 2):
+        assert probe[offset : offset + 48] not in ciphertext
+    assert base64.b64encode(probe[:48]).decode() not in str(kwargs)
+    assert sent.call_args.kwargs["kwargsrepr"].endswith("probe hidden)")
