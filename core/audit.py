@@ -63,7 +63,8 @@ class Actor:
         return cls(ActorType.SYSTEM, "", Channel.SYSTEM)
 
 
-@transaction.atomic
+# Part of the caller's transaction (no savepoint of its own): it commits or rolls back with the change.
+@transaction.atomic(savepoint=False)
 def audit_entry_create(
     *, actor: Actor, action: str, target: models.Model | tuple[str, str], data: dict[str, Any] | None = None
 ) -> AuditEntry:
