@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,31 +34,55 @@ class DeviceResponse:
 
 
 class DeviceClient:
+    """Signs and sends device requests over one kept-alive connection (reopened when the server closed it)."""
+
     def __init__(self, base_url: str, device_id: str, secret: str, *, timeout: float = 10.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("The URL must start with http:// or https://.")
         self.base_url = base_url.rstrip("/")
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self._prefix = parts.path.rstrip("/")
         self.device_id = device_id
         self.secret = secret
         self.timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
 
-    def signed_request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> urllib.request.Request:
-        body = json.dumps(payload or {}, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            **signed_headers(self.device_id, self.secret, method, path, body),
-        }
-        # The scheme is checked in __init__: http(s) only.
-        return urllib.request.Request(self.base_url + path, data=body, headers=headers, method=method)  # noqa: S310
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._connection = kind(self._host, self._port, timeout=self.timeout)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def send(self, method: str, path: str, payload: dict[str, Any] | None = None) -> DeviceResponse:
-        request = self.signed_request(method, path, payload)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (http(s) only)
-                return DeviceResponse(response.status, json.loads(response.read() or b"{}"))
-        except urllib.error.HTTPError as error:
-            return DeviceResponse(error.code, json.loads(error.read() or b"{}"))
+        full_path = self._prefix + path
+        body = json.dumps(payload or {}, separators=(",", ":")).encode()
+        for attempt in (1, 2):
+            # Signed afresh for each attempt: a nonce is good for one request only.
+            headers = {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                **signed_headers(self.device_id, self.secret, method, full_path, body),
+            }
+            try:
+                connection = self._connect()
+                connection.request(method, full_path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()  # the server closed an idle connection: open a new one, once
+                if attempt == 2:
+                    raise
+                continue
+            if response.will_close:
+                self.close()
+            return DeviceResponse(response.status, json.loads(data or b"{}"))
+        raise AssertionError("unreachable")
 
     def match_photo(self, photo: bytes, entry_pass: str | None = None) -> DeviceResponse:
         payload: dict[str, Any] = {"photo": base64.b64encode(photo).decode()}
