@@ -250,9 +250,8 @@ def match_index_change_record(*, shopper_id: int, operator_id: int | None = None
 
 
 def _templates_delete(*, shopper: Any) -> int:
+    """Delete the rows only; callers write the one index note their whole change needs."""
     deleted, _ = FaceTemplate.objects.filter(shopper=shopper).delete()
-    if deleted:
-        match_index_change_record(shopper_id=shopper.pk)
     return deleted
 
 
@@ -261,6 +260,7 @@ def templates_delete(*, shopper: Any, actor: Actor, reason: str) -> int:
     """Destroy every template of a shopper, now, with an audit entry (when there were any)."""
     deleted = _templates_delete(shopper=shopper)
     if deleted:
+        match_index_change_record(shopper_id=shopper.pk)
         audit_entry_create(
             actor=actor,
             action="templates.deleted",
