@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -249,14 +249,26 @@ def _ask_match_worker(**kwargs) -> dict:
 @transaction.atomic
 def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
     store = device.store
-    consent = face_consent_for_match(shopper_id=shopper_id, operator_id=store.operator_id)
-    if consent is None or not FaceTemplate.objects.filter(shopper_id=shopper_id).exists():
+    # One query confirms the candidate (consent active, template held), locks the consent and says
+    # whether the shopper has been recognised at this store before.
+    consent = (
+        face_consent_for_match(shopper_id=shopper_id, operator_id=store.operator_id)
+        .annotate(
+            holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
+            visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store.pk)),
+        )
+        .first()
+    )
+    if consent is None or not consent.holds_template:
         _count(device, "no_match")
         return DoorAnswer(matched=False)
     if entry is not None:
         _entry_pass_use(entry)
     visit = _visit_create(
-        device=device, shopper=consent.shopper, method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE
+        device=device,
+        shopper=consent.shopper,
+        method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE,
+        first=not consent.visited_before,
     )
     MatchEvent.objects.create(
         visit=visit,
@@ -284,9 +296,10 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
     )
 
 
-def _visit_create(*, device: Device, shopper, method: str) -> Visit:
+def _visit_create(*, device: Device, shopper, method: str, first: bool | None = None) -> Visit:
     """A visit; the first recognised one at this store makes the door show the collection notice (C11)."""
-    first = not Visit.objects.filter(shopper=shopper, store=device.store).exists()
+    if first is None:
+        first = not Visit.objects.filter(shopper=shopper, store=device.store).exists()
     now = timezone.now()
     return Visit.objects.create(
         shopper=shopper,

@@ -1,10 +1,11 @@
 """The door: recognising consenting shoppers only, at their operator only, and nothing else."""
 
+import threading
 from unittest import mock
 
 import numpy as np
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
@@ -264,3 +265,48 @@ def test_the_probe_photo_travels_sealed(client, door, astronaut):
         assert probe[offset : offset + 48] not in ciphertext
     assert base64.b64encode(probe[:48]).decode() not in str(kwargs)
     assert sent.call_args.kwargs["kwargsrepr"].endswith("probe hidden)")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite locks the file")
+@pytest.mark.django_db(transaction=True)
+def test_a_door_match_locks_only_its_own_consent():
+    """Recording a match locks the shopper's consent (a withdrawal waits for it), never the notice version
+    or anything else another door needs, so matches at a busy store do not queue behind one another."""
+    from django.db import DatabaseError, connections
+
+    from consent.selectors import face_consent_for_match
+
+    operator = registered_device()[0].store.operator
+    first, second = UserFactory(), UserFactory()
+    face_consent(first, operator), face_consent(second, operator)
+    locked, release, failures = threading.Event(), threading.Event(), []
+
+    def hold_first() -> None:
+        try:
+            with transaction.atomic():
+                assert face_consent_for_match(shopper_id=first.pk, operator_id=operator.pk).first() is not None
+                locked.set()
+                release.wait(10)
+        except Exception as error:  # pragma: no cover - reported below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    def waited_out(query):
+        # The door's own query, refused instead of queued when another transaction holds what it locks.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '300ms'")
+        return query()
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with transaction.atomic():
+            waited_out(lambda: face_consent_for_match(shopper_id=second.pk, operator_id=operator.pk).first())
+        with pytest.raises(DatabaseError), transaction.atomic():
+            waited_out(lambda: face_consent_for_match(shopper_id=first.pk, operator_id=operator.pk).first())
+    finally:
+        release.set()
+        holder.join(10)
+    assert failures == []
