@@ -7,6 +7,7 @@ import binascii
 import json
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -74,6 +75,9 @@ class Base64PhotoField(serializers.Field):
         return base64.b64encode(value).decode()
 
 
+PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/octet-stream")
+
+
 class DeviceMatchApi(DeviceApi):
     class InputSerializer(serializers.Serializer):
         photo = Base64PhotoField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
@@ -86,17 +90,23 @@ class DeviceMatchApi(DeviceApi):
 
     @extend_schema(
         operation_id="device_match",
-        request=InputSerializer,
+        request={
+            "application/json": InputSerializer,
+            **{content_type: OpenApiTypes.BINARY for content_type in PHOTO_CONTENT_TYPES},
+        },
         responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 503)},
-        description="Answers `match` with a pseudonymous reference, or `no_match`; nothing else.",
+        description=(
+            "Answers `match` with a pseudonymous reference, or `no_match`; nothing else. Send JSON (a base64 "
+            "photo or an encoding, with an entry pass in 1:1 stores), or the photo itself as the body with "
+            "its image content type: the same check, without a third more bytes to send and decode."
+        ),
     )
     def post(self, request):
-        try:
-            data = self.payload(request, self.InputSerializer)
-        except ValidationError as error:
-            if "photo" in error.detail:
-                raise ValidationFailed(_("The photo must be base64."), code="unreadable_image") from error
-            raise
+        if request.content_type in PHOTO_CONTENT_TYPES:
+            body = request._request.signed_body
+            data = {"photo": body} if body else {}
+        else:
+            data = self._json_payload(request)
         return door_answer(
             door_match(
                 device=request.auth,
@@ -105,6 +115,14 @@ class DeviceMatchApi(DeviceApi):
                 entry_pass=data.get("entry_pass"),
             )
         )
+
+    def _json_payload(self, request) -> dict:
+        try:
+            return self.payload(request, self.InputSerializer)
+        except ValidationError as error:
+            if "photo" in error.detail:
+                raise ValidationFailed(_("The photo must be base64."), code="unreadable_image") from error
+            raise
 
 
 class DeviceEntryPassApi(DeviceApi):

@@ -16,13 +16,13 @@ from django.utils.translation import gettext as _
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
-from biometrics.services import photo_seal
 from consent.selectors import face_consent_for_match
 from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from core.models import ActorType, Channel
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
+from stores.probes import probe_photo_send, probe_photo_withdraw
 from stores.sealing import device_secret_seal, shopper_reference
 
 
@@ -209,6 +209,8 @@ def door_match(
     result = _ask_match_worker(
         operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
     )
+    if result.get("error") == "probe_expired":  # the worker came too late for this door
+        raise _match_unavailable()
     if result.get("error"):
         _count(device, "no_face")
         raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
@@ -221,15 +223,20 @@ def door_match(
     return _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
 
 
+def _match_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        _("No match worker answered in time; let the shopper in another way."), code="match_unavailable"
+    )
+
+
 def _ask_match_worker(**kwargs) -> dict:
     from stores.tasks import match_probe_task
 
     photo = kwargs.pop("photo")
-    # Sealed for its trip through the broker, bound to this one probe.
     probe_id = uuid.uuid4().hex
-    sealed = photo_seal(photo, context=f"door-probe|{probe_id}") if photo is not None else None
+    reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
     sent = match_probe_task.apply_async(
-        kwargs={**kwargs, "probe_id": probe_id, "photo": sealed},
+        kwargs={**kwargs, "probe_id": probe_id, "photo": reference},
         expires=settings.MATCH_TIMEOUT_SECONDS,
         argsrepr="()",
         kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
@@ -238,9 +245,9 @@ def _ask_match_worker(**kwargs) -> dict:
         return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
     except CeleryTimeoutError as error:
         sent.revoke()
-        raise ServiceUnavailable(
-            _("No match worker answered in time; let the shopper in another way."), code="match_unavailable"
-        ) from error
+        with contextlib.suppress(Exception):
+            probe_photo_withdraw(reference, probe_id=probe_id)
+        raise _match_unavailable() from error
     finally:
         with contextlib.suppress(Exception):  # best effort: match results also expire on their own
             sent.forget()

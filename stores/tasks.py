@@ -10,8 +10,8 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.db import close_old_connections
 
-from biometrics.services import photo_open
-from stores.matching import INDEXES, match_probe
+from stores.matching import INDEXES, ProbeResult, match_probe
+from stores.probes import ProbeGone, probe_photo_take
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +27,11 @@ def match_probe_task(
     """Open and encode the probe (a sealed photo) and search the operator's index; returns ids and a
     distance only. Not retried: the door has already moved on when a retry could answer.
     """
-    result = match_probe(
-        operator_id=operator_id,
-        photo=photo_open(photo, context=f"door-probe|{probe_id}") if photo else None,
-        encoding=encoding,
-        shopper_id=shopper_id,
-    )
+    try:
+        opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
+    except ProbeGone:
+        return asdict(ProbeResult(face_found=False, error="probe_expired"))
+    result = match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id)
     return asdict(result)
 
 

@@ -19,18 +19,24 @@ def signed_post(
     timestamp: int | None = None,
     nonce: str | None = None,
     headers: dict | None = None,
+    content_type: str = "application/json",
 ):
     raw = body if body is not None else json.dumps(payload or {}).encode()
     signed = signing.signed_headers(device.device_id, secret, "POST", path, raw, timestamp=timestamp, nonce=nonce)
     signed.update(headers or {})
     meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in signed.items()}
-    return client.generic("POST", path, raw, content_type="application/json", **meta)
+    return client.generic("POST", path, raw, content_type=content_type, **meta)
 
 
 def match_photo(client, device, secret, photo: bytes, **extra):
     return signed_post(
         client, device, secret, "/api/v1/device/match", {"photo": base64.b64encode(photo).decode(), **extra}
     )
+
+
+def match_photo_body(client, device, secret, photo: bytes, content_type: str = "image/jpeg"):
+    """The photo itself as the request body, as the reference client sends it."""
+    return signed_post(client, device, secret, "/api/v1/device/match", body=photo, content_type=content_type)
 
 
 def match_encoding(client, device, secret, encoding, **extra):

@@ -13,14 +13,17 @@ from consent.services import consent_withdraw, entry_pass_issue
 from core.audit import Actor
 from core.errors import DomainError
 from core.models import AuditEntry
+from stores import signing
 from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.services import device_register, store_go_live
 from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, kit_photo
 from tests.conftest import assert_error
 from tests.factories import StoreFactory, UserFactory, face_consent, live_store, registered_device
-from tests.stores.device import match_encoding, match_photo, signed_post
+from tests.stores.device import match_encoding, match_photo, match_photo_body, signed_post
 
 pytestmark = pytest.mark.django_db
+
+NO_WORKER = "No match worker answered in time; let the shopper in another way."
 
 
 @pytest.fixture
@@ -133,6 +136,63 @@ class TestMatch:
             response = match_photo(client, device, secret, astronaut_jpeg())
         # ... but the door confirms against the database.
         assert response.json() == {"result": "no_match"}
+
+
+class TestPhotoAsTheBody:
+    """The photo itself as the request body: what the reference client sends without an entry pass."""
+
+    @pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream"])
+    def test_recognised_like_the_json_request(self, client, door, astronaut, content_type):
+        device, secret = door
+        response = match_photo_body(client, device, secret, other_astronaut_photo(), content_type)
+        body = response.json()
+        assert response.status_code == 200, body
+        assert body["result"] == "match" and body["first_visit"] is True
+        assert Visit.objects.get(public_id=body["visit_id"]).shopper == astronaut
+        json_answer = match_photo(client, device, secret, astronaut_jpeg()).json()
+        assert json_answer["shopper_ref"] == body["shopper_ref"] and json_answer["first_visit"] is False
+
+    def test_a_stranger_is_no_match(self, client, door, astronaut):
+        device, secret = door
+        response = match_photo_body(client, device, secret, kit_photo("obama/obama_1.jpg"))
+        assert response.json() == {"result": "no_match"}
+        assert ProbeCounter.objects.get(device=device).no_match == 1
+
+    @pytest.mark.parametrize("photo", [b"hello world", astronaut_jpeg()[:2000]])
+    def test_what_is_not_an_image_is_refused(self, client, door, photo):
+        device, secret = door
+        response = match_photo_body(client, device, secret, photo)
+        assert_error(response, 400, "unreadable_image", "The file is not a readable JPEG, PNG or WebP image.")
+
+    def test_an_empty_body_is_no_probe(self, client, door):
+        device, secret = door
+        headers = signing.signed_headers(device.device_id, secret, "POST", "/api/v1/device/match", b"")
+        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+        response = client.post("/api/v1/device/match", b"", content_type="image/jpeg", CONTENT_LENGTH="0", **meta)
+        assert_error(response, 400, "probe_required", "Send either a photo or an encoding.")
+
+    def test_a_photo_over_the_limit(self, client, door, settings):
+        device, secret = door
+        settings.ENROLL_MAX_PHOTO_BYTES = 1000
+        response = match_photo_body(client, device, secret, astronaut_jpeg())
+        assert_error(response, 400, "image_too_large", "The image is too large.")
+        settings.DEVICE_MAX_BODY_BYTES = 1000
+        response = match_photo_body(client, device, secret, astronaut_jpeg())
+        assert_error(response, 413, "payload_too_large", "The request body is too large.")
+
+    def test_a_one_to_one_store_still_needs_its_pass(self, client):
+        device, secret = registered_device(live_store(mode="1:1"))
+        response = match_photo_body(client, device, secret, astronaut_jpeg())
+        assert_error(response, 400, "entry_pass_required")
+
+    def test_the_signature_covers_the_photo(self, client, door, astronaut):
+        device, secret = door
+        photo = astronaut_jpeg()
+        headers = signing.signed_headers(device.device_id, secret, "POST", "/api/v1/device/match", photo)
+        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+        changed = photo[:-10] + bytes(10)
+        response = client.generic("POST", "/api/v1/device/match", changed, content_type="image/jpeg", **meta)
+        assert_error(response, 401, "signature_invalid")
 
 
 class TestEntryPasses:
@@ -249,22 +309,109 @@ def test_no_probe_is_kept(client, door, astronaut, settings):
     assert leaks(probe, engine.probe_encoding(probe), folders=[Path(settings.MEDIA_ROOT)]) == []
 
 
-def test_the_probe_photo_travels_sealed(client, door, astronaut):
+class _Redis:
+    """Enough of a Redis client for the probe channel, where no Redis runs (the embedded default)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def set(self, key, value, px):
+        assert 0 < px <= 60_000
+        self.data[key] = value
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def getdel(self, key):
+        return self.data.pop(key, None)
+
+    def delete(self, key):
+        self.data.pop(key, None)
+
+
+@pytest.fixture(params=["in_message", "in_redis"])
+def probe_channel(request, settings):
+    """Both ways a probe photo reaches the worker: inside the task message, or beside it in Redis."""
+    from stores import probes
+
+    if request.param == "in_message":
+        settings.CELERY_BROKER_URL = ""
+        yield None
+        return
+    if settings.REDIS_URL:
+        settings.CELERY_BROKER_URL = settings.REDIS_URL
+        yield probes._client(settings.REDIS_URL)
+        return
+    settings.CELERY_BROKER_URL = "redis://probe-channel.invalid:6379/0"
+    fake = _Redis()
+    with mock.patch.object(probes, "_client", return_value=fake):
+        yield fake
+
+
+def test_the_probe_photo_travels_sealed(client, door, astronaut, probe_channel):
     import base64
 
+    from stores.probes import KEY_PREFIX
     from stores.tasks import match_probe_task
 
     device, secret = door
     probe = kit_photo("obama/obama_2.jpg")
-    with mock.patch.object(match_probe_task, "apply_async", wraps=match_probe_task.apply_async) as sent:
+    waiting, original = [], match_probe_task.apply_async
+
+    def send(*args, **kwargs):
+        probe_id = kwargs["kwargs"]["probe_id"]
+        if probe_channel is not None:
+            waiting.append(probe_channel.get(KEY_PREFIX + probe_id))
+        return original(*args, **kwargs)
+
+    with mock.patch.object(match_probe_task, "apply_async", side_effect=send) as sent:
         assert match_photo(client, device, secret, probe).json() == {"result": "no_match"}
     kwargs = sent.call_args.kwargs["kwargs"]
-    assert set(kwargs["photo"]) == {"k", "n", "c"}
-    ciphertext = base64.b64decode(kwargs["photo"]["c"])
+    if probe_channel is None:
+        assert set(kwargs["photo"]) == {"k", "n", "c"}
+        ciphertext = base64.b64decode(kwargs["photo"]["c"])
+    else:
+        # The message names the key; the sealed photo waited in Redis and the worker took it.
+        assert kwargs["photo"] == {"k": kwargs["photo"]["k"], "in": "redis"}
+        ciphertext = waiting[0]
+        assert ciphertext is not None and len(ciphertext) > len(probe)
+        assert probe_channel.get(KEY_PREFIX + kwargs["probe_id"]) is None
     for offset in (0, 1000, len(probe) // 2):
         assert probe[offset : offset + 48] not in ciphertext
     assert base64.b64encode(probe[:48]).decode() not in str(kwargs)
     assert sent.call_args.kwargs["kwargsrepr"].endswith("probe hidden)")
+
+
+@pytest.mark.parametrize("probe_channel", ["in_redis"], indirect=True)
+def test_a_photo_no_worker_took_is_withdrawn_when_the_door_gives_up(client, door, probe_channel):
+    from celery.exceptions import TimeoutError as CeleryTimeoutError
+
+    from stores.probes import KEY_PREFIX
+
+    device, secret = door
+    result = mock.Mock(get=mock.Mock(side_effect=CeleryTimeoutError()))
+    with mock.patch("stores.tasks.match_probe_task.apply_async", return_value=result) as sent:
+        response = match_photo(client, device, secret, astronaut_jpeg())
+    assert_error(response, 503, "match_unavailable", NO_WORKER)
+    assert probe_channel.get(KEY_PREFIX + sent.call_args.kwargs["kwargs"]["probe_id"]) is None
+    result.revoke.assert_called_once()
+
+
+@pytest.mark.parametrize("probe_channel", ["in_redis"], indirect=True)
+def test_a_worker_that_comes_too_late_finds_no_photo(client, door, probe_channel):
+    from stores.probes import probe_photo_send, probe_photo_withdraw
+    from stores.tasks import match_probe_task
+
+    device, secret = door
+    reference = probe_photo_send(astronaut_jpeg(), probe_id="late")
+    probe_photo_withdraw(reference, probe_id="late")
+    answer = match_probe_task.run(operator_id=device.store.operator_id, probe_id="late", photo=reference)
+    assert answer == {"face_found": False, "shopper_id": None, "distance": None, "error": "probe_expired"}
+    # Should that answer still reach a door, the door says the worker was too late, not "no match".
+    with mock.patch("stores.services._ask_match_worker", return_value=answer):
+        response = match_photo(client, device, secret, astronaut_jpeg())
+    assert_error(response, 503, "match_unavailable", NO_WORKER)
+    assert not ProbeCounter.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's; SQLite locks the file")
