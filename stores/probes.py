@@ -1,15 +1,18 @@
-"""A door probe's photo on its way to a match worker, and nowhere else.
+"""A door probe's trip to a match worker and back: the photo there, the answer back, nothing kept.
 
 The photo is sealed under the active template key, bound to its one probe. With a Redis broker the
-sealed bytes wait in Redis beside the task message, as binary, for at most a second longer than the door waits, and
-the worker takes them with GETDEL: the message stays small and nothing is encoded as text and
-parsed again on the way. Without Redis (the embedded default) the sealed photo rides in the
-message itself, as base64.
+sealed bytes wait in Redis beside the task message, as binary, for at most a second longer than
+the door waits, and the worker takes them with GETDEL: the message stays small and nothing is
+encoded as text and parsed again on the way. The answer (ids and a distance) comes back on a
+list the door blocks on, which costs one Redis command each way instead of the result backend's
+subscribe, store, publish and delete. Without Redis (the embedded default) the sealed photo rides
+in the message and the answer comes back as the task's result.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 
 from django.conf import settings
 
@@ -18,6 +21,7 @@ from biometrics.protection import NONCE_BYTES, SealedTemplate
 from biometrics.services import photo_open, photo_seal
 
 KEY_PREFIX = "faceconsent:door-probe:"
+ANSWER_PREFIX = "faceconsent:door-answer:"
 
 
 class ProbeGone(Exception):
@@ -40,15 +44,22 @@ def _client(url: str):
     return redis.Redis.from_url(url)
 
 
+def _expires_ms() -> int:
+    # A second longer than the door waits, so a worker that takes the task in time finds its photo.
+    return int((settings.MATCH_TIMEOUT_SECONDS + 1) * 1000)
+
+
+def answers_by_redis() -> bool:
+    return bool(_redis_url())
+
+
 def probe_photo_send(photo: bytes, *, probe_id: str) -> dict[str, str]:
     """Seal the photo for one probe; returns what the task message carries to find and open it."""
     url = _redis_url()
     if not url:
         return photo_seal(photo, context=_context(probe_id))
     box = key_ring().seal_bytes(photo, context=_context(probe_id))
-    # A second longer than the door waits, so a worker that takes the task in time finds its photo.
-    expires_ms = int((settings.MATCH_TIMEOUT_SECONDS + 1) * 1000)
-    _client(url).set(KEY_PREFIX + probe_id, box.nonce + box.ciphertext, px=expires_ms)
+    _client(url).set(KEY_PREFIX + probe_id, box.nonce + box.ciphertext, px=_expires_ms())
     return {"k": box.key_id, "in": "redis"}
 
 
@@ -67,3 +78,23 @@ def probe_photo_withdraw(reference: dict[str, str] | None, *, probe_id: str) -> 
     """The door stopped waiting: drop a photo no worker has taken yet (it would expire soon anyway)."""
     if reference and reference.get("in") == "redis":
         _client(_redis_url()).delete(KEY_PREFIX + probe_id)
+
+
+def probe_answer_send(answer: dict, *, probe_id: str) -> None:
+    """The worker's side: hand the answer to the door waiting for this probe."""
+    key = ANSWER_PREFIX + probe_id
+    with _client(_redis_url()).pipeline(transaction=False) as pipe:
+        pipe.rpush(key, json.dumps(answer))
+        pipe.pexpire(key, _expires_ms())
+        pipe.execute()
+
+
+def probe_answer_wait(*, probe_id: str, timeout: float) -> dict | None:
+    """The door's side: the worker's answer, or None when none came within `timeout` seconds."""
+    key = ANSWER_PREFIX + probe_id
+    client = _client(_redis_url())
+    popped = client.blpop([key], timeout=timeout)
+    if popped is None:
+        client.delete(key)  # an answer may land after the door gave up; nobody will read it
+        return None
+    return json.loads(popped[1])

@@ -22,7 +22,7 @@ from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from core.models import ActorType, Channel
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
-from stores.probes import probe_photo_send, probe_photo_withdraw
+from stores.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
 from stores.sealing import device_secret_seal, shopper_reference
 
 
@@ -235,19 +235,31 @@ def _ask_match_worker(**kwargs) -> dict:
     photo = kwargs.pop("photo")
     probe_id = uuid.uuid4().hex
     reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
+    by_redis = answers_by_redis()
     sent = match_probe_task.apply_async(
-        kwargs={**kwargs, "probe_id": probe_id, "photo": reference},
+        kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
+        ignore_result=by_redis,
         expires=settings.MATCH_TIMEOUT_SECONDS,
         argsrepr="()",
         kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
     )
-    try:
-        return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
-    except CeleryTimeoutError as error:
+    if by_redis:
+        answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
+    else:
+        answer = _task_result(sent)
+    if answer is None:
         sent.revoke()
         with contextlib.suppress(Exception):
             probe_photo_withdraw(reference, probe_id=probe_id)
-        raise _match_unavailable() from error
+        raise _match_unavailable()
+    return answer
+
+
+def _task_result(sent) -> dict | None:
+    try:
+        return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
+    except CeleryTimeoutError:
+        return None
     finally:
         with contextlib.suppress(Exception):  # best effort: match results also expire on their own
             sent.forget()

@@ -11,7 +11,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.db import close_old_connections
 
 from stores.matching import INDEXES, ProbeResult, match_probe
-from stores.probes import ProbeGone, probe_photo_take
+from stores.probes import ProbeGone, probe_answer_send, probe_photo_take
 
 logger = logging.getLogger(__name__)
 
@@ -23,16 +23,22 @@ def match_probe_task(
     photo: dict[str, str] | None = None,
     encoding: list[float] | None = None,
     shopper_id: int | None = None,
-) -> dict:
-    """Open and encode the probe (a sealed photo) and search the operator's index; returns ids and a
-    distance only. Not retried: the door has already moved on when a retry could answer.
+    answer_in: str | None = None,
+) -> dict | None:
+    """Open and encode the probe (a sealed photo) and search the operator's index; answers ids and a
+    distance only, on the door's answer list (`answer_in="redis"`) or as the task's result.
+    Not retried: the door has already moved on when a retry could answer.
     """
     try:
         opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
     except ProbeGone:
-        return asdict(ProbeResult(face_found=False, error="probe_expired"))
-    result = match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id)
-    return asdict(result)
+        answer = asdict(ProbeResult(face_found=False, error="probe_expired"))
+    else:
+        answer = asdict(match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id))
+    if answer_in == "redis":
+        probe_answer_send(answer, probe_id=probe_id)
+        return None
+    return answer
 
 
 def _build_in_background() -> None:
