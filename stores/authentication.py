@@ -40,9 +40,7 @@ class DeviceSignatureAuthentication(authentication.BaseAuthentication):
         values = {name: _header(request, name) for name in signing.HEADERS}
         if not all(values.values()):
             raise exceptions.AuthenticationFailed(_("This API needs a signed request."), code="signature_missing")
-        device = (
-            Device.objects.select_related("store__operator").filter(device_id=values[signing.DEVICE_HEADER]).first()
-        )
+        device = Device.objects.select_related("store").filter(device_id=values[signing.DEVICE_HEADER]).first()
         if device is None:
             raise exceptions.AuthenticationFailed(_("Unknown device."), code="device_unknown")
         try:

@@ -83,6 +83,21 @@ class TestMatch:
         second = match_photo(client, device, secret, astronaut_jpeg()).json()
         assert second["first_visit"] is False and second["shopper_ref"] == body["shopper_ref"]
 
+    def test_a_recorded_match_stays_a_handful_of_queries(self, client, door, astronaut):
+        from django.test.utils import CaptureQueriesContext
+
+        device, secret = door
+        encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding.tolist()
+        assert match_encoding(client, device, secret, encoding).json()["result"] == "match"
+        with CaptureQueriesContext(connection) as captured:
+            assert match_encoding(client, device, secret, encoding).json()["result"] == "match"
+        statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+        # The device, the index's change notes (the worker runs in this process here), one query to
+        # confirm and lock, the visit, its match event, the day's counter, and the audit entry (3).
+        assert len(statements) == 9, statements
+        locks = [statement.rsplit("FOR UPDATE", 1)[1].strip() for statement in statements if "FOR UPDATE" in statement]
+        assert locks in ([], ['OF "consent_consent"', ""])  # SQLite has no row locks; the chain head is one row
+
     def test_an_encoding_made_on_the_device(self, client, door, astronaut):
         device, secret = door
         encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding
