@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 from portal.broker import use_whole_message_file_broker
 
@@ -19,3 +20,16 @@ app.conf.beat_schedule = {
     # Matching already treats a consent past its validity as ended; this records the expiry.
     "consent-expire-due": {"task": "consent.expire_due", "schedule": crontab(minute="*/15")},
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **kwargs) -> None:
+    """What Django does around each request, around each task: drop database connections that are
+    broken or past CONN_MAX_AGE, keep the rest (CELERY_DB_REUSE_MAX stops Celery closing them all).
+    A task run in the caller's process (no broker) shares the caller's connection: left alone."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -179,6 +179,10 @@ CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Left alone, Celery closes every database connection before and after each task, so each door
+# match would open a new PostgreSQL connection. Workers keep them the way web requests do instead:
+# closed when broken or older than CONN_MAX_AGE (portal/celery.py).
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"

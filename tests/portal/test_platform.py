@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,30 @@ def test_seed_demo_stays_out_of_deployments(settings):
     with pytest.raises(CommandError, match="Refusing to seed a demo account into a deployment"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_keep_database_connections_like_web_requests(settings):
+    """Celery would close every connection around each task; workers keep them, and drop only the
+    broken or the old ones (CONN_MAX_AGE), the way Django does around each request."""
+    from unittest import mock
+
+    from django.db import connection
+
+    from portal.celery import _close_old_connections, app
+
+    assert app.conf.get("CELERY_DB_REUSE_MAX") >= 2**31
+    task = mock.Mock(request=mock.Mock(is_eager=False))
+    connection.ensure_connection()
+    connection.close_at = time.monotonic() + 60
+    kept = connection.connection
+    _close_old_connections(task=task)
+    assert connection.connection is kept
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE
+    _close_old_connections(task=task)
+    assert connection.connection is None
+    # A task run in the caller's process leaves the caller's connection (and its transaction) alone.
+    connection.ensure_connection()
+    connection.close_at = time.monotonic() - 1
+    _close_old_connections(task=mock.Mock(request=mock.Mock(is_eager=True)))
+    assert connection.connection is not None
