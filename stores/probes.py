@@ -37,11 +37,16 @@ def _redis_url() -> str:
     return url if url.startswith(("redis://", "rediss://")) else ""
 
 
-@functools.cache
 def _client(url: str):
+    # Reads may block for as long as the door waits for an answer, and a little longer.
+    return _client_for(url, socket_timeout=settings.MATCH_TIMEOUT_SECONDS + 5)
+
+
+@functools.cache
+def _client_for(url: str, *, socket_timeout: float):
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=2)
 
 
 def _expires_ms() -> int:

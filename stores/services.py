@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
@@ -24,6 +27,8 @@ from core.models import ActorType, Channel
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
 from stores.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
 from stores.sealing import device_secret_seal, shopper_reference
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -234,22 +239,28 @@ def _ask_match_worker(**kwargs) -> dict:
 
     photo = kwargs.pop("photo")
     probe_id = uuid.uuid4().hex
-    reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
     by_redis = answers_by_redis()
-    sent = match_probe_task.apply_async(
-        kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
-        ignore_result=by_redis,
-        expires=settings.MATCH_TIMEOUT_SECONDS,
-        argsrepr="()",
-        kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
-    )
-    if by_redis:
-        answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
-    else:
-        answer = _task_result(sent)
+    reference, sent = None, None
+    try:
+        reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
+        sent = match_probe_task.apply_async(
+            kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
+            ignore_result=by_redis,
+            expires=settings.MATCH_TIMEOUT_SECONDS,
+            argsrepr="()",
+            kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
+        )
+        if by_redis:
+            answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
+        else:
+            answer = _task_result(sent)
+    except (RedisError, KombuOperationalError):  # the broker is unreachable: no worker can answer
+        logger.exception("The door could not reach the match queue")
+        answer = None
     if answer is None:
-        sent.revoke()
         with contextlib.suppress(Exception):
+            if sent is not None:
+                sent.revoke()
             probe_photo_withdraw(reference, probe_id=probe_id)
         raise _match_unavailable()
     return answer

@@ -273,6 +273,12 @@ class TestRefused:
         response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": ["a"] * 128})
         assert_error(response, 400, "invalid")
 
+    def test_no_broker_to_reach(self, client, door, settings):
+        device, secret = door
+        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+        response = match_photo(client, device, secret, astronaut_jpeg())
+        assert_error(response, 503, "match_unavailable", NO_WORKER)
+
     def test_no_worker_answers(self, client, door, probe_channel, settings):
         from celery.exceptions import TimeoutError as CeleryTimeoutError
 
