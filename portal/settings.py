@@ -255,6 +255,8 @@ MATCH_IVF_THRESHOLD = env.int("MATCH_IVF_THRESHOLD", default=50_000)
 MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 # How long the door waits for a match worker before answering 503 match_unavailable.
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
+# How often match workers read new consent and template changes into their indexes.
+MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
 # /simulator/ lets a logged-in user play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 

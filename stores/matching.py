@@ -1,7 +1,9 @@
 """The match worker's memory: one index per operator, holding only shoppers with active `face_entry` consent.
 
-Built when a worker process starts, and brought up to date before every match from the
-change notes (`MatchIndexChange`) written with each consent or template change. A stale
+Built when a worker process starts, and kept up to date from the change notes
+(`MatchIndexChange`) written with each consent or template change: a thread in each match worker
+reads new notes every MATCH_INDEX_POLL_SECONDS, so a match itself only searches memory; without
+that thread (tasks run in the caller's process) each match reads the notes first. A stale
 index can only delay a match, never allow one: the door confirms every candidate against the
 database before it answers.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.db import close_old_connections, connections
 from django.db.models import Max
 
 from biometrics import engine
@@ -31,6 +34,9 @@ class OperatorIndexes:
         self._lock = threading.RLock()
         self._indexes: dict[int, MatchIndex] = {}
         self._seen_change = -1  # -1: not built yet
+        self._refreshed_at = 0.0
+        self._keeper: threading.Thread | None = None
+        self._stop_keeping = threading.Event()
         self.built_in: float | None = None
 
     def _new_index(self) -> MatchIndex:
@@ -64,6 +70,12 @@ class OperatorIndexes:
     def refresh(self) -> None:
         """Apply the change notes written since the last look (usually none: one indexed query)."""
         with self._lock:
+            started = time.monotonic()
+            self._refresh()
+            self._refreshed_at = started
+
+    def _refresh(self) -> None:
+        with self._lock:
             if self._seen_change < 0:
                 self.build()
                 return
@@ -85,12 +97,45 @@ class OperatorIndexes:
             elif operator_id in self._indexes:
                 self._indexes[operator_id].remove(shopper_id)
 
+    def refresh_unless_kept(self) -> None:
+        """Before a match: nothing to do while the keeper thread runs and has looked lately."""
+        keeper = self._keeper
+        interval = settings.MATCH_INDEX_POLL_SECONDS
+        if keeper is not None and keeper.is_alive() and time.monotonic() - self._refreshed_at < 3 * interval:
+            return
+        self.refresh()
+
+    def keep_fresh(self) -> threading.Thread:
+        """Start the thread that builds the indexes and then applies new change notes as they come."""
+        with self._lock:
+            if self._keeper is None or not self._keeper.is_alive():
+                self._stop_keeping.clear()
+                self._keeper = threading.Thread(target=self._keep, name="match-index-keeper", daemon=True)
+                self._keeper.start()
+            return self._keeper
+
+    def stop_keeping(self) -> None:
+        self._stop_keeping.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=10)
+
+    def _keep(self) -> None:
+        while not self._stop_keeping.is_set():
+            try:
+                self.refresh()
+            except Exception:  # a database hiccup: matches refresh for themselves until the next look works
+                logger.exception("Refreshing the match indexes failed")
+            finally:
+                close_old_connections()
+            self._stop_keeping.wait(settings.MATCH_INDEX_POLL_SECONDS)
+        connections.close_all()
+
     def index_for(self, operator_id: int) -> MatchIndex | None:
         return self._indexes.get(operator_id)
 
     def reset(self) -> None:
         with self._lock:
-            self._indexes, self._seen_change = {}, -1
+            self._indexes, self._seen_change, self._refreshed_at = {}, -1, 0.0
 
 
 INDEXES = OperatorIndexes()
@@ -111,7 +156,7 @@ def match_probe(
 
     The photo, and the probe's encoding, live only in this call's memory.
     """
-    INDEXES.refresh()
+    INDEXES.refresh_unless_kept()
     if photo is not None:
         try:
             probe = engine.probe_encoding(photo, engine_settings())

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import asdict
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
-from django.db import close_old_connections
 
 from stores.matching import INDEXES, ProbeResult, match_probe
 from stores.probes import ProbeGone, probe_answer_send, probe_photo_take
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="stores.match_probe", soft_time_limit=10, time_limit=15)
@@ -41,25 +36,22 @@ def match_probe_task(
     return answer
 
 
-def _build_in_background() -> None:
-    def build() -> None:
-        try:
-            INDEXES.refresh()
-        except Exception:  # the first match builds it again; a failed warm-up must not kill the worker
-            logger.exception("Building the match indexes at worker start failed")
-        finally:
-            close_old_connections()
-
-    threading.Thread(target=build, name="match-index-build", daemon=True).start()
+def _consumes_match_queue(app) -> bool:
+    """Only workers that take door probes hold decrypted templates in memory."""
+    consume_from = app.amqp.queues.consume_from
+    return not consume_from or "match" in consume_from
 
 
 @worker_process_init.connect
-def _build_in_each_child(**kwargs) -> None:
-    _build_in_background()
+def _keep_indexes_in_each_child(**kwargs) -> None:
+    from portal.celery import app
+
+    if _consumes_match_queue(app):
+        INDEXES.keep_fresh()
 
 
 @worker_ready.connect
-def _build_in_single_process_pools(sender=None, **kwargs) -> None:
+def _keep_indexes_in_single_process_pools(sender=None, **kwargs) -> None:
     pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
-    if not pool.endswith("prefork"):
-        _build_in_background()
+    if not pool.endswith("prefork") and _consumes_match_queue(sender.app):
+        INDEXES.keep_fresh()

@@ -87,6 +87,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         "EMAIL_FILE_PATH": str(mail_dir),
         # The same template keys as the tests: the worker seals what the tests open.
         "TEMPLATE_KEYS": settings.TEMPLATE_KEYS or _key_file_spec(template_keys_file),
+        # Tests change consents round after round; the worker's indexes follow within 50 ms.
+        "MATCH_INDEX_POLL_SECONDS": "0.05",
     }
     log_path = workdir / "worker.log"
     with open(log_path, "wb") as log:

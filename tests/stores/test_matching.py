@@ -1,0 +1,63 @@
+"""The match worker's indexes: kept current by their own thread, so a match only searches memory."""
+
+import time
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from biometrics.services import enrollment_start
+from consent.services import consent_withdraw
+from stores.matching import OperatorIndexes
+from stores.tasks import _consumes_match_queue
+from tests.biometrics.photos import astronaut_jpeg
+from tests.factories import OperatorFactory, UserFactory, face_consent
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, "not within the time allowed"
+        time.sleep(0.02)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keeper_brings_changes_in_without_any_match_asking(settings):
+    settings.MATCH_INDEX_POLL_SECONDS = 0.05
+    indexes, operator, shopper = OperatorIndexes(), OperatorFactory(), UserFactory()
+    consent = face_consent(shopper, operator)
+    indexes.keep_fresh()
+    try:
+        wait_until(lambda: indexes.built_in is not None)
+        assert indexes.index_for(operator.pk) is None
+        enrollment_start(shopper=shopper, photos=[astronaut_jpeg()], channel="app")
+        wait_until(lambda: indexes.index_for(operator.pk) is not None and shopper.pk in indexes.index_for(operator.pk))
+        consent_withdraw(consent=consent, channel="app")
+        wait_until(lambda: shopper.pk not in indexes.index_for(operator.pk))
+        # While the keeper looks, a match reads nothing from the database.
+        with CaptureQueriesContext(connection) as captured:
+            indexes.refresh_unless_kept()
+        assert captured.captured_queries == []
+    finally:
+        indexes.stop_keeping()
+    assert not indexes._keeper.is_alive()
+
+
+@pytest.mark.django_db
+def test_without_a_keeper_each_match_reads_the_changes_first(settings):
+    indexes = OperatorIndexes()
+    indexes.refresh()
+    with CaptureQueriesContext(connection) as captured:
+        indexes.refresh_unless_kept()
+    assert len(captured.captured_queries) == 1 and "matchindexchange" in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.parametrize(
+    "consume_from, holds_indexes",
+    [(None, True), ({"match": "q"}, True), ({"match": "q", "default": "q"}, True), ({"enroll": "q"}, False)],
+)
+def test_only_workers_of_the_match_queue_hold_templates(consume_from, holds_indexes):
+    app = mock.Mock()
+    app.amqp.queues.consume_from = consume_from
+    assert _consumes_match_queue(app) is holds_indexes
