@@ -29,17 +29,26 @@ class DoorAnswerSerializer(serializers.Serializer):
     )
 
 
+SERVER_TIMING = {"worker": "waiting for the match worker", "record": "confirming and recording the visit"}
+
+
 def door_answer(answer: DoorAnswer) -> Response:
     if not answer.matched:
-        return Response({"result": "no_match"})
-    return Response(
-        {
-            "result": "match",
-            "shopper_ref": answer.shopper_ref,
-            "visit_id": str(answer.visit.public_id),
-            "first_visit": answer.first_visit,
-        }
-    )
+        response = Response({"result": "no_match"})
+    else:
+        response = Response(
+            {
+                "result": "match",
+                "shopper_ref": answer.shopper_ref,
+                "visit_id": str(answer.visit.public_id),
+                "first_visit": answer.first_visit,
+            }
+        )
+    if answer.timings:  # where a door's wait went, for integrators tuning their stores
+        response["Server-Timing"] = ", ".join(
+            f'{name};dur={duration:.1f};desc="{SERVER_TIMING[name]}"' for name, duration in answer.timings.items()
+        )
+    return response
 
 
 class DeviceApi(APIView):

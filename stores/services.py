@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
@@ -173,6 +174,8 @@ class DoorAnswer:
     shopper_ref: str | None = None
     visit: Visit | None = None
     first_visit: bool = False
+    # Milliseconds spent waiting for the match worker and recording the visit, for Server-Timing.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _count(device: Device, field: str) -> None:
@@ -211,9 +214,11 @@ def door_match(
         raise ValidationFailed(
             _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
         )
+    asked = time.perf_counter()
     result = _ask_match_worker(
         operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
     )
+    timings = {"worker": _ms_since(asked)}
     if result.get("error") == "probe_expired":  # the worker came too late for this door
         raise _match_unavailable()
     if result.get("error"):
@@ -221,11 +226,17 @@ def door_match(
         raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
     if not result["face_found"]:
         _count(device, "no_face")
-        return DoorAnswer(matched=False)
+        return DoorAnswer(matched=False, timings=timings)
     if result["shopper_id"] is None:
         _count(device, "no_match")
-        return DoorAnswer(matched=False)
-    return _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
+        return DoorAnswer(matched=False, timings=timings)
+    recording = time.perf_counter()
+    answer = _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
+    return replace(answer, timings={**timings, "record": _ms_since(recording)})
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
 
 def _match_unavailable() -> ServiceUnavailable:

@@ -98,6 +98,17 @@ class TestMatch:
         locks = [statement.rsplit("FOR UPDATE", 1)[1].strip() for statement in statements if "FOR UPDATE" in statement]
         assert locks in ([], ['OF "consent_consent"', ""])  # SQLite has no row locks; the chain head is one row
 
+    def test_the_door_is_told_where_its_wait_went(self, client, door, astronaut):
+        from stores.client import DeviceResponse
+
+        device, secret = door
+        matched = match_photo(client, device, secret, other_astronaut_photo())
+        timings = DeviceResponse(200, matched.json(), {"server-timing": matched["Server-Timing"]}).server_timing()
+        assert set(timings) == {"worker", "record"} and all(value > 0 for value in timings.values())
+        assert 'desc="waiting for the match worker"' in matched["Server-Timing"]
+        stranger = match_photo(client, device, secret, kit_photo("obama/obama_1.jpg"))
+        assert stranger["Server-Timing"].startswith("worker;dur=") and "record" not in stranger["Server-Timing"]
+
     def test_an_encoding_made_on_the_device(self, client, door, astronaut):
         device, secret = door
         encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding
