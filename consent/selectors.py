@@ -81,7 +81,6 @@ def face_consent_for_match(*, shopper_id: int, operator_id: int) -> QuerySet[Con
     every door, and locking them would make concurrent matches wait on one another."""
     return (
         Consent.objects.select_for_update(of=("self",))
-        .select_related("notice_version", "shopper")
         .filter(consent_active_q(), purpose=Purpose.FACE_ENTRY, shopper_id=shopper_id, operator_id=operator_id)
         .order_by()
     )

@@ -291,25 +291,26 @@ def _task_result(sent) -> dict | None:
 def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
     store = device.store
     # One query confirms the candidate (consent active, template held), locks the consent and says
-    # whether the shopper has been recognised at this store before.
+    # whether the shopper has been recognised at this store before; only ids come back.
     consent = (
         face_consent_for_match(shopper_id=shopper_id, operator_id=store.operator_id)
         .annotate(
             holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
             visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store.pk)),
         )
+        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "visited_before")
         .first()
     )
-    if consent is None or not consent.holds_template:
+    if consent is None or not consent["holds_template"]:
         _count(device, "no_match")
         return DoorAnswer(matched=False)
     if entry is not None:
         _entry_pass_use(entry)
     visit = _visit_create(
         device=device,
-        shopper=consent.shopper,
+        shopper_id=shopper_id,
         method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE,
-        first=not consent.visited_before,
+        first=not consent["visited_before"],
     )
     MatchEvent.objects.create(
         visit=visit,
@@ -318,8 +319,8 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
         store=store,
         distance=distance,
         mode=Store.Mode.ONE_TO_ONE if entry else Store.Mode.ONE_TO_MANY,
-        consent=consent,
-        notice_version=consent.notice_version,
+        consent_id=consent["pk"],
+        notice_version_id=consent["notice_version_id"],
         occurred_at=visit.entered_at,
     )
     _count(device, "matched")
@@ -327,23 +328,23 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
         actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
         action="visit.recognised",
         target=visit,
-        data={"consent": consent.pk, "distance": round(distance, 4), "first_visit": visit.first_visit},
+        data={"consent": consent["pk"], "distance": round(distance, 4), "first_visit": visit.first_visit},
     )
     return DoorAnswer(
         True,
-        shopper_reference(operator_id=store.operator_id, shopper_public_id=consent.shopper.public_id),
+        shopper_reference(operator_id=store.operator_id, shopper_public_id=consent["shopper__public_id"]),
         visit,
         visit.first_visit,
     )
 
 
-def _visit_create(*, device: Device, shopper, method: str, first: bool | None = None) -> Visit:
+def _visit_create(*, device: Device, shopper_id: int, method: str, first: bool | None = None) -> Visit:
     """A visit; the first recognised one at this store makes the door show the collection notice (C11)."""
     if first is None:
-        first = not Visit.objects.filter(shopper=shopper, store=device.store).exists()
+        first = not Visit.objects.filter(shopper_id=shopper_id, store=device.store).exists()
     now = timezone.now()
     return Visit.objects.create(
-        shopper=shopper,
+        shopper_id=shopper_id,
         store=device.store,
         device=device,
         method=method,
@@ -367,7 +368,7 @@ def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
     _check_entrance(device)
     entry = entry_pass_verify(token=token)
     _entry_pass_use(entry)
-    visit = _visit_create(device=device, shopper=entry.shopper, method=Visit.Method.ENTRY_PASS)
+    visit = _visit_create(device=device, shopper_id=entry.shopper_id, method=Visit.Method.ENTRY_PASS)
     audit_entry_create(
         actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
         action="visit.entry_pass",
