@@ -14,6 +14,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from biometrics import engine
+from biometrics.engine import ENCODING_SIZE
 from core.api import errors
 from core.errors import ValidationFailed
 from stores.authentication import DeviceSignatureAuthentication, IsDevice
@@ -84,16 +86,29 @@ class Base64PhotoField(serializers.Field):
         return base64.b64encode(value).decode()
 
 
+@extend_schema_field(
+    {"type": "array", "items": {"type": "number"}, "minItems": ENCODING_SIZE, "maxItems": ENCODING_SIZE}
+)
+class EncodingField(serializers.Field):
+    """128 finite numbers, checked in one pass (no field object per number): else `invalid_encoding`."""
+
+    def to_internal_value(self, data) -> list[float]:
+        if not isinstance(data, list):
+            raise ValidationFailed(_("The encoding must be a list of 128 numbers."), code="invalid_encoding")
+        return engine.validate_encoding(data).tolist()
+
+    def to_representation(self, value) -> list[float]:
+        return list(value)
+
+
 PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/octet-stream")
 
 
 class DeviceMatchApi(DeviceApi):
     class InputSerializer(serializers.Serializer):
         photo = Base64PhotoField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
-        encoding = serializers.ListField(
-            child=serializers.FloatField(),
-            required=False,
-            help_text="Or 128 numbers computed on the device: no photo leaves the store.",
+        encoding = EncodingField(
+            required=False, help_text="Or 128 numbers computed on the device: no photo leaves the store."
         )
         entry_pass = serializers.CharField(required=False, help_text="1:1: check the face against this pass only.")
 

@@ -282,7 +282,11 @@ class TestRefused:
     def test_encoding_with_text(self, client, door):
         device, secret = door
         response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": ["a"] * 128})
-        assert_error(response, 400, "invalid")
+        assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
+        response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": {"0": 0.1}})
+        assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
+        response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": [float("nan")] * 128})
+        assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
 
     def test_no_broker_to_reach(self, client, door, settings):
         device, secret = door
