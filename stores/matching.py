@@ -120,14 +120,19 @@ class OperatorIndexes:
             self._keeper.join(timeout=10)
 
     def _keep(self) -> None:
+        failures = 0
         while not self._stop_keeping.is_set():
             try:
                 self.refresh()
-            except Exception:  # a database hiccup: matches refresh for themselves until the next look works
-                logger.exception("Refreshing the match indexes failed")
+                failures = 0
+            except Exception:  # the database is away: matches refresh for themselves until it is back
+                if not failures:
+                    logger.exception("Refreshing the match indexes failed; retrying with back-off")
+                failures += 1
             finally:
                 close_old_connections()
-            self._stop_keeping.wait(settings.MATCH_INDEX_POLL_SECONDS)
+            interval = settings.MATCH_INDEX_POLL_SECONDS
+            self._stop_keeping.wait(min(5.0, interval * 2**failures) if failures else interval)
         connections.close_all()
 
     def index_for(self, operator_id: int) -> MatchIndex | None:

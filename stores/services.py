@@ -219,7 +219,7 @@ def door_match(
         operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
     )
     timings = {"worker": _ms_since(asked)}
-    if result.get("error") == "probe_expired":  # the worker came too late for this door
+    if result.get("error") in ("probe_expired", "worker_failed"):  # too late for this door, or it broke
         raise _match_unavailable()
     if result.get("error"):
         _count(device, "no_face")

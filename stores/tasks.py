@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from celery import shared_task
@@ -9,6 +10,8 @@ from celery.signals import worker_process_init, worker_ready
 
 from stores.matching import INDEXES, ProbeResult, match_probe
 from stores.probes import ProbeGone, probe_answer_send, probe_photo_take
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="stores.match_probe", soft_time_limit=10, time_limit=15)
@@ -26,10 +29,12 @@ def match_probe_task(
     """
     try:
         opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
+        answer = asdict(match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id))
     except ProbeGone:
         answer = asdict(ProbeResult(face_found=False, error="probe_expired"))
-    else:
-        answer = asdict(match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id))
+    except Exception:  # the door answers 503 at once instead of waiting out its timeout
+        logger.exception("A door probe failed in the match worker")
+        answer = asdict(ProbeResult(face_found=False, error="worker_failed"))
     if answer_in == "redis":
         probe_answer_send(answer, probe_id=probe_id)
         return None

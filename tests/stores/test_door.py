@@ -2,6 +2,7 @@
 
 import contextlib
 import threading
+import time
 from unittest import mock
 
 import numpy as np
@@ -287,6 +288,16 @@ class TestRefused:
         assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
         response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": [float("nan")] * 128})
         assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
+
+    def test_a_worker_that_fails_answers_at_once(self, client, door, astronaut, probe_channel, settings):
+        device, secret = door
+        settings.MATCH_TIMEOUT_SECONDS = 30  # the door must not wait it out
+        started = time.monotonic()
+        with mock.patch("stores.tasks.match_probe", side_effect=RuntimeError("the index is unreadable")):
+            response = match_photo(client, device, secret, astronaut_jpeg())
+        assert_error(response, 503, "match_unavailable", NO_WORKER)
+        assert time.monotonic() - started < 10
+        assert not ProbeCounter.objects.exists()
 
     def test_no_broker_to_reach(self, client, door, settings):
         device, secret = door

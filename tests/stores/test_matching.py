@@ -1,5 +1,6 @@
 """The match worker's indexes: kept current by their own thread, so a match only searches memory."""
 
+import itertools
 import time
 from unittest import mock
 
@@ -61,3 +62,28 @@ def test_only_workers_of_the_match_queue_hold_templates(consume_from, holds_inde
     app = mock.Mock()
     app.amqp.queues.consume_from = consume_from
     assert _consumes_match_queue(app) is holds_indexes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keeper_outlives_a_database_outage(settings, caplog):
+    from django.db import OperationalError
+
+    settings.MATCH_INDEX_POLL_SECONDS = 0.01
+    looks: list[float] = []
+
+    class AwayThenBack(OperatorIndexes):
+        def refresh(self) -> None:
+            looks.append(time.monotonic())
+            if len(looks) <= 3:
+                raise OperationalError("the database is away")
+            super().refresh()
+
+    indexes = AwayThenBack()
+    indexes.keep_fresh()
+    try:
+        wait_until(lambda: indexes.built_in is not None)
+    finally:
+        indexes.stop_keeping()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(looks[:4])]
+    assert gaps == sorted(gaps) and gaps[-1] >= 0.07  # it backs off: 0.02 s, 0.04 s, 0.08 s
+    assert caplog.text.count("Refreshing the match indexes failed") == 1
