@@ -20,12 +20,15 @@ def signed_post(
     nonce: str | None = None,
     headers: dict | None = None,
     content_type: str = "application/json",
+    sent_body: bytes | None = None,
 ):
+    """Sign `payload` (as JSON) or `body` and post it; `sent_body` posts other bytes under that signature."""
     raw = body if body is not None else json.dumps(payload or {}).encode()
     signed = signing.signed_headers(device.device_id, secret, "POST", path, raw, timestamp=timestamp, nonce=nonce)
     signed.update(headers or {})
     meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in signed.items()}
-    return client.generic("POST", path, raw, content_type=content_type, **meta)
+    sent = raw if sent_body is None else sent_body
+    return client.generic("POST", path, sent, content_type=content_type, **meta)
 
 
 def match_photo(client, device, secret, photo: bytes, **extra):

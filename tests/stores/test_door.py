@@ -15,7 +15,6 @@ from consent.services import consent_withdraw, entry_pass_issue
 from core.audit import Actor
 from core.errors import DomainError
 from core.models import AuditEntry
-from stores import signing
 from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.services import device_register, store_go_live
 from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, kit_photo
@@ -194,9 +193,7 @@ class TestPhotoAsTheBody:
 
     def test_an_empty_body_is_no_probe(self, client, door):
         device, secret = door
-        headers = signing.signed_headers(device.device_id, secret, "POST", "/api/v1/device/match", b"")
-        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-        response = client.post("/api/v1/device/match", b"", content_type="image/jpeg", CONTENT_LENGTH="0", **meta)
+        response = signed_post(client, device, secret, "/api/v1/device/match", body=b"", content_type="image/jpeg")
         assert_error(response, 400, "probe_required", "Send either a photo or an encoding.")
 
     def test_a_photo_over_the_limit(self, client, door, settings):
@@ -216,10 +213,10 @@ class TestPhotoAsTheBody:
     def test_the_signature_covers_the_photo(self, client, door, astronaut):
         device, secret = door
         photo = astronaut_jpeg()
-        headers = signing.signed_headers(device.device_id, secret, "POST", "/api/v1/device/match", photo)
-        meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
         changed = photo[:-10] + bytes(10)
-        response = client.generic("POST", "/api/v1/device/match", changed, content_type="image/jpeg", **meta)
+        response = signed_post(
+            client, device, secret, "/api/v1/device/match", body=photo, sent_body=changed, content_type="image/jpeg"
+        )
         assert_error(response, 401, "signature_invalid")
 
 
