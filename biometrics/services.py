@@ -302,19 +302,31 @@ def templates_rotate_key(*, batch_size: int = 500) -> int:
             return rotated
 
 
+# Shopper ids per query when a worker opens templates: an id list as long as the gallery would pass
+# PostgreSQL's limit of 65,535 parameters in one statement.
+_SHOPPERS_PER_QUERY = 5000
+
+
 def template_encodings_by_shopper(*, shopper_ids=None) -> dict[int, np.ndarray]:
     """Open the templates of these shoppers (all, when None) for a match worker's memory, never for people."""
     ring = key_ring()
     rows = FaceTemplate.objects.order_by("shopper_id", "pk").values_list(
         "shopper_id", "shopper__public_id", "key_id", "nonce", "ciphertext"
     )
-    if shopper_ids is not None:
-        rows = rows.filter(shopper_id__in=list(shopper_ids))
+    if shopper_ids is None:
+        batches = [rows]
+    else:
+        wanted = sorted(set(shopper_ids))
+        batches = [
+            rows.filter(shopper_id__in=wanted[start : start + _SHOPPERS_PER_QUERY])
+            for start in range(0, len(wanted), _SHOPPERS_PER_QUERY)
+        ]
     opened: dict[int, list[np.ndarray]] = {}
-    for shopper_id, public_id, key_id, nonce, ciphertext in rows.iterator(chunk_size=2000):
-        opened.setdefault(shopper_id, []).append(
-            ring.open(SealedTemplate(key_id, bytes(nonce), bytes(ciphertext)), owner=str(public_id))
-        )
+    for batch in batches:
+        for shopper_id, public_id, key_id, nonce, ciphertext in batch.iterator(chunk_size=2000):
+            opened.setdefault(shopper_id, []).append(
+                ring.open(SealedTemplate(key_id, bytes(nonce), bytes(ciphertext)), owner=str(public_id))
+            )
     return {shopper_id: np.vstack(encodings) for shopper_id, encodings in opened.items()}
 
 

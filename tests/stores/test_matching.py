@@ -4,6 +4,7 @@ import itertools
 import time
 from unittest import mock
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -87,3 +88,26 @@ def test_the_keeper_outlives_a_database_outage(settings, caplog):
     gaps = [later - earlier for earlier, later in itertools.pairwise(looks[:4])]
     assert gaps == sorted(gaps) and gaps[-1] >= 0.07  # it backs off: 0.02 s, 0.04 s, 0.08 s
     assert caplog.text.count("Refreshing the match indexes failed") == 1
+
+
+@pytest.mark.django_db
+def test_the_index_is_built_from_more_shoppers_than_one_statement_can_name():
+    """PostgreSQL takes at most 65,535 parameters per statement; a gallery is read in batches."""
+    from biometrics.keys import key_ring
+    from biometrics.models import FaceTemplate
+    from biometrics.services import template_encodings_by_shopper
+
+    rng = np.random.default_rng(3)
+    shoppers = [UserFactory() for _ in range(3)]
+    encodings = {}
+    for shopper in shoppers:
+        encodings[shopper.pk] = rng.normal(0, 0.1, 128)
+        sealed = key_ring().seal(encodings[shopper.pk], owner=str(shopper.public_id))
+        FaceTemplate.objects.create(
+            shopper=shopper, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
+        )
+    asked = [shopper.pk for shopper in shoppers] + list(range(10**6, 10**6 + 70_000))
+    opened = template_encodings_by_shopper(shopper_ids=asked)
+    assert opened.keys() == encodings.keys()
+    for shopper_id, encoding in encodings.items():
+        np.testing.assert_allclose(opened[shopper_id][0], encoding, atol=1e-6)
