@@ -74,14 +74,14 @@ def face_consent_pairs(*, shopper_id: int | None = None) -> list[tuple[int, int]
     return list(consents.values_list("operator_id", "shopper_id"))
 
 
-def face_consent_for_match(*, shopper_id: int, operator_id: int) -> QuerySet[Consent]:
+def face_consent_for_match(*, shopper_id: int, operator_id: int, now: datetime | None = None) -> QuerySet[Consent]:
     """The active `face_entry` consent that lets this operator recognise this shopper, to be locked in
     the caller's transaction (a withdrawal waits for the match being recorded, or the match sees the
     withdrawal). Only the consent row is locked: the notice version and the shopper are shared by
     every door, and locking them would make concurrent matches wait on one another."""
     return (
         Consent.objects.select_for_update(of=("self",))
-        .filter(consent_active_q(), purpose=Purpose.FACE_ENTRY, shopper_id=shopper_id, operator_id=operator_id)
+        .filter(consent_active_q(now=now), purpose=Purpose.FACE_ENTRY, shopper_id=shopper_id, operator_id=operator_id)
         .order_by()
     )
 

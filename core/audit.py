@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.db import PreparedQuery
 from core.models import ActorType, AuditChainHead, AuditEntry, Channel
 
 
@@ -63,6 +64,18 @@ class Actor:
         return cls(ActorType.SYSTEM, "", Channel.SYSTEM)
 
 
+# Every state change locks and moves the chain head, so the ORM writes these two statements once.
+_chain_head_lock = PreparedQuery(
+    lambda: AuditChainHead.objects.select_for_update().filter(id=1).values("last_sequence", "last_hash")
+)
+_chain_head_move = PreparedQuery(
+    lambda sequence, entry_hash: AuditChainHead.objects.filter(id=1),
+    updates=lambda sequence, entry_hash: {"last_sequence": sequence, "last_hash": entry_hash},
+    sequence=int,
+    entry_hash=str,
+)
+
+
 # Part of the caller's transaction (no savepoint of its own): it commits or rolls back with the change.
 @transaction.atomic(savepoint=False)
 def audit_entry_create(
@@ -79,9 +92,13 @@ def audit_entry_create(
         target_type, target_id = target
     # Round-trip through JSON so the hash covers exactly what the database stores.
     clean_data = json.loads(json.dumps(data or {}, default=str))
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+    heads = _chain_head_lock.rows()
+    if not heads:  # the chain's first entry
+        AuditChainHead.objects.get_or_create(id=1)
+        heads = _chain_head_lock.rows()
+    last_sequence, last_hash = heads[0]["last_sequence"], heads[0]["last_hash"]
     entry = AuditEntry(
-        sequence=head.last_sequence + 1,
+        sequence=last_sequence + 1,
         occurred_at=timezone.now().astimezone(UTC),
         actor_type=actor.type,
         actor_id=actor.id,
@@ -90,12 +107,11 @@ def audit_entry_create(
         target_type=target_type,
         target_id=target_id,
         data=clean_data,
-        previous_hash=head.last_hash,
+        previous_hash=last_hash,
     )
     entry.entry_hash = audit_entry_digest(entry)
     entry.save(force_insert=True)
-    head.last_sequence, head.last_hash = entry.sequence, entry.entry_hash
-    head.save(update_fields=["last_sequence", "last_hash"])
+    _chain_head_move.update(sequence=entry.sequence, entry_hash=entry.entry_hash)
     return entry
 
 

@@ -8,6 +8,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
@@ -23,6 +24,7 @@ from biometrics.models import FaceTemplate
 from consent.selectors import face_consent_for_match
 from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
+from core.db import PreparedQuery
 from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from core.models import ActorType, Channel
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
@@ -178,11 +180,25 @@ class DoorAnswer:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _probe_counter_bump(field: str) -> PreparedQuery:
+    return PreparedQuery(
+        lambda device_id, day: ProbeCounter.objects.filter(device_id=device_id, day=day),
+        updates=lambda **_: {field: F(field) + 1},
+        device_id=int,
+        day=date,
+    )
+
+
+# One per counted outcome; counting happens on every probe, so the ORM writes each UPDATE once.
+_probe_counter_bumps = {field: _probe_counter_bump(field) for field in ("matched", "no_match", "no_face")}
+
+
 def _count(device: Device, field: str) -> None:
     today = timezone.localdate()
-    if not ProbeCounter.objects.filter(device=device, day=today).update(**{field: F(field) + 1}):
+    bump = _probe_counter_bumps[field]
+    if not bump.update(device_id=device.pk, day=today):
         ProbeCounter.objects.get_or_create(device=device, day=today)  # the day's first probe
-        ProbeCounter.objects.filter(device=device, day=today).update(**{field: F(field) + 1})
+        bump.update(device_id=device.pk, day=today)
 
 
 def _check_entrance(device: Device) -> None:
@@ -287,20 +303,35 @@ def _task_result(sent) -> dict | None:
             sent.forget()
 
 
+# The query that confirms a candidate at the door: the active consent, locked, with whether a template
+# is held and whether the shopper has been recognised at this store before. It runs on every match, so
+# the ORM writes its SQL once (core.db.PreparedQuery).
+_door_confirmation = PreparedQuery(
+    lambda shopper_id, operator_id, store_id, now: (
+        face_consent_for_match(shopper_id=shopper_id, operator_id=operator_id, now=now)
+        .annotate(
+            holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
+            visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store_id)),
+        )
+        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "visited_before")
+        .order_by("pk")[:1]
+    ),
+    shopper_id=int,
+    operator_id=int,
+    store_id=int,
+    now=datetime,
+)
+
+
 @transaction.atomic
 def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
     store = device.store
     # One query confirms the candidate (consent active, template held), locks the consent and says
     # whether the shopper has been recognised at this store before; only ids come back.
-    consent = (
-        face_consent_for_match(shopper_id=shopper_id, operator_id=store.operator_id)
-        .annotate(
-            holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
-            visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store.pk)),
-        )
-        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "visited_before")
-        .first()
+    found = _door_confirmation.rows(
+        shopper_id=shopper_id, operator_id=store.operator_id, store_id=store.pk, now=timezone.now()
     )
+    consent = found[0] if found else None
     if consent is None or not consent["holds_template"]:
         _count(device, "no_match")
         return DoorAnswer(matched=False)
