@@ -125,6 +125,16 @@ else:
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # Parameters travel apart from the SQL, and psycopg prepares a statement once a connection
+        # has run it 5 times, so PostgreSQL stops parsing and planning the statements every request
+        # repeats (the device lookup, the door's confirming query, the audit chain). Behind a pooler
+        # that cannot keep prepared statements (PgBouncer in transaction mode before 1.21), set
+        # DATABASE_PREPARE_THRESHOLD to an empty value.
+        _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True,
+            prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, broker, tasks -----------------------------------------------------------------------

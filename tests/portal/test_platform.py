@@ -173,3 +173,18 @@ def test_workers_keep_database_connections_like_web_requests(settings):
     connection.close_at = time.monotonic() - 1
     _close_old_connections(task=mock.Mock(request=mock.Mock(is_eager=True)))
     assert connection.connection is not None
+
+
+@pytest.mark.django_db
+def test_postgresql_prepares_the_statements_a_connection_repeats():
+    """The door repeats the same few statements on every request; PostgreSQL keeps their plans."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; SQLite keeps no plans across statements")
+    for _ in range(6):
+        list(Operator.objects.filter(slug="a-slug-nobody-has"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "stores_operator"' in statement and "$1" in statement for statement in prepared), prepared
