@@ -31,7 +31,11 @@ class DoorAnswerSerializer(serializers.Serializer):
     )
 
 
-SERVER_TIMING = {"worker": "waiting for the match worker", "record": "confirming and recording the visit"}
+SERVER_TIMING = {
+    "worker": "waiting for the match worker",
+    "engine": "finding and encoding the face, within the worker's time",
+    "record": "confirming and recording the visit",
+}
 
 
 def door_answer(answer: DoorAnswer) -> Response:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.conf import settings
@@ -152,6 +152,7 @@ class ProbeResult:
     shopper_id: int | None = None
     distance: float | None = None
     error: str | None = None
+    engine_ms: float | None = None  # finding and encoding the face in a photo probe
 
 
 def match_probe(
@@ -162,15 +163,24 @@ def match_probe(
     The photo, and the probe's encoding, live only in this call's memory.
     """
     INDEXES.refresh_unless_kept()
-    if photo is not None:
-        try:
-            probe = engine.probe_encoding(photo, engine_settings())
-        except engine.FaceRefused as refusal:
-            return ProbeResult(face_found=False, error=refusal.code)
-        if probe is None:
-            return ProbeResult(face_found=False)
-    else:
-        probe = np.asarray(encoding, dtype=np.float64)
+    if photo is None:
+        return _search(operator_id, np.asarray(encoding, dtype=np.float64), shopper_id)
+    started = time.perf_counter()
+    try:
+        probe = engine.probe_encoding(photo, engine_settings())
+    except engine.FaceRefused as refusal:
+        return ProbeResult(face_found=False, error=refusal.code, engine_ms=_ms_since(started))
+    engine_ms = _ms_since(started)
+    if probe is None:
+        return ProbeResult(face_found=False, engine_ms=engine_ms)
+    return replace(_search(operator_id, probe, shopper_id), engine_ms=engine_ms)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _search(operator_id: int, probe: np.ndarray, shopper_id: int | None) -> ProbeResult:
     index = INDEXES.index_for(operator_id)
     if index is None:
         return ProbeResult(face_found=True)

@@ -176,7 +176,8 @@ class DoorAnswer:
     shopper_ref: str | None = None
     visit: Visit | None = None
     first_visit: bool = False
-    # Milliseconds spent waiting for the match worker and recording the visit, for Server-Timing.
+    # Milliseconds spent waiting for the match worker (of which the face engine, for a photo) and
+    # recording the visit, for Server-Timing.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -235,6 +236,8 @@ def door_match(
         operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
     )
     timings = {"worker": _ms_since(asked)}
+    if result.get("engine_ms") is not None:
+        timings["engine"] = result["engine_ms"]
     if result.get("error") in ("probe_expired", "worker_failed"):  # too late for this door, or it broke
         raise _match_unavailable()
     if result.get("error"):

@@ -104,10 +104,16 @@ class TestMatch:
         device, secret = door
         matched = match_photo(client, device, secret, other_astronaut_photo())
         timings = DeviceResponse(200, matched.json(), {"server-timing": matched["Server-Timing"]}).server_timing()
-        assert set(timings) == {"worker", "record"} and all(value > 0 for value in timings.values())
+        assert set(timings) == {"worker", "engine", "record"} and all(value > 0 for value in timings.values())
+        assert timings["engine"] <= timings["worker"]  # the engine runs inside the worker's time
         assert 'desc="waiting for the match worker"' in matched["Server-Timing"]
         stranger = match_photo(client, device, secret, kit_photo("obama/obama_1.jpg"))
         assert stranger["Server-Timing"].startswith("worker;dur=") and "record" not in stranger["Server-Timing"]
+        assert "engine;dur=" in stranger["Server-Timing"]
+        # A device's own encoding needs no engine at the server.
+        encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding.tolist()
+        encoded = match_encoding(client, device, secret, encoding)
+        assert encoded.json()["result"] == "match" and "engine" not in encoded["Server-Timing"]
 
     def test_an_encoding_made_on_the_device(self, client, door, astronaut):
         device, secret = door
@@ -459,7 +465,13 @@ def test_a_worker_that_comes_too_late_finds_no_photo(client, door, probe_channel
     reference = probe_photo_send(astronaut_jpeg(), probe_id="late")
     probe_photo_withdraw(reference, probe_id="late")
     answer = match_probe_task.run(operator_id=device.store.operator_id, probe_id="late", photo=reference)
-    assert answer == {"face_found": False, "shopper_id": None, "distance": None, "error": "probe_expired"}
+    assert answer == {
+        "face_found": False,
+        "shopper_id": None,
+        "distance": None,
+        "error": "probe_expired",
+        "engine_ms": None,
+    }
     # Should that answer still reach a door, the door says the worker was too late, not "no match".
     with mock.patch("stores.services._ask_match_worker", return_value=answer):
         response = match_photo(client, device, secret, astronaut_jpeg())
