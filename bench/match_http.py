@@ -237,14 +237,14 @@ def main() -> None:
     assert all(answer.body["result"] == "no_match" for answer in miss_answers)
     overhead = ms(photo_seconds, 50) - ms(engine_seconds, 50)
     paired = float(np.median(np.subtract(photo_seconds, engine_seconds)) * 1000)
-    # The server says (Server-Timing) how long it waited for the worker and spent recording the visit.
-    record = float(np.median([answer.server_timing()["record"] for answer in photo_answers]))
-    worker = float(np.median([answer.server_timing()["worker"] for answer in photo_answers]))
+    # The server says (Server-Timing) how long it waited for the worker, of which the engine, and
+    # spent recording the visit.
+    timings = [answer.server_timing() for answer in photo_answers]
+    worker, engine_in_worker, record = (
+        float(np.median([timing[part] for timing in timings])) for part in ("worker", "engine", "record")
+    )
     # Each photo request's own overhead: its time at the device minus its engine time in the worker.
-    own = [
-        seconds * 1000 - answer.server_timing()["engine"]
-        for seconds, answer in zip(photo_seconds, photo_answers, strict=True)
-    ]
+    own = [seconds * 1000 - timing["engine"] for seconds, timing in zip(photo_seconds, timings, strict=True)]
     print(f"Door over HTTP, gallery {args.gallery + 1:,} consenting shoppers, photo {args.photo}, Redis broker")
     print(f"{'':52s} {'p50 ms':>8s} {'p95 ms':>8s}")
     engine_line = "engine alone, this process (probe_encoding)"
@@ -261,8 +261,7 @@ def main() -> None:
     )
     print(
         f"photo requests, medians from Server-Timing: waiting for the worker {worker:.1f} ms, of which the engine "
-        f"{float(np.median([answer.server_timing()['engine'] for answer in photo_answers])):.1f} ms; confirming and "
-        f"recording the visit {record:.1f} ms"
+        f"{engine_in_worker:.1f} ms; confirming and recording the visit {record:.1f} ms"
     )
     print(
         f"overhead of each photo request over its own engine time (HTTP, signing, queue, index and recording): "
