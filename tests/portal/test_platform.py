@@ -188,3 +188,18 @@ def test_postgresql_prepares_the_statements_a_connection_repeats():
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('FROM "stores_operator"' in statement and "$1" in statement for statement in prepared), prepared
+
+
+def test_gunicorn_in_production_serves_doors_from_threads(monkeypatch):
+    """`gunicorn` in the project folder (the README's production command) reads gunicorn.conf.py."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("WEB_THREADS", "12")
+    monkeypatch.setattr(sys, "argv", ["gunicorn"])
+    config = WSGIApplication().cfg
+
+    assert config.worker_class_str == "gthread"
+    assert config.threads == 12
+    assert config.keepalive == 20
+    assert config.wsgi_app == "portal.wsgi:application"
