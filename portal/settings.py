@@ -123,8 +123,6 @@ else:
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
     else:
-        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         # Parameters travel apart from the SQL, and psycopg prepares a statement once a connection
         # has run it 5 times, so PostgreSQL stops parsing and planning the statements every request
         # repeats (the device lookup, the door's confirming query, the audit chain). Behind a pooler
@@ -135,6 +133,10 @@ else:
             server_side_binding=True,
             prepare_threshold=int(_prepare_threshold) if _prepare_threshold else None,
         )
+# Connections outlive a request (checked before reuse), on SQLite too: opening one per request
+# cost a millisecond there (the connection, its PRAGMAs and Django's SQL functions).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, broker, tasks -----------------------------------------------------------------------
