@@ -109,9 +109,9 @@ def _answer(response: DeviceResponse) -> dict[str, Any]:
 
 def _call_device_api(request: HttpRequest, credentials: dict[str, str], photo: bytes | None, entry_pass: str):
     base_url = device_api_base_url(request)
-    client = DeviceClient(base_url, credentials["device_id"], credentials["secret"])
     try:
-        response = client.entry_pass(entry_pass) if photo is None else client.match_photo(photo, entry_pass or None)
+        with DeviceClient(base_url, credentials["device_id"], credentials["secret"]) as client:
+            response = client.entry_pass(entry_pass) if photo is None else client.match_photo(photo, entry_pass or None)
     except (urllib.error.URLError, OSError, ValueError) as error:
         return {
             "kind": "error",

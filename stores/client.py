@@ -81,6 +81,12 @@ class DeviceClient:
             self._connection.close()
             self._connection = None
 
+    def __enter__(self) -> DeviceClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def send(
         self,
         method: str,
@@ -151,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     entry.add_argument("--token", required=True)
     args = parser.parse_args(argv)
 
-    client = DeviceClient(args.url, args.device, args.secret)
-    if args.command == "match" and args.photo:
-        with open(args.photo, "rb") as photo:
-            response = client.match_photo(photo.read(), args.entry_pass)
-    elif args.command == "match":
-        with open(args.encoding) as encoding:
-            response = client.match_encoding(json.load(encoding), args.entry_pass)
-    else:
-        response = client.entry_pass(args.token)
+    with DeviceClient(args.url, args.device, args.secret) as client:
+        if args.command == "match" and args.photo:
+            with open(args.photo, "rb") as photo:
+                response = client.match_photo(photo.read(), args.entry_pass)
+        elif args.command == "match":
+            with open(args.encoding) as encoding:
+                response = client.match_encoding(json.load(encoding), args.entry_pass)
+        else:
+            response = client.entry_pass(args.token)
     print(json.dumps({"status": response.status, **response.body}, indent=2, ensure_ascii=False))
     return 0 if response.status < 400 else 1
 

@@ -51,7 +51,9 @@ def matchable_within_a_second(client, probe) -> None:
 def door(live_server):
     store = live_store()
     device, secret = registered_device(store)
-    return store, DeviceClient(live_server.url, device.device_id, secret)
+    # Closed after the test: the live server's thread for a kept-alive connection holds a database session.
+    with DeviceClient(live_server.url, device.device_id, secret) as client:
+        yield store, client
 
 
 def test_everyone_enrolled_is_recognised_and_nobody_else(real_worker, api_client, door):
@@ -87,11 +89,13 @@ def test_consent_to_one_operator_is_never_a_match_at_another(real_worker, api_cl
     shopper = UserFactory()
     face_consent(shopper, store_a.operator)
     enroll(api_client, shopper, kit_photo("biden/biden_1.jpg"))
-    at_a = DeviceClient(live_server.url, device_a.device_id, secret_a)
-    at_b = DeviceClient(live_server.url, device_b.device_id, secret_b)
-    assert at_a.match_photo(kit_photo("biden/biden_2.jpg")).body["result"] == "match"
-    assert at_b.match_photo(kit_photo("biden/biden_2.jpg")).body == {"result": "no_match"}
-    assert at_b.match_photo(kit_photo("biden/biden_1.jpg")).body == {"result": "no_match"}
+    with (
+        DeviceClient(live_server.url, device_a.device_id, secret_a) as at_a,
+        DeviceClient(live_server.url, device_b.device_id, secret_b) as at_b,
+    ):
+        assert at_a.match_photo(kit_photo("biden/biden_2.jpg")).body["result"] == "match"
+        assert at_b.match_photo(kit_photo("biden/biden_2.jpg")).body == {"result": "no_match"}
+        assert at_b.match_photo(kit_photo("biden/biden_1.jpg")).body == {"result": "no_match"}
 
 
 def test_withdrawal_race(real_worker, api_client, door, token_for):
