@@ -5,7 +5,8 @@ it (1-2 ms for a locked SELECT with two EXISTS on a small machine). A `PreparedQ
 its queryset once per process and database, from sentinel arguments, keeps the SQL the ORM
 wrote, and on each call substitutes the real arguments for the sentinels' parameters. The SQL
 still comes from the ORM, so the query keeps its one definition (what an active consent is,
-say); only the per-call Python is saved.
+say); only the per-call Python is saved. `columns` and `loaded` turn a row back into model
+instances, as the ORM loads them, where callers need objects (the device behind a request).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
 _SENTINEL_BASE = datetime(2999, 1, 1, tzinfo=UTC)
@@ -149,3 +150,15 @@ class PreparedQuery:
         if missing:
             raise TypeError(f"The query does not use {sorted(missing)} as parameters; it cannot be prepared.")
         return _Compiled(sql, tuple(params), slots, tuple(columns), converters)
+
+
+def columns(model: type[Model], prefix: str = "") -> list[str]:
+    """The `.values()` names that load every column of `model` (through `prefix`, a relation)."""
+    return [prefix + field.attname for field in model._meta.concrete_fields]
+
+
+def loaded(model: type[Model], row: dict[str, Any], *, prefix: str = "", using: str = DEFAULT_DB_ALIAS) -> Model:
+    """The instance a prepared row holds (selected with `columns(model, prefix)`), loaded as the ORM
+    loads one (`Model.from_db`): saved, from `using`, with the converted values."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(using, names, [row[prefix + name] for name in names])

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
+from core.db import PreparedQuery, columns, loaded
 from core.errors import DomainError
 from stores import signing
-from stores.models import Device
+from stores.models import Device, Store
 from stores.sealing import device_secret_open
 
 
@@ -31,6 +32,22 @@ class DevicePrincipal:
     is_staff: bool = False
 
 
+# Every device request starts by finding its device and store; the ORM writes that query once.
+_device_lookup = PreparedQuery(
+    lambda device_id: Device.objects.filter(device_id=device_id).values(*columns(Device), *columns(Store, "store__")),
+    device_id=str,
+)
+
+
+def _device(device_id: str) -> Device | None:
+    found = _device_lookup.rows(device_id=device_id)
+    if not found:
+        return None
+    device = loaded(Device, found[0])
+    device.store = loaded(Store, found[0], prefix="store__")
+    return device
+
+
 def _header(request, name: str) -> str:
     return request.META.get("HTTP_" + name.upper().replace("-", "_"), "")
 
@@ -40,7 +57,7 @@ class DeviceSignatureAuthentication(authentication.BaseAuthentication):
         values = {name: _header(request, name) for name in signing.HEADERS}
         if not all(values.values()):
             raise exceptions.AuthenticationFailed(_("This API needs a signed request."), code="signature_missing")
-        device = Device.objects.select_related("store").filter(device_id=values[signing.DEVICE_HEADER]).first()
+        device = _device(values[signing.DEVICE_HEADER])
         if device is None:
             raise exceptions.AuthenticationFailed(_("Unknown device."), code="device_unknown")
         try:

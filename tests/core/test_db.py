@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from consent.models import Consent
 from consent.selectors import consent_active_q
-from core.db import PreparedQuery
-from stores.models import ProbeCounter
+from core.db import PreparedQuery, columns, loaded
+from portal.models import User
+from stores.models import Device, ProbeCounter, Store
 from tests.factories import OperatorFactory, UserFactory, face_consent, registered_device
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,30 @@ def test_a_select_names_its_columns():
     unnamed = PreparedQuery(lambda pk: Consent.objects.filter(pk=pk), pk=int)
     with pytest.raises(TypeError, match=r"\.values\(\)"):
         unnamed.rows(pk=1)
+
+
+def test_a_loaded_row_is_the_instance_the_orm_would_load():
+    device, _ = registered_device()
+    consent = face_consent(UserFactory(), device.store.operator)
+    with_store = (*columns(Device), *columns(Store, "store__"))
+    devices = PreparedQuery(
+        lambda device_id: Device.objects.filter(device_id=device_id).values(*with_store), device_id=str
+    )
+    consents = PreparedQuery(
+        lambda pk: Consent.objects.filter(pk=pk).values(*columns(Consent), *columns(User, "shopper__")), pk=int
+    )
+
+    row = devices.rows(device_id=device.device_id)[0]
+    found, store = loaded(Device, row), loaded(Store, row, prefix="store__")
+    expected = Device.objects.select_related("store").get(pk=device.pk)
+    for instance, orm in ((found, expected), (store, expected.store)):
+        assert type(instance) is type(orm) and not instance._state.adding and instance._state.db == "default"
+        assert {name: getattr(instance, name) for name in columns(type(orm))} == {
+            name: getattr(orm, name) for name in columns(type(orm))
+        }
+    assert bytes(found.secret_ciphertext) == bytes(expected.secret_ciphertext)
+    # Dates, UUIDs and choices come back converted, as from the ORM (SQLite keeps them as text).
+    row = consents.rows(pk=consent.pk)[0]
+    shopper = loaded(User, row, prefix="shopper__")
+    assert loaded(Consent, row).expires_at == Consent.objects.get(pk=consent.pk).expires_at
+    assert shopper.public_id == consent.shopper.public_id and shopper.date_joined == consent.shopper.date_joined
