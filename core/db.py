@@ -160,5 +160,5 @@ def columns(model: type[Model], prefix: str = "") -> list[str]:
 def loaded(model: type[Model], row: dict[str, Any], *, prefix: str = "", using: str = DEFAULT_DB_ALIAS) -> Model:
     """The instance a prepared row holds (selected with `columns(model, prefix)`), loaded as the ORM
     loads one (`Model.from_db`): saved, from `using`, with the converted values."""
-    names = [field.attname for field in model._meta.concrete_fields]
+    names = columns(model)
     return model.from_db(using, names, [row[prefix + name] for name in names])
