@@ -1,6 +1,6 @@
 """The door over HTTP: signed match requests to a real server and match worker, next to the engine alone.
 
-    .venv/bin/python bench/match_http.py [--gallery 100000] [--requests 200]
+    .venv/bin/python bench/match_http.py [--gallery 100000] [--requests 200] [--doors 4]
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/3): the door's queue, photos and answers go
 through it, as in production. The database is a throwaway SQLite file, or the empty PostgreSQL
@@ -9,7 +9,8 @@ a gallery of consenting shoppers (written in bulk: a benchmark shortcut, not how
 made), then prints p50/p95 for (a) photo requests next to the same photo through the engine in
 this process, so the difference is the cost of HTTP, signing, queue, index and recording (also
 per request: its time minus the engine time its worker reports in Server-Timing, which does not
-assume the engine runs as fast in the worker as here), and (b) encoding-only requests. Goals:
+assume the engine runs as fast in the worker as here), (b) encoding-only requests, and (c) what
+one match worker process sustains with `--doors` devices sending photos at once. Goals:
 overhead under 15 ms at p50; encoding requests under 25 ms.
 """
 
@@ -141,6 +142,24 @@ def timed(call, count: int) -> tuple[list[float], list]:
     return seconds, answers
 
 
+def doors_at_once(new_client, photo: bytes, *, doors: int, each: int) -> tuple[list[float], list, float]:
+    """`doors` devices each sending `each` photos back to back, all at once: what one worker sustains."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if doors < 1:
+        return [], [], 0.0
+
+    def door() -> tuple[list[float], list]:
+        with new_client() as client:
+            return timed(lambda: client.match_photo(photo), each)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(doors) as pool:
+        results = list(pool.map(lambda _: door(), range(doors)))
+    wall = time.perf_counter() - started
+    return [t for seconds, _ in results for t in seconds], [a for _, answers in results for a in answers], wall
+
+
 def ms(values: list[float], q: int) -> float:
     return float(np.percentile(values, q) * 1000)
 
@@ -150,6 +169,7 @@ def main() -> None:
     parser.add_argument("--gallery", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--photo", default="obama/obama_720p.jpg")
+    parser.add_argument("--doors", type=int, default=4, help="doors sending photos at once, for throughput")
     args = parser.parse_args()
 
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -227,13 +247,19 @@ def main() -> None:
             photo_answers += answers
         encoding_seconds, encoding_answers = timed(lambda: client.match_encoding(encoding), args.requests)
         miss_seconds, miss_answers = timed(lambda: client.match_encoding(stranger), args.requests)
+        crowd_seconds, crowd_answers, crowd_wall = doors_at_once(
+            lambda: DeviceClient(base, issued.device.device_id, issued.secret, timeout=60),
+            photo,
+            doors=args.doors,
+            each=max(1, args.requests // (2 * max(1, args.doors))),
+        )
     finally:
         server.terminate()
         stop(worker)
         server.wait(timeout=20)
         server_log.close()
 
-    assert all(answer.body["result"] == "match" for answer in photo_answers + encoding_answers)
+    assert all(answer.body["result"] == "match" for answer in photo_answers + encoding_answers + crowd_answers)
     assert all(answer.body["result"] == "no_match" for answer in miss_answers)
     overhead = ms(photo_seconds, 50) - ms(engine_seconds, 50)
     paired = float(np.median(np.subtract(photo_seconds, engine_seconds)) * 1000)
@@ -268,6 +294,12 @@ def main() -> None:
         f"p50 {np.percentile(own, 50):.1f} ms, p95 {np.percentile(own, 95):.1f} ms; without the recording "
         f"{np.percentile(own, 50) - record:.1f} ms"
     )
+    if crowd_seconds:
+        print(
+            f"{args.doors} doors sending photos at once to one match worker process (2 threads): p50 "
+            f"{ms(crowd_seconds, 50):.0f} ms, p95 {ms(crowd_seconds, 95):.0f} ms, "
+            f"{len(crowd_seconds) / crowd_wall:.1f} photos a second"
+        )
 
 
 if __name__ == "__main__":
