@@ -75,18 +75,18 @@ class OperatorIndexes:
             self._refreshed_at = started
 
     def _refresh(self) -> None:
-        with self._lock:
-            if self._seen_change < 0:
-                self.build()
-                return
-            changes = list(
-                MatchIndexChange.objects.filter(id__gt=self._seen_change).order_by("id").values_list("id", "shopper_id")
-            )
-            if not changes:
-                return
-            for shopper_id in {shopper_id for _, shopper_id in changes}:
-                self._reread(shopper_id)
-            self._seen_change = changes[-1][0]
+        """`refresh` under its lock."""
+        if self._seen_change < 0:
+            self.build()
+            return
+        changes = list(
+            MatchIndexChange.objects.filter(id__gt=self._seen_change).order_by("id").values_list("id", "shopper_id")
+        )
+        if not changes:
+            return
+        for shopper_id in {shopper_id for _, shopper_id in changes}:
+            self._reread(shopper_id)
+        self._seen_change = changes[-1][0]
 
     def _reread(self, shopper_id: int) -> None:
         consented = {operator_id for operator_id, _ in face_consent_pairs(shopper_id=shopper_id)}
