@@ -28,6 +28,9 @@ from datetime import date, timedelta
 import numpy as np
 from common import FACES, ROOT, setup_django, start_worker, stop, workdir
 
+# Threads of the bench's one match worker process.
+WORKER_THREADS = 2
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -197,7 +200,7 @@ def main() -> None:
         "MATCH_TIMEOUT_SECONDS": "30",
     }
     # Match workers run a thread pool: one process, one copy of the index, no hop through a pipe.
-    worker = start_worker(env, queues="match", concurrency=2, pool="threads", log=folder / "worker.log")
+    worker = start_worker(env, queues="match", concurrency=WORKER_THREADS, pool="threads", log=folder / "worker.log")
     server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
         [
@@ -296,7 +299,7 @@ def main() -> None:
     )
     if crowd_seconds:
         print(
-            f"{args.doors} doors sending photos at once to one match worker process (2 threads): p50 "
+            f"{args.doors} doors sending photos at once to one match worker process ({WORKER_THREADS} threads): p50 "
             f"{ms(crowd_seconds, 50):.0f} ms, p95 {ms(crowd_seconds, 95):.0f} ms, "
             f"{len(crowd_seconds) / crowd_wall:.1f} photos a second"
         )
