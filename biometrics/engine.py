@@ -242,11 +242,25 @@ def face_distance(known: np.ndarray, probe: np.ndarray) -> np.ndarray:
 
 
 def validate_encoding(values) -> np.ndarray:
-    """A device-computed encoding: exactly 128 finite numbers, else `invalid_encoding`."""
-    try:
-        encoding = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding") from error
+    """A device-computed encoding: exactly 128 finite numbers, else `invalid_encoding`.
+
+    Numbers only: JSON strings and booleans are not numbers, however numpy would read them, and an
+    integer too large for a float is refused rather than overflowing.
+    """
+    invalid = DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding")
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind not in "fi":
+            raise invalid
+        encoding = values.astype(np.float64)
+    elif isinstance(values, list | tuple) and len(values) == ENCODING_SIZE:
+        if not all(type(value) in (int, float) for value in values):
+            raise invalid
+        try:
+            encoding = np.array(values, dtype=np.float64)
+        except OverflowError as error:
+            raise invalid from error
+    else:
+        raise invalid
     if encoding.shape != (ENCODING_SIZE,) or not np.all(np.isfinite(encoding)):
-        raise DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding")
+        raise invalid
     return encoding

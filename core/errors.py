@@ -62,6 +62,18 @@ class Conflict(DomainError):
     message = "This conflicts with the current state."
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large."
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    message = "This content type is not accepted here."
+
+
 class TooManyRequests(DomainError):
     status = 429
     code = "too_many_requests"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -90,6 +91,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             **exc.extra,
         )
         return Response(body, status=exc.status, headers=headers)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious_request(exc)
     if isinstance(exc, DjangoValidationError):
         return Response(
             error_body("invalid", _("Some fields are not valid."), _django_validation_fields(exc)), status=400
@@ -114,6 +117,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     return Response(body, status=exc.status_code, headers=headers)
+
+
+def _suspicious_request(exc: SuspiciousOperation) -> Response:
+    """Django's refusals of a request it will not read (too big, too many parts) as 4xx answers."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", _("The request body is too large.")), status=413)
+    if isinstance(exc, TooManyFilesSent):
+        return Response(error_body("too_many_files", _("The request holds too many files.")), status=400)
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(error_body("too_many_fields", _("The request holds too many fields.")), status=400)
+    return Response(error_body("bad_request", _("The request could not be understood.")), status=400)
 
 
 def _api_exception_code(exc: drf.APIException) -> str:

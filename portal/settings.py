@@ -7,6 +7,7 @@ default secret key, DEBUG off unless asked for). REDIS_URL brings Redis as cache
 result backend, with real workers.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +18,21 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 env = environ.Env()
 
 # A deployment names its database; the embedded default does not.
 EMBEDDED = not env.str("DATABASE_URL", default="")
+
+if EMBEDDED:
+    # var/ holds the database, the keys, the broker's messages and their results: personal data,
+    # readable by this user alone. Files made from here on are 600; those an older checkout made
+    # are closed too.
+    os.umask(0o077)
+    VAR_DIR.chmod(0o700)
+    for _held in VAR_DIR.glob("faceconsent.sqlite3*"):
+        _held.chmod(0o600)
 
 
 def _embedded_secret_key() -> str:
@@ -45,7 +55,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -187,7 +198,10 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_EXPIRES = timedelta(hours=1)
+# No task keeps a result unless its caller waits for it (the door without Redis, which reads and
+# forgets it at once); whatever a door stopped waiting for is purged within minutes (portal/celery.py).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = timedelta(minutes=5)
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -212,11 +226,16 @@ LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# Reset mails one address may be sent in an hour, whoever asks.
+PASSWORD_RESET_MAIL_LIMIT = env.int("PASSWORD_RESET_MAIL_LIMIT", default=3)
 
 # How long an app token lives, and how many failed logins an address or client may make in
 # the window before it is answered 429.
 API_TOKEN_LIFETIME = timedelta(days=env.int("API_TOKEN_LIFETIME_DAYS", default=30))
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# Failed logins to one account from all addresses together: gentle, so that nobody can lock its
+# owner out, yet a guess spread over many addresses is still stopped.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("LOGIN_ACCOUNT_FAILURE_LIMIT", default=50)
 LOGIN_FAILURE_WINDOW = timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15))
 EMAIL_VERIFICATION_LIFETIME = timedelta(hours=env.int("EMAIL_VERIFICATION_LIFETIME_HOURS", default=24))
 EMAIL_VERIFICATION_MAX_ATTEMPTS = 5
@@ -271,6 +290,9 @@ MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
 # /simulator/ lets a logged-in user play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
+# Where the simulator sends its signed requests: empty calls the device API in the web process
+# itself; an address (http://127.0.0.1:8000) sends them over HTTP, as a device would.
+SIMULATOR_DEVICE_API_URL = env.str("SIMULATOR_DEVICE_API_URL", default="")
 
 # Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -307,13 +329,17 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FaceConsent <no-reply@faceconsent.local>")
 
 # API -------------------------------------------------------------------------------------------
+# How many proxies of this deployment stand in front of the web server, each appending to
+# X-Forwarded-For. With none (the default) the header is ignored: anyone can write it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.parsers.ContentNegotiation",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -323,6 +349,9 @@ REST_FRAMEWORK = {
         "anonymous_account": env.str("THROTTLE_ANONYMOUS_ACCOUNT", default="30/hour"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles take the client's address from core.http.client_address, never from a header
+    # the client writes itself.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceConsent API",
@@ -363,9 +392,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"hide_task_values": {"()": "core.logging.HideTaskValues"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # A task's result (a door match names the shopper) never reaches a log.
+        "celery.app.trace": {"filters": ["hide_task_values"]},
+    },
 }
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure_view"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +16,9 @@ from rest_framework.views import APIView
 from biometrics import engine
 from biometrics.engine import ENCODING_SIZE
 from core.api import errors
-from core.errors import ValidationFailed
+from core.errors import UnsupportedMediaType, ValidationFailed
+from core.http import media_type
+from core.parsers import json_body
 from stores.authentication import DeviceSignatureAuthentication, IsDevice
 from stores.services import DoorAnswer, door_entry_pass, door_match
 
@@ -62,14 +63,22 @@ class DeviceApi(APIView):
     permission_classes = [IsDevice]
 
     def payload(self, request, serializer_class) -> dict:
-        """The signed body, parsed as JSON and validated."""
-        try:
-            data = json.loads(request._request.signed_body or b"{}")
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ValidationFailed(_("The request body is not valid JSON."), code="malformed_json") from error
+        """The signed body, parsed as JSON (sent as application/json) and validated."""
+        if media_type(request.content_type) != "application/json":
+            raise _unsupported_media_type(("application/json",))
+        data = json_body(request._request.signed_body or b"{}")
+        if not isinstance(data, dict):
+            raise ValidationFailed(_("The request body must be a JSON object."), code="invalid")
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+def _unsupported_media_type(accepted: tuple[str, ...]) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        _("Send the body as one of: %(types)s.") % {"types": ", ".join(accepted)},
+        extra={"accepted": list(accepted)},
+    )
 
 
 @extend_schema_field({"type": "string", "format": "byte"})
@@ -122,7 +131,7 @@ class DeviceMatchApi(DeviceApi):
             "application/json": InputSerializer,
             **{content_type: OpenApiTypes.BINARY for content_type in PHOTO_CONTENT_TYPES},
         },
-        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 503)},
+        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 415, 503)},
         description=(
             "Answers `match` with a pseudonymous reference, or `no_match`; nothing else. Send JSON (a base64 "
             "photo or an encoding, with an entry pass in 1:1 stores), or the photo itself as the body with "
@@ -130,11 +139,13 @@ class DeviceMatchApi(DeviceApi):
         ),
     )
     def post(self, request):
-        if request.content_type in PHOTO_CONTENT_TYPES:
+        if media_type(request.content_type) in PHOTO_CONTENT_TYPES:
             body = request._request.signed_body
             data = {"photo": body} if body else {}
-        else:
+        elif media_type(request.content_type) == "application/json":
             data = self._json_payload(request)
+        else:
+            raise _unsupported_media_type(("application/json", *PHOTO_CONTENT_TYPES))
         return door_answer(
             door_match(
                 device=request.auth,
@@ -160,7 +171,7 @@ class DeviceEntryPassApi(DeviceApi):
     @extend_schema(
         operation_id="device_entry_pass",
         request=InputSerializer,
-        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409)},
+        responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 415)},
         description="Let a shopper in with an entry pass instead of a face.",
     )
     def post(self, request):

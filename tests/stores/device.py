@@ -19,16 +19,19 @@ def signed_post(
     timestamp: int | None = None,
     nonce: str | None = None,
     headers: dict | None = None,
-    content_type: str = "application/json",
+    content_type: str | None = "application/json",
     sent_body: bytes | None = None,
 ):
-    """Sign `payload` (as JSON) or `body` and post it; `sent_body` posts other bytes under that signature."""
+    """Sign `payload` (as JSON) or `body` and post it; `sent_body` posts other bytes under that signature.
+    The content type goes with every request, an empty one too, as a device's HTTP client sends it;
+    `content_type=None` sends none."""
     raw = body if body is not None else json.dumps(payload or {}).encode()
     signed = signing.signed_headers(device.device_id, secret, "POST", path, raw, timestamp=timestamp, nonce=nonce)
     signed.update(headers or {})
     meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in signed.items()}
+    meta["CONTENT_TYPE"] = content_type or ""
     sent = raw if sent_body is None else sent_body
-    return client.generic("POST", path, sent, content_type=content_type, **meta)
+    return client.generic("POST", path, sent, **meta)
 
 
 def match_photo(client, device, secret, photo: bytes, **extra):

@@ -289,7 +289,11 @@ class TestRefused:
         assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
         response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": {"0": 0.1}})
         assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
+        # NaN is not JSON at all; a number beyond a float's range parses as infinite, which is no encoding.
         response = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": [float("nan")] * 128})
+        assert_error(response, 400, "malformed_json", "The request body is not valid JSON.")
+        body = ('{"encoding": [' + ", ".join(["1e400"] * 128) + "]}").encode()
+        response = signed_post(client, device, secret, "/api/v1/device/match", body=body)
         assert_error(response, 400, "invalid_encoding", "The encoding must be a list of 128 numbers.")
 
     def test_a_worker_that_fails_answers_at_once(self, client, door, astronaut, probe_channel, settings):
