@@ -99,7 +99,7 @@ class Consent(models.Model):
         ACTIVE = "active", _("Active")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         EXPIRED = "expired", _("Expired")
-        INVALIDATED = "invalidated", _("Invalidated by a new notice")
+        INVALIDATED = "invalidated", _("Invalidated")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")

@@ -7,10 +7,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api import errors
+from core.http import client_address
 from core.models import Channel
 from portal.models import ApiToken, Language, User
 from portal.services import (
@@ -24,6 +24,7 @@ from portal.services import (
     user_profile_update,
     user_register,
 )
+from portal.throttling import AnonymousAccountThrottle
 
 
 class ProfileOutputSerializer(serializers.ModelSerializer):
@@ -40,8 +41,7 @@ class AnonymousAccountApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "anonymous_account"
+    throttle_classes = [AnonymousAccountThrottle]
 
 
 class RegisterApi(AnonymousAccountApi):
@@ -69,16 +69,24 @@ class EmailVerifyApi(AnonymousAccountApi):
         email = serializers.EmailField()
         code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the six-digit code."})
 
+    class OutputSerializer(serializers.Serializer):
+        email_verified = serializers.BooleanField()
+
     @extend_schema(
         operation_id="account_verify_email",
         request=InputSerializer,
-        responses={200: ProfileOutputSerializer, **errors(400, 429)},
+        responses={200: OutputSerializer, **errors(400, 429)},
+        description=(
+            "Checks the six-digit code mailed to the address. Answers only whether the address is verified, "
+            "never the account's profile: the caller is not logged in. An unknown address, a wrong code and "
+            "a verified account's old code all answer `verification_code_invalid`."
+        ),
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = email_verify(**serializer.validated_data, channel=Channel.APP)
-        return Response(ProfileOutputSerializer(user).data)
+        email_verify(**serializer.validated_data, channel=Channel.APP)
+        return Response({"email_verified": True})
 
 
 class EmailVerifyResendApi(AnonymousAccountApi):
@@ -126,7 +134,7 @@ class LoginApi(APIView):
         user = user_authenticate(
             email=serializer.validated_data["email"],
             password=serializer.validated_data["password"],
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            client_ip=client_address(request),
         )
         issued = api_token_create(user=user, label=serializer.validated_data["device_label"])
         return Response(
@@ -172,17 +180,20 @@ class PasswordResetConfirmApi(AnonymousAccountApi):
     @extend_schema(
         operation_id="account_password_reset_confirm",
         request=InputSerializer,
-        responses={200: ProfileOutputSerializer, **errors(400, 429)},
-        description="Sets the new password from the link's uid and token; every app token is revoked.",
+        responses={204: None, **errors(400, 429)},
+        description=(
+            "Sets the new password from the link's uid and token; every app token is revoked. Answers no "
+            "profile: log in with the new password."
+        ),
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = password_reset_confirm(
+        password_reset_confirm(
             uidb64=data["uid"], token=data["token"], new_password=data["new_password"], channel=Channel.APP
         )
-        return Response(ProfileOutputSerializer(user).data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProfileApi(APIView):

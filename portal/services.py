@@ -23,6 +23,7 @@ from django.utils.http import urlencode, urlsafe_base64_decode, urlsafe_base64_e
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
 from portal.models import ApiToken, EmailVerification, Language, User
@@ -128,39 +129,47 @@ def email_verification_send(*, user: User) -> None:
     )
 
 
+def _within_limit(key: str, *, limit: int, window: int) -> bool:
+    """Count one more use of `key` in the shared cache; False once `limit` uses fall in the window."""
+    if cache.add(key, 1, timeout=window):
+        return True
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        used = 1
+    return used <= limit
+
+
 def email_verification_resend(*, email: str) -> None:
     """Send a new code to an unverified account; silent for unknown addresses."""
-    key = f"verification-resend:{_sha256(email.strip().lower())}"
-    if cache.get(key):
+    if not _within_limit(f"verification-resend:{_sha256(email.strip().lower())}", limit=1, window=60):
         raise TooManyRequests(
             _("A code was sent a moment ago; wait a minute before asking again."),
             code="verification_resend_too_soon",
             retry_after=60,
         )
-    cache.set(key, 1, timeout=60)
     user = User.objects.filter(email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True).first()
     if user is not None:
         email_verification_send(user=user)
 
 
 def email_verify(*, email: str, code: str, channel: str) -> User:
-    """Mark the address verified when the latest code matches; a wrong code uses up a try."""
+    """Mark the address verified when the latest code matches; a wrong code uses up a try.
+
+    A verified account's code is checked like any other (its last code, once used, still answers
+    that it is right, and changes nothing), so the answer never tells a stranger more than a wrong
+    code does; nor does it ever carry the account's profile.
+    """
     invalid = ValidationFailed(
         _("The code is not valid."), code="verification_code_invalid", fields={"code": [_("The code is not valid.")]}
     )
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
         raise invalid
-    if user.email_verified:
-        return user
     with transaction.atomic():
-        verification = (
-            EmailVerification.objects.select_for_update()
-            .filter(user=user, used_at__isnull=True)
-            .order_by("-created_at")
-            .first()
-        )
-        if verification is None:
+        verification = EmailVerification.objects.select_for_update().filter(user=user).order_by("-created_at").first()
+        if verification is None or (verification.used_at is not None and not user.email_verified):
             raise invalid
         if verification.attempts >= settings.EMAIL_VERIFICATION_MAX_ATTEMPTS:
             raise TooManyRequests(_("Too many wrong codes; ask for a new one."), code="verification_attempts_exceeded")
@@ -171,14 +180,14 @@ def email_verify(*, email: str, code: str, channel: str) -> User:
                 fields={"code": [_("The code has expired; ask for a new one.")]},
             )
         matched = hmac.compare_digest(verification.code_hash, _sha256(f"{user.pk}:{code.strip()}"))
-        if matched:
+        if matched and not user.email_verified:
             now = timezone.now()
             verification.used_at = now
             verification.save(update_fields=["used_at"])
             user.email_verified_at = now
             user.save(update_fields=["email_verified_at"])
             audit_entry_create(actor=Actor.shopper(user, channel), action="account.email_verified", target=user)
-        else:
+        elif not matched:
             # Committed with the refusal, so the try counts.
             verification.attempts += 1
             verification.save(update_fields=["attempts"])
@@ -202,19 +211,35 @@ def user_email_mark_verified(*, user: User, actor: Actor) -> User:
 # Login ------------------------------------------------------------------------------------------
 
 
-def _failure_keys(email: str, client_ip: str) -> tuple[str, str]:
-    return f"login-failures:email:{_sha256(email.strip().lower())}", f"login-failures:ip:{client_ip}"
+def _failure_keys(email: str, client_ip: str) -> dict[str, str]:
+    """The counters a failed login adds to: this address trying this account, the account from
+    anywhere, and the address against any account."""
+    account = _sha256(email.strip().lower())
+    return {
+        "pair": f"login-failures:pair:{_sha256(f'{client_ip}|{account}')}",
+        "account": f"login-failures:account:{account}",
+        "address": f"login-failures:address:{_sha256(client_ip)}",
+    }
 
 
-def _count(key: str) -> int:
-    return int(cache.get(key) or 0)
+def _failure_limits() -> dict[str, int]:
+    """A stranger's wrong passwords lock out only the stranger's own address: the pair's limit is
+    the strict one; the account's is gentle (it slows a guess spread over many addresses without
+    handing anyone a way to lock its owner out); an address trying many accounts is stopped too."""
+    return {
+        "pair": settings.LOGIN_FAILURE_LIMIT,
+        "account": settings.LOGIN_ACCOUNT_FAILURE_LIMIT,
+        "address": settings.LOGIN_FAILURE_LIMIT * 4,
+    }
 
 
 def login_throttle_check(*, email: str, client_ip: str) -> None:
-    """Refuse with 429 while an address, or a client, has failed too often in the window."""
-    email_key, ip_key = _failure_keys(email, client_ip)
-    limit = settings.LOGIN_FAILURE_LIMIT
-    if _count(email_key) >= limit or _count(ip_key) >= limit * 4:
+    """Refuse with 429 while this address has failed too often for this account, or for any, or the
+    account has been guessed at too often, within the window."""
+    keys = _failure_keys(email, client_ip)
+    counts = cache.get_many(list(keys.values()))
+    limits = _failure_limits()
+    if any(int(counts.get(key) or 0) >= limits[name] for name, key in keys.items()):
         raise TooManyRequests(
             _("Too many failed logins; try again in a few minutes."),
             code="too_many_login_attempts",
@@ -222,14 +247,19 @@ def login_throttle_check(*, email: str, client_ip: str) -> None:
         )
 
 
-def _login_failure_record(*, email: str, client_ip: str) -> None:
+def login_failure_record(*, email: str, client_ip: str) -> None:
     window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
-    for key in _failure_keys(email, client_ip):
+    for key in _failure_keys(email, client_ip).values():
         if not cache.add(key, 1, timeout=window):
             try:
                 cache.incr(key)
             except ValueError:  # expired between add and incr
                 cache.set(key, 1, timeout=window)
+
+
+def login_success_record(*, email: str, client_ip: str) -> None:
+    """The owner got in from this address: its own failures there are forgotten (not the others')."""
+    cache.delete(_failure_keys(email, client_ip)["pair"])
 
 
 def user_authenticate(*, email: str, password: str, client_ip: str) -> User:
@@ -239,9 +269,9 @@ def user_authenticate(*, email: str, password: str, client_ip: str) -> User:
     login_throttle_check(email=email, client_ip=client_ip)
     user = authenticate(username=email.strip().lower(), password=password)
     if user is None:
-        _login_failure_record(email=email, client_ip=client_ip)
+        login_failure_record(email=email, client_ip=client_ip)
         raise AuthenticationRequired(_("The email or password is wrong."), code="invalid_credentials")
-    cache.delete(_failure_keys(email, client_ip)[0])
+    login_success_record(email=email, client_ip=client_ip)
     return user
 
 
@@ -290,7 +320,20 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 @transaction.atomic
 def password_reset_request(*, email: str, channel: str) -> None:
-    """Mail a reset link when the account exists; say nothing either way to the caller."""
+    """Mail a reset link when the account exists; say nothing either way to the caller.
+
+    Each address gets at most PASSWORD_RESET_MAIL_LIMIT requests an hour, counted whether or not an
+    account has it, so the limit tells nobody which addresses have accounts.
+    """
+    window = 60 * 60
+    if not _within_limit(
+        f"password-reset:{_sha256(email.strip().lower())}", limit=settings.PASSWORD_RESET_MAIL_LIMIT, window=window
+    ):
+        raise TooManyRequests(
+            _("A reset link was sent to this address several times already; wait an hour or use the last one."),
+            code="password_reset_too_often",
+            retry_after=window,
+        )
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None or not user.has_usable_password():
         return
@@ -361,4 +404,7 @@ def user_profile_update(
         target=user,
         data={"fields": sorted(changes)},
     )
+    if "date_of_birth" in changes:
+        # Effective before this returns: from then on no door can recognise the shopper (C8).
+        consents_end_below_minimum_age(shopper=user, actor=Actor.shopper(user, channel))
     return user

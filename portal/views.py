@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.selectors import operator_model
 from core.errors import DomainError
+from core.http import client_address
 from core.models import Channel
 from portal import forms
 from portal.services import (
@@ -27,6 +28,7 @@ from portal.services import (
     user_profile_update,
     user_register,
 )
+from portal.throttling import anonymous_account_throttle
 
 
 def _show_error(form, error: DomainError) -> None:
@@ -45,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"operators": operator_model().objects.order_by("name")})
 
 
+@anonymous_account_throttle
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = forms.SignUpForm(request.POST or None, initial={"language": translation.get_language()})
@@ -60,6 +63,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@anonymous_account_throttle
 @require_http_methods(["GET", "POST"])
 def verify_email(request: HttpRequest) -> HttpResponse:
     initial = {"email": request.GET.get("email") or (request.user.email if request.user.is_authenticated else "")}
@@ -75,6 +79,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/verify_email.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@anonymous_account_throttle
 @require_POST
 def verify_email_resend(request: HttpRequest) -> HttpResponse:
     form = forms.EmailOnlyForm(request.POST)
@@ -94,7 +99,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = user_authenticate(**form.cleaned_data, client_ip=request.META.get("REMOTE_ADDR", ""))
+            user = user_authenticate(**form.cleaned_data, client_ip=client_address(request))
         except DomainError as error:
             _show_error(form, error)
             status = error.status if error.status == 429 else 400
@@ -117,15 +122,25 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("portal:home")
 
 
+@anonymous_account_throttle
 @require_http_methods(["GET", "POST"])
 def password_reset(request: HttpRequest) -> HttpResponse:
     form = forms.EmailOnlyForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        password_reset_request(email=form.cleaned_data["email"], channel=Channel.WEB)
-        return render(request, "portal/password_reset_sent.html")
-    return render(request, "portal/password_reset.html", {"form": form})
+        try:
+            password_reset_request(email=form.cleaned_data["email"], channel=Channel.WEB)
+        except DomainError as error:
+            _show_error(form, error)
+            status = error.status
+        else:
+            return render(request, "portal/password_reset_sent.html")
+    elif form.errors:
+        status = 400
+    return render(request, "portal/password_reset.html", {"form": form}, status=status)
 
 
+@anonymous_account_throttle
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     try:

@@ -6,6 +6,7 @@ from consent.services.consents import (
     consent_reaffirm,
     consent_refuse,
     consent_withdraw,
+    consents_end_below_minimum_age,
     notice_shown_record,
 )
 from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, entry_pass_revoke, entry_pass_verify
@@ -18,6 +19,7 @@ __all__ = [
     "consent_reaffirm",
     "consent_refuse",
     "consent_withdraw",
+    "consents_end_below_minimum_age",
     "entry_pass_issue",
     "entry_pass_revoke",
     "entry_pass_verify",

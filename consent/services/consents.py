@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from biometrics.services import check_old_enough_for_face, match_index_change_record, templates_delete
+from biometrics.services import (
+    check_old_enough_for_face,
+    match_index_change_record,
+    shopper_old_enough_for_face,
+    templates_delete,
+)
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
@@ -132,6 +137,7 @@ def consent_end(
     actor: Actor,
     now: datetime,
     notice_version: NoticeVersion | None = None,
+    reason: str = "",
 ) -> Consent:
     """End an active consent (withdrawn, expired, invalidated) with its event and audit entry.
 
@@ -153,9 +159,36 @@ def consent_end(
             "operator": consent.operator_id,
             "shopper": consent.shopper_id,
             "notice_version": consent.notice_version_id,
+            **({"reason": reason} if reason else {}),
         },
     )
     return consent
+
+
+@transaction.atomic
+def consents_end_below_minimum_age(*, shopper: Any, actor: Actor) -> int:
+    """A shopper who is now under the minimum age for face recognition (a corrected date of birth)
+    keeps no consent that needs that age: each active face_entry consent ends as invalidated, with
+    its event and audit entry, and with the last one the templates go (C6, C8). Returns how many ended."""
+    if shopper_old_enough_for_face(shopper=shopper):
+        return 0
+    now = timezone.now()
+    consents = list(
+        Consent.objects.select_for_update()
+        .filter(shopper=shopper, purpose=Purpose.FACE_ENTRY, status=Consent.Status.ACTIVE)
+        .select_related("shopper", "operator")
+        .order_by("pk")
+    )
+    for consent in consents:
+        consent_end(
+            consent=consent,
+            status=Consent.Status.INVALIDATED,
+            kind=ConsentEvent.Kind.INVALIDATED,
+            actor=actor,
+            now=now,
+            reason="under_minimum_age",
+        )
+    return len(consents)
 
 
 @transaction.atomic
