@@ -1,13 +1,16 @@
 """The door simulator: send a photo (or an entry pass) to the device API as the demo entrance device.
 
-The request goes over real HTTP through the reference client (`stores.client`), signed exactly as
-a store integrator signs it. The photo is read into memory, sent and dropped; nothing is kept.
-Only on when `ENTRANCE_SIMULATOR` is set (the embedded default and DEBUG).
+The request is the reference client's (`stores.client`), signed exactly as a store integrator signs
+it. It goes to the device API in this process, or over HTTP to `SIMULATOR_DEVICE_API_URL` when that
+is set: never to an address taken from the request, whose Host header anyone can write. The photo
+is read into memory, sent and dropped; nothing is kept. Only on when `ENTRANCE_SIMULATOR` is set
+(the embedded default and DEBUG).
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import urllib.error
 from pathlib import Path
@@ -16,8 +19,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import resolve
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -48,9 +53,43 @@ def demo_device_credentials() -> dict[str, str] | None:
     return {"url": str(data.get("url", "")), "device_id": data["device_id"], "secret": data["secret"]}
 
 
-def device_api_base_url(request: HttpRequest) -> str:
-    """The device API is this very server, reached the way a device would reach it."""
-    return request.build_absolute_uri("/").rstrip("/")
+class InProcessDeviceClient(DeviceClient):
+    """The reference client, with the device API called in this process instead of over a socket.
+
+    The signed request goes through the API view as it would arrive from a device (authentication,
+    signature, nonce, parsing), without the network and without the middleware of a page.
+    """
+
+    def __init__(self, device_id: str, secret: str) -> None:
+        super().__init__("http://in-process", device_id, secret)
+
+    def _exchange(self, method: str, path: str, body: bytes, headers) -> tuple[int, bytes, dict[str, str]]:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "in-process",
+            "SERVER_PORT": "80",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+        }
+        for name, value in headers().items():
+            key = name.upper().replace("-", "_")
+            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        match = resolve(path)
+        response = match.func(WSGIRequest(environ), *match.args, **match.kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        return response.status_code, response.content, {name.lower(): value for name, value in response.items()}
+
+
+def device_client(credentials: dict[str, str]) -> DeviceClient:
+    """The simulator's device: in-process, or at the configured address; never the request's Host."""
+    if settings.SIMULATOR_DEVICE_API_URL:
+        return DeviceClient(settings.SIMULATOR_DEVICE_API_URL, credentials["device_id"], credentials["secret"])
+    return InProcessDeviceClient(credentials["device_id"], credentials["secret"])
 
 
 def simulator_enabled(view):
@@ -107,10 +146,9 @@ def _answer(response: DeviceResponse) -> dict[str, Any]:
     }
 
 
-def _call_device_api(request: HttpRequest, credentials: dict[str, str], photo: bytes | None, entry_pass: str):
-    base_url = device_api_base_url(request)
+def _call_device_api(credentials: dict[str, str], photo: bytes | None, entry_pass: str):
     try:
-        with DeviceClient(base_url, credentials["device_id"], credentials["secret"]) as client:
+        with device_client(credentials) as client:
             response = client.entry_pass(entry_pass) if photo is None else client.match_photo(photo, entry_pass or None)
     except (urllib.error.URLError, OSError, ValueError) as error:
         return {
@@ -118,7 +156,7 @@ def _call_device_api(request: HttpRequest, credentials: dict[str, str], photo: b
             "status": None,
             "code": "device_api_unreachable",
             "message": _("Could not reach the device API at %(url)s: %(reason)s")
-            % {"url": base_url, "reason": getattr(error, "reason", error)},
+            % {"url": settings.SIMULATOR_DEVICE_API_URL, "reason": getattr(error, "reason", error)},
         }
     return _answer(response)
 
@@ -138,7 +176,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
         if credentials is not None and form.is_valid():
             upload = form.cleaned_data["photo"]
             photo = upload.read() if upload else None  # in memory only (MemoryOnlyUploadHandler)
-            answer = _call_device_api(request, credentials, photo, form.cleaned_data["entry_pass"])
+            answer = _call_device_api(credentials, photo, form.cleaned_data["entry_pass"])
             del photo, upload
             form = SimulatorForm()  # the photo and the pass are not shown back
     else:

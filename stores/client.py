@@ -100,16 +100,25 @@ class DeviceClient:
         full_path = self._prefix + path
         if body is None:
             body = json.dumps(payload or {}, separators=(",", ":")).encode()
-        for attempt in (1, 2):
-            # Signed afresh for each attempt: a nonce is good for one request only.
-            headers = {
+        status, data, response_headers = self._exchange(
+            method,
+            full_path,
+            body,
+            lambda: {
                 "Content-Type": content_type,
                 "Accept": "application/json",
                 **signed_headers(self.device_id, self.secret, method, full_path, body),
-            }
+            },
+        )
+        return DeviceResponse(status, json.loads(data or b"{}"), response_headers)
+
+    def _exchange(self, method: str, path: str, body: bytes, headers) -> tuple[int, bytes, dict[str, str]]:
+        """One request over the kept-alive connection: status, body and lower-cased headers. `headers()` is
+        called for each attempt, so each is signed afresh: a nonce is good for one request only."""
+        for attempt in (1, 2):
             try:
                 connection = self._connect()
-                connection.request(method, full_path, body=body, headers=headers)
+                connection.request(method, path, body=body, headers=headers())
                 response = connection.getresponse()
                 data = response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -119,8 +128,7 @@ class DeviceClient:
                 continue
             if response.will_close:
                 self.close()
-            headers = {name.lower(): value for name, value in response.getheaders()}
-            return DeviceResponse(response.status, json.loads(data or b"{}"), headers)
+            return response.status, data, {name.lower(): value for name, value in response.getheaders()}
         raise AssertionError("unreachable")
 
     def match_photo(self, photo: bytes, entry_pass: str | None = None) -> DeviceResponse:

@@ -2,8 +2,8 @@
 
 import io
 import json
+import socket
 import stat
-from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -42,12 +42,11 @@ def var_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def door(var_dir, live_server, settings):
-    """The demo store and device seeded, and the simulator (switched on) pointed at the live test server."""
+def door(var_dir, settings):
+    """The demo store and device seeded, and the simulator switched on (calling the device API in-process)."""
     settings.ENTRANCE_SIMULATOR = True
     seed()
-    with mock.patch("portal.simulator_views.device_api_base_url", return_value=live_server.url):
-        yield Device.objects.get()
+    return Device.objects.get()
 
 
 class TestSeedDemo:
@@ -153,7 +152,27 @@ class TestAccess:
 
 
 @pytest.mark.django_db(transaction=True)
-class TestTheDoorOverHttp:
+class TestWhereTheSimulatorSends:
+    def test_over_http_to_the_configured_address(self, client, shopper, door, live_server, settings):
+        settings.SIMULATOR_DEVICE_API_URL = live_server.url
+        client.force_login(shopper)
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        assert response.context["answer"] == {"kind": "no_match"}
+        assert ProbeCounter.objects.get(device=door).no_match == 1
+
+    def test_an_unreachable_configured_address_is_said(self, client, shopper, door, settings):
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        settings.SIMULATOR_DEVICE_API_URL = f"http://127.0.0.1:{port}"
+        client.force_login(shopper)
+        answer = client.post("/simulator/", {"entry_pass": "whatever"}).context["answer"]
+        assert (answer["kind"], answer["code"]) == ("error", "device_api_unreachable")
+        assert f"http://127.0.0.1:{port}" in answer["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+class TestTheDoorThroughTheSimulator:
     def test_a_stranger_is_no_match(self, client, shopper, door):
         client.force_login(shopper)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
