@@ -19,6 +19,9 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Matching already treats a consent past its validity as ended; this records the expiry.
     "consent-expire-due": {"task": "consent.expire_due", "schedule": crontab(minute="*/15")},
+    # Result backends that cannot expire entries themselves (the embedded file backend) are purged of
+    # results older than CELERY_RESULT_EXPIRES; Celery's default would wait for 4 a.m.
+    "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": crontab(minute="*/5")},
 }
 
 

@@ -275,7 +275,7 @@ def _ask_match_worker(**kwargs) -> dict:
         reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
         sent = match_probe_task.apply_async(
             kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
-            ignore_result=by_redis,
+            ignore_result=by_redis,  # without Redis the answer comes back as the task's result
             expires=settings.MATCH_TIMEOUT_SECONDS,
             argsrepr="()",
             kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
