@@ -63,7 +63,9 @@ def test_a_real_worker_enrolls_and_keeps_no_photo(real_worker, api_client):
     encoding = engine.analyse_for_enrollment(photo).encoding
     worker_log = ("worker log", real_worker["log"].read_bytes())
     results = task_results(real_worker)
-    assert results, "the result backend should hold the task's (photo-free) result"
+    # Enrollment keeps no task result at all; the only results a backend may briefly hold are door
+    # answers, which the door reads and forgets.
+    assert all(b"face_found" in content for _, content in results), results
     assert leaks(photo, encoding, folders=[Path(settings.MEDIA_ROOT)], extra=[worker_log, *results]) == []
 
 
