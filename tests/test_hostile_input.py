@@ -405,6 +405,7 @@ class TestFinding8ABirthDateChangeEndsFaceConsents:
 class TestFinding9TheSimulatorNeverFollowsTheHostHeader:
     @pytest.fixture
     def demo_door(self, settings, tmp_path):
+        settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]  # as the embedded default serves
         settings.VAR_DIR = tmp_path
         settings.ENTRANCE_SIMULATOR = True
         call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
