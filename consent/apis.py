@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -305,10 +306,25 @@ class ConsentEventListApi(APIView):
 class EntryPassIssueApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    class InputSerializer(serializers.Serializer):
+        operator = serializers.SlugRelatedField(
+            slug_field="slug",
+            queryset=operator_model().objects.all(),
+            required=False,
+            allow_null=True,
+            help_text="Only this operator's doors accept the pass. Leave it out for any operator's.",
+        )
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="entry_pass.pk")
         token = serializers.CharField(help_text="Put this in the QR code shown at the door.")
         expires_at = serializers.DateTimeField(source="entry_pass.expires_at")
+        operator = serializers.SlugField(
+            source="entry_pass.operator.slug",
+            allow_null=True,
+            default=None,
+            help_text="The one operator whose doors accept the pass; null: any operator's.",
+        )
         qr_svg = serializers.SerializerMethodField()
 
         def get_qr_svg(self, issued) -> str:
@@ -316,12 +332,30 @@ class EntryPassIssueApi(APIView):
 
     @extend_schema(
         operation_id="entry_pass_issue",
-        request=None,
-        responses={201: OutputSerializer, **errors(401)},
-        description="A signed, short-lived pass to enter without a face. Any shopper may have one.",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **errors(400, 401)},
+        description=(
+            "A signed pass to enter without a face (C9). Any shopper may have one; no consent is needed, "
+            "and declining face recognition changes nothing else.\n\n"
+            "- **Who can read it**: the token holds only a signed random id, no name, email or photo. "
+            "Whoever scans the QR code can read that id; only FaceConsent knows whose pass it is.\n"
+            f"- **How long it lasts**: {int(settings.ENTRY_PASS_LIFETIME.total_seconds())} seconds "
+            "(`ENTRY_PASS_LIFETIME_SECONDS`), until `expires_at`.\n"
+            "- **One use**: the first door that lets the shopper in uses it up (`409 pass_used` after that). "
+            "Like a ticket, whoever shows it first enters as its owner; in 1:1 stores the face must match too.\n"
+            "- **What the store learns**: a door that accepts it identifies the shopper to that store: it "
+            "records a visit there and answers with the shopper's pseudonymous reference for that operator.\n"
+            "- **Where it works**: any operator's doors, unless `operator` names one; other operators' doors "
+            "then refuse it with `403 pass_wrong_operator`, learn nothing about the shopper and leave the "
+            "pass unused."
+        ),
     )
     def post(self, request):
-        issued = entry_pass_issue(shopper=request.user, channel=Channel.APP)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issued = entry_pass_issue(
+            shopper=request.user, channel=Channel.APP, operator=serializer.validated_data.get("operator")
+        )
         return Response(self.OutputSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 

@@ -172,13 +172,17 @@ class ConsentEvent(models.Model):
 
 
 class EntryPass(models.Model):
-    """A short-lived pass a shopper shows at the door instead of a face.
+    """A short-lived, single-use pass a shopper shows at the door instead of a face.
 
-    The QR code carries only a signed random id; who it belongs to is known only here.
+    The QR code carries only a signed random id; who it belongs to, and where it works, is
+    known only here.
     """
 
     token_id = models.CharField(max_length=43, unique=True)
     shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="entry_passes")
+    # The one operator whose doors accept the pass, or none: any operator's. Chosen by the shopper
+    # at issue and never changed; the token names only the pass, so it cannot widen this either.
+    operator = models.ForeignKey("stores.Operator", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

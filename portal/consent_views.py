@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,6 +35,7 @@ from consent.services import (
 )
 from core.errors import DomainError, NotFound
 from core.models import Channel
+from portal.forms import EntryPassForm
 
 
 @login_required
@@ -153,23 +155,36 @@ def consent_receipt_download(request: HttpRequest, public_id) -> HttpResponse:
     return response
 
 
+def _duration(seconds: int) -> str:
+    """A lifetime as people say it: whole minutes when it is, seconds otherwise."""
+    if seconds % 60:
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
+    minutes = seconds // 60
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_pass(request: HttpRequest) -> HttpResponse:
-    """Asking (POST) shows a fresh pass; the page asks again by itself shortly before it expires."""
+    """Asking (POST) shows a fresh pass for where the shopper chose; the page asks again by itself,
+    for the same place, shortly before it expires."""
+    context = {"issued": None, "lifetime": _duration(int(settings.ENTRY_PASS_LIFETIME.total_seconds()))}
     if request.method == "GET":
-        return render(request, "portal/consents/entry_pass.html", {"issued": None})
-    issued = entry_pass_issue(shopper=request.user, channel=Channel.WEB)
+        return render(request, "portal/consents/entry_pass.html", {**context, "form": EntryPassForm()})
+    form = EntryPassForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/consents/entry_pass.html", {**context, "form": form}, status=400)
+    issued = entry_pass_issue(shopper=request.user, channel=Channel.WEB, operator=form.cleaned_data["operator"])
     qr_svg = segno.make(issued.token, error="m").svg_inline(scale=5, title=_("Your entry pass"))
-    lifetime = int((issued.entry_pass.expires_at - issued.entry_pass.issued_at).total_seconds())
+    seconds = int((issued.entry_pass.expires_at - issued.entry_pass.issued_at).total_seconds())
     return render(
         request,
         "portal/consents/entry_pass.html",
         {
+            **context,
             "issued": issued,
             "qr_svg": qr_svg,
-            "lifetime": lifetime,
-            "renew_after": max(lifetime - 15, 5),
+            "renew_after": max(seconds - 15, 5),
         },
     )
 

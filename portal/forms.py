@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Language
+from stores.models import Operator
 
 
 class SignUpForm(forms.Form):
@@ -47,3 +48,16 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=80)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+
+
+class EntryPassForm(forms.Form):
+    """Where the pass works: any operator's doors (the default) or one operator's only."""
+
+    operator = forms.ModelChoiceField(
+        label=_("Where it works"),
+        queryset=Operator.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("Any store"),
+        error_messages={"invalid_choice": _("Choose one of the operators listed.")},
+    )

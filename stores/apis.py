@@ -123,7 +123,11 @@ class DeviceMatchApi(DeviceApi):
         encoding = EncodingField(
             required=False, help_text="Or 128 numbers computed on the device: no photo leaves the store."
         )
-        entry_pass = serializers.CharField(required=False, help_text="1:1: check the face against this pass only.")
+        entry_pass = serializers.CharField(
+            required=False,
+            help_text="1:1: check the face against this pass only. A pass its shopper made for another operator "
+            "is refused (403 pass_wrong_operator) before any matching.",
+        )
 
     @extend_schema(
         operation_id="device_match",
@@ -172,7 +176,12 @@ class DeviceEntryPassApi(DeviceApi):
         operation_id="device_entry_pass",
         request=InputSerializer,
         responses={200: DoorAnswerSerializer, **errors(400, 401, 403, 409, 413, 415)},
-        description="Let a shopper in with an entry pass instead of a face.",
+        description=(
+            "Let a shopper in with an entry pass instead of a face; no consent is needed. Refused with 403 "
+            "`pass_invalid`, `pass_expired`, `pass_revoked`, or `pass_wrong_operator` when its shopper made it for "
+            "another operator's stores (no visit, nothing about the shopper, and the pass stays usable there); "
+            "409 `pass_used` once it has let someone in."
+        ),
     )
     def post(self, request):
         data = self.payload(request, self.InputSerializer)

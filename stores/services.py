@@ -226,7 +226,7 @@ def door_match(
         encoding = engine.validate_encoding(encoding).tolist()
     if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
         raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
-    entry = entry_pass_verify(token=entry_pass) if entry_pass else None
+    entry = entry_pass_verify(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
     if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
         raise ValidationFailed(
             _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
@@ -400,7 +400,7 @@ def _entry_pass_use(entry) -> None:
 def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
     """Let a shopper in with an entry pass and no face at all (C9): no consent needed."""
     _check_entrance(device)
-    entry = entry_pass_verify(token=token)
+    entry = entry_pass_verify(token=token, operator_id=device.store.operator_id)
     _entry_pass_use(entry)
     visit = _visit_create(device=device, shopper_id=entry.shopper_id, method=Visit.Method.ENTRY_PASS)
     audit_entry_create(

@@ -1,7 +1,8 @@
 """Entry passes: a signed, short-lived QR a shopper shows at the door instead of a face (C9).
 
 The token carries only a random id, signed with a key derived from SECRET_KEY, and a
-timestamp; who the pass belongs to is known only to the database.
+timestamp; who the pass belongs to, and which operator's doors accept it, is known only to
+the database (docs/decisions/0009-entry-pass-scope.md).
 """
 
 from __future__ import annotations
@@ -36,12 +37,16 @@ class IssuedEntryPass:
 
 
 @transaction.atomic
-def entry_pass_issue(*, shopper: Any, channel: str) -> IssuedEntryPass:
-    """A new pass for the shopper; any shopper may have one, whatever they consented to."""
+def entry_pass_issue(*, shopper: Any, channel: str, operator: Any = None) -> IssuedEntryPass:
+    """A new pass for the shopper; any shopper may have one, whatever they consented to.
+
+    With an operator, only that operator's doors accept it; without, any operator's do.
+    """
     now = timezone.now()
     entry_pass = EntryPass.objects.create(
         token_id=secrets.token_urlsafe(32),
         shopper=shopper,
+        operator=operator,
         issued_at=now,
         expires_at=now + settings.ENTRY_PASS_LIFETIME,
     )
@@ -50,13 +55,14 @@ def entry_pass_issue(*, shopper: Any, channel: str) -> IssuedEntryPass:
         actor=Actor.shopper(shopper, channel),
         action="entry_pass.issued",
         target=entry_pass,
-        data={"expires_at": entry_pass.expires_at.isoformat()},
+        data={"expires_at": entry_pass.expires_at.isoformat(), "operator": entry_pass.operator_id},
     )
     return IssuedEntryPass(entry_pass=entry_pass, token=token)
 
 
-def entry_pass_verify(*, token: str) -> EntryPass:
-    """The pass behind a token, or a refusal: pass_invalid, pass_expired or pass_revoked."""
+def entry_pass_verify(*, token: str, operator_id: int) -> EntryPass:
+    """The pass behind a token shown at one of this operator's doors, or a refusal: pass_invalid,
+    pass_wrong_operator, pass_revoked or pass_expired."""
     max_age = settings.ENTRY_PASS_LIFETIME.total_seconds()
     try:
         payload = signing.loads(token, salt=SIGNING_SALT, max_age=max_age)
@@ -66,7 +72,12 @@ def entry_pass_verify(*, token: str) -> EntryPass:
         raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid") from error
     token_id = payload.get("i") if isinstance(payload, dict) else None
     entry_pass = EntryPass.objects.select_related("shopper").filter(token_id=str(token_id)).first()
-    if entry_pass is None or not entry_pass.shopper.is_active:
+    if entry_pass is None:
+        raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
+    # First, so that a door the shopper did not choose learns nothing else about the pass or its holder.
+    if entry_pass.operator_id is not None and entry_pass.operator_id != operator_id:
+        raise EntryPassRefused(_("This entry pass does not work at this store."), code="pass_wrong_operator")
+    if not entry_pass.shopper.is_active:
         raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
     if entry_pass.revoked_at is not None:
         raise EntryPassRefused(_("This entry pass has been revoked."), code="pass_revoked")

@@ -13,6 +13,7 @@ from consent.models import Consent, ConsentEvent, EntryPass
 from consent.services import entry_pass_verify, notice_version_create_draft
 from core.audit import Actor
 from core.errors import DomainError
+from core.models import AuditEntry
 from tests.conftest import assert_error
 from tests.factories import NOTICE_TEXTS, OperatorFactory, UserFactory, published_notice
 
@@ -273,7 +274,7 @@ class TestEntryPass:
     def test_a_fresh_pass_verifies_and_holds_no_personal_data(self, client_for, shopper):
         issued = self.issue(client_for(shopper))
         assert issued["qr_svg"].startswith("<svg")
-        assert entry_pass_verify(token=issued["token"]).shopper == shopper
+        assert entry_pass_verify(token=issued["token"], operator_id=OperatorFactory().pk).shopper == shopper
         # The signed payload is one random id and nothing else.
         payload = json.loads(base64.urlsafe_b64decode(issued["token"].split(":")[0] + "=="))
         assert set(payload) == {"i"} and len(payload["i"]) >= 43
@@ -285,9 +286,9 @@ class TestEntryPass:
         shopper = UserFactory(email_verified_at=None)
         assert self.issue(client_for(shopper))["token"]
 
-    def refused(self, token, code, monkeypatch=None):
+    def refused(self, token, code, operator_id=None):
         with pytest.raises(DomainError) as raised:
-            entry_pass_verify(token=token)
+            entry_pass_verify(token=token, operator_id=operator_id or OperatorFactory().pk)
         assert raised.value.code == code
         return raised.value
 
@@ -318,6 +319,39 @@ class TestEntryPass:
 
     def test_anonymous(self, api_client, db):
         assert_error(api_client.post("/api/v1/entry-passes"), 401, "not_authenticated")
+
+    def test_scoped_to_one_operator(self, client_for, shopper, operator):
+        response = client_for(shopper).post("/api/v1/entry-passes", {"operator": "fresh-mart"}, format="json")
+        assert response.status_code == 201
+        issued = response.json()
+        assert issued["operator"] == "fresh-mart"
+        entry_pass = EntryPass.objects.get(pk=issued["id"])
+        assert entry_pass.operator == operator
+        assert entry_pass_verify(token=issued["token"], operator_id=operator.pk) == entry_pass
+        error = self.refused(issued["token"], "pass_wrong_operator", operator_id=OperatorFactory().pk)
+        assert error.status == 403 and error.message == "This entry pass does not work at this store."
+        # The token still carries only the random id: the scope lives with the pass, not in the code.
+        payload = json.loads(base64.urlsafe_b64decode(issued["token"].split(":")[0] + "=="))
+        assert set(payload) == {"i"}
+        entry = AuditEntry.objects.get(action="entry_pass.issued")
+        assert entry.data == {"expires_at": entry_pass.expires_at.isoformat(), "operator": operator.pk}
+
+    def test_unscoped_by_default(self, client_for, shopper, operator):
+        issued = self.issue(client_for(shopper))
+        assert issued["operator"] is None
+        assert EntryPass.objects.get(pk=issued["id"]).operator is None
+        assert entry_pass_verify(token=issued["token"], operator_id=OperatorFactory().pk).pk == issued["id"]
+        assert AuditEntry.objects.get(action="entry_pass.issued").data["operator"] is None
+        for any_operator in (None, ""):
+            response = client_for(shopper).post("/api/v1/entry-passes", {"operator": any_operator}, format="json")
+            assert response.status_code == 201 and response.json()["operator"] is None
+
+    @pytest.mark.parametrize("operator", ["nobody", ["fresh-mart"], {"slug": "fresh-mart"}, 7])
+    def test_an_unknown_operator_is_refused(self, client_for, shopper, operator):
+        response = client_for(shopper).post("/api/v1/entry-passes", {"operator": operator}, format="json")
+        error = assert_error(response, 400, "invalid")
+        assert error["fields"]["operator"][0]["code"] == "does_not_exist"
+        assert not EntryPass.objects.exists()
 
 
 class TestPublicNotices:

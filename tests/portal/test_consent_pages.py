@@ -1,10 +1,11 @@
 """Consent pages: the consent step of its own, one-button withdrawal, receipts, pass, public retention."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
-from consent.models import Consent, ConsentEvent
+from consent.models import Consent, ConsentEvent, EntryPass
 from consent.services import consent_give
 from tests.factories import OperatorFactory, UserFactory, published_notice
 
@@ -108,6 +109,77 @@ def test_entry_pass_page(client, shopper):
     assert "Show my entry pass" in client.get("/entry-pass/").content.decode()
     html = client.post("/entry-pass/").content.decode()
     assert "<svg" in html and "Valid until" in html
+    assert "Works at any store that accepts entry passes." in html
+    assert EntryPass.objects.get().operator is None
+
+
+PASS_EXPLAINED = {
+    "en": [
+        "You need no face consent for a pass, and declining face recognition changes nothing else.",
+        "Who can read it",
+        "Anyone who scans the code sees only a random signed number: no name, no email, no photo.",
+        "It lasts 5 minutes and works once.",
+        "The store where you show it learns that it is you and records a visit there under a reference that "
+        "stands for you at that operator only.",
+        "Any store that accepts entry passes, unless you choose one operator.",
+        "Other operators' doors then refuse it, learn nothing about you and leave it unused.",
+    ],
+    "zh-hans": [
+        "使用入店通行码无需同意人脸识别，拒绝人脸识别也不会影响其他任何事项。",
+        "谁能读取",
+        "扫描此码的人只能看到一串带签名的随机数字：没有姓名、邮箱或照片。",
+        "有效期 5 分钟，仅可使用一次。",
+        "您在哪家门店出示，该门店就会知道是您，并在那里记录一次到店，使用的是仅在该门店运营方处代表您的化名标识。",
+        "默认适用于所有接受入店通行码的门店，您也可以只选择一个门店运营方。",
+        "其他门店运营方的入口将拒绝此码，无从得知您的任何信息，此码也不会被用掉。",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_entry_pass_page_says_what_a_pass_does(client, operator, language):
+    client.force_login(UserFactory(language=language))
+    for html in (client.get("/entry-pass/").content.decode(), client.post("/entry-pass/").content.decode()):
+        for sentence in PASS_EXPLAINED[language]:
+            assert sentence in html
+
+
+def test_the_lifetime_on_the_page_is_the_setting(client, shopper, settings):
+    settings.ENTRY_PASS_LIFETIME = timedelta(seconds=90)
+    client.force_login(shopper)
+    assert "It lasts 90 seconds and works once." in client.get("/entry-pass/").content.decode()
+
+
+def test_a_pass_scoped_to_one_operator_from_the_page(client, shopper, operator):
+    OperatorFactory(name="Corner Shop", slug="corner-shop")
+    client.force_login(shopper)
+    html = client.get("/entry-pass/").content.decode()
+    assert '<select name="operator"' in html
+    assert '<option value="" selected>Any store</option>' in html
+    assert '<option value="corner-shop">Corner Shop</option>' in html
+    assert '<option value="fresh-mart">Fresh Mart</option>' in html
+    html = client.post("/entry-pass/", {"operator": "fresh-mart"}).content.decode()
+    assert EntryPass.objects.get().operator == operator
+    assert "Works only at Fresh Mart's stores." in html
+    # The pass the page renews by itself keeps the shopper's choice.
+    assert '<input type="hidden" name="operator" value="fresh-mart">' in html
+
+
+def test_a_pass_scoped_from_the_page_in_chinese(client, operator):
+    client.force_login(UserFactory(language="zh-hans"))
+    html = client.get("/entry-pass/").content.decode()
+    assert '<label for="id_operator">适用范围</label>' in html
+    assert '<option value="" selected>所有门店</option>' in html
+    html = client.post("/entry-pass/", {"operator": "fresh-mart"}).content.decode()
+    assert "仅适用于 Fresh Mart 的门店。" in html
+
+
+def test_an_unknown_operator_on_the_page(client, shopper, operator):
+    client.force_login(shopper)
+    response = client.post("/entry-pass/", {"operator": "nobody"})
+    assert response.status_code == 400
+    assert "Choose one of the operators listed." in response.content.decode()
+    assert not EntryPass.objects.exists()
 
 
 def test_public_retention_page_needs_no_login(client, operator, notice):

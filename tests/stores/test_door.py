@@ -257,6 +257,62 @@ class TestEntryPasses:
         assert MatchEvent.objects.get().mode == "1:1"
 
 
+class TestEntryPassScope:
+    """A pass the shopper scoped to one operator lets no other operator's door recognise them."""
+
+    WRONG_OPERATOR = "This entry pass does not work at this store."
+
+    def issue(self, api_client, shopper, operator=None) -> str:
+        api_client.force_authenticate(shopper)
+        response = api_client.post(
+            "/api/v1/entry-passes", {"operator": operator.slug} if operator else {}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["token"]
+
+    def assert_refused_without_trace(self, response):
+        assert response.json() == {
+            "error": {"code": "pass_wrong_operator", "message": self.WRONG_OPERATOR, "fields": {}}
+        }
+        assert response.status_code == 403
+        assert not Visit.objects.exists() and not MatchEvent.objects.exists()
+        assert not AuditEntry.objects.filter(action__startswith="visit.").exists()
+        assert not ProbeCounter.objects.exists()  # no worker was asked
+
+    def test_a_pass_for_one_operator_is_refused_at_another_operators_door(self, client, api_client):
+        ours, theirs = registered_device(), registered_device()
+        shopper = UserFactory()  # no consent to anything
+        token = self.issue(api_client, shopper, ours[0].store.operator)
+        response = signed_post(client, *theirs, "/api/v1/device/entry-pass", {"entry_pass": token})
+        self.assert_refused_without_trace(response)
+        # Refused elsewhere, the pass is not used up: it still lets the shopper in where it was meant for.
+        response = signed_post(client, *ours, "/api/v1/device/entry-pass", {"entry_pass": token})
+        assert response.status_code == 200 and response.json()["result"] == "match"
+        assert Visit.objects.get().store == ours[0].store
+
+    def test_a_pass_for_any_operator_works_at_every_door(self, client, api_client):
+        shopper = UserFactory()
+        for device, secret in (registered_device(), registered_device()):
+            token = self.issue(api_client, shopper)
+            response = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": token})
+            assert response.json()["result"] == "match"
+        assert Visit.objects.filter(shopper=shopper).count() == 2
+
+    def test_one_to_one_refuses_a_pass_for_another_operator_before_matching(self, client, api_client, enroll):
+        ours = registered_device(live_store(mode=Store.Mode.ONE_TO_ONE))
+        theirs = registered_device(live_store(mode=Store.Mode.ONE_TO_ONE))
+        shopper = UserFactory()
+        face_consent(shopper, ours[0].store.operator)
+        face_consent(shopper, theirs[0].store.operator)  # even where they do consent to a face
+        enroll(shopper, astronaut_jpeg())
+        token = self.issue(api_client, shopper, ours[0].store.operator)
+        response = match_photo(client, *theirs, other_astronaut_photo(), entry_pass=token)
+        self.assert_refused_without_trace(response)
+        response = match_photo(client, *ours, other_astronaut_photo(), entry_pass=token)
+        assert response.json()["result"] == "match"
+        assert Visit.objects.get().store == ours[0].store
+
+
 class TestRefused:
     def test_shelf_devices_never_match(self, client):
         device, secret = registered_device(kind="shelf", location="sales_floor")
