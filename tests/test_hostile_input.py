@@ -518,26 +518,17 @@ class TestFinding13NothingPersonalInLogsOrFilesForOthers:
             CELERY_BROKER_URL="filesystem://",
             DJANGO_SETTINGS_MODULE="portal.settings",
         )
-        run = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
-        run = subprocess.run(
-            [sys.executable, "manage.py", "seed_demo"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
+        for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
+            run = subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert run.returncode == 0, run.stderr
         assert stat.S_IMODE(var.stat().st_mode) == 0o700
         held = [path for path in var.rglob("*") if path.is_file() and "static" not in path.relative_to(var).parts]
         assert any(path.name == "faceconsent.sqlite3" for path in held)

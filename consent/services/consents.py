@@ -172,13 +172,22 @@ def consents_end_below_minimum_age(*, shopper: Any, actor: Actor) -> int:
     its event and audit entry, and with the last one the templates go (C6, C8). Returns how many ended."""
     if shopper_old_enough_for_face(shopper=shopper):
         return 0
-    now = timezone.now()
-    consents = list(
+    return consents_invalidate(
         Consent.objects.select_for_update()
         .filter(shopper=shopper, purpose=Purpose.FACE_ENTRY, status=Consent.Status.ACTIVE)
         .select_related("shopper", "operator")
-        .order_by("pk")
+        .order_by("pk"),
+        actor=actor,
+        now=timezone.now(),
+        reason="under_minimum_age",
     )
+
+
+def consents_invalidate(
+    consents, *, actor: Actor, now: datetime, notice_version: NoticeVersion | None = None, reason: str = ""
+) -> int:
+    """End each of these active, locked consents as invalidated; returns how many."""
+    ended = 0
     for consent in consents:
         consent_end(
             consent=consent,
@@ -186,9 +195,11 @@ def consents_end_below_minimum_age(*, shopper: Any, actor: Actor) -> int:
             kind=ConsentEvent.Kind.INVALIDATED,
             actor=actor,
             now=now,
-            reason="under_minimum_age",
+            notice_version=notice_version,
+            reason=reason,
         )
-    return len(consents)
+        ended += 1
+    return ended
 
 
 @transaction.atomic

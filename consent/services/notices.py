@@ -9,8 +9,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.models import Consent, ConsentEvent, Notice, NoticeVersion, Purpose
-from consent.services.consents import consent_end
+from consent.models import Consent, Notice, NoticeVersion, Purpose
+from consent.services.consents import consents_invalidate
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 
@@ -102,25 +102,15 @@ def notice_version_publish(*, actor: Actor, version: NoticeVersion) -> int:
         target=version,
         data={"version": version.version, "material": version.material},
     )
-    invalidated = 0
-    if version.material:
-        outdated = (
-            Consent.objects.select_for_update()
-            .filter(
-                notice_version__notice=version.notice,
-                status=Consent.Status.ACTIVE,
-                notice_version__version__lt=version.version,
-            )
-            .select_related("shopper")
+    if not version.material:
+        return 0
+    outdated = (
+        Consent.objects.select_for_update()
+        .filter(
+            notice_version__notice=version.notice,
+            status=Consent.Status.ACTIVE,
+            notice_version__version__lt=version.version,
         )
-        for consent in outdated:
-            consent_end(
-                consent=consent,
-                status=Consent.Status.INVALIDATED,
-                kind=ConsentEvent.Kind.INVALIDATED,
-                actor=actor,
-                now=now,
-                notice_version=version,
-            )
-            invalidated += 1
-    return invalidated
+        .select_related("shopper")
+    )
+    return consents_invalidate(outdated, actor=actor, now=now, notice_version=version)
