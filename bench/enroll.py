@@ -3,8 +3,8 @@ next to plain face_recognition on the same photos in one process.
 
     .venv/bin/python bench/enroll.py [--rounds N]
 
-Uses a throwaway SQLite database (or BENCH_DATABASE_URL) and Redis when REDIS_URL is set,
-else the file broker. The worker runs with one process, like the plain baseline.
+Uses a throwaway SQLite database (or BENCH_DATABASE_URL's PostgreSQL, which needs REDIS_URL) and
+Redis when REDIS_URL is set, else the file broker. The worker runs with one process, like the plain baseline.
 """
 
 from __future__ import annotations

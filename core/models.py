@@ -1,4 +1,4 @@
-"""The audit log every layer writes to, and who acts through which channel."""
+"""The audit log every layer writes to, who acts through which channel, and the shared cache's table."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -58,3 +58,20 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head #{self.last_sequence}"
+
+
+class CacheEntry(models.Model):
+    """A row of the cache every process shares when there is no Redis (`core.cache.SharedDatabaseCache`).
+
+    The cache reads and writes the table itself; the model only makes `migrate` create it.
+    """
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "cache entries"
+
+    def __str__(self) -> str:
+        return self.cache_key

@@ -1,10 +1,10 @@
 """FaceConsent settings, read from the environment (see .env.example for every variable).
 
 With nothing set, the embedded default runs: a SQLite file under var/, Celery tasks run
-in-process, a local-memory cache and mail printed to the console, so a fresh clone needs no
-outside service. Setting DATABASE_URL marks a real deployment: it then fails closed (no
-default secret key, DEBUG off unless asked for). REDIS_URL brings Redis as cache, broker and
-result backend, with real workers.
+in-process, a cache in a table of that database and mail printed to the console, so a fresh
+clone needs no outside service. Setting DATABASE_URL marks a real deployment: it then fails
+closed (no default secret key, DEBUG off unless asked for, Redis required beside PostgreSQL).
+REDIS_URL brings Redis as cache, broker and result backend, with real workers.
 """
 
 import os
@@ -152,8 +152,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, broker, tasks -----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-# The cache is best kept in another Redis database than the broker's: clearing it then never
-# touches queued tasks.
+# The cache holds device nonces, failed-login counters and throttles: every process must see
+# the same ones, and a restart must not forget them (docs/decisions/0010-shared-cache.md). It is
+# best kept in another Redis database than the broker's: clearing it then never touches queued
+# tasks.
 CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
 if CACHE_REDIS_URL:
     CACHES = {
@@ -163,8 +165,14 @@ if CACHE_REDIS_URL:
             "KEY_PREFIX": "faceconsent",
         }
     }
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # One machine's file: a table in it is shared by every process that can use the database.
+    CACHES = {"default": {"BACKEND": "core.cache.SharedDatabaseCache", "LOCATION": "core_cacheentry"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    raise ImproperlyConfigured(
+        "CACHE_REDIS_URL or REDIS_URL must be set when DATABASE_URL names a server database: "
+        "nonces and login counters must be shared by every process."
+    )
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)

@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from rest_framework.test import APIClient
 
 from portal.celery import app as celery_app
@@ -58,12 +59,40 @@ def _fresh_match_indexes():
     INDEXES.reset()
 
 
+# What gives a test the database, by name; the django_db mark does too.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the cache; no test may see another's."""
-    cache.clear()
+def _fresh_cache(request):
+    """Nonces and throttle counters live in the cache; no test may see another's.
+
+    In the embedded default the cache is a table of the test database: only a test that may use
+    the database can reach it, and it is cleared once that database is set up. A test may swap
+    the cache in its settings; the one the suite runs on is the one cleared after it.
+    """
+    shared = caches["default"]
+    if not isinstance(shared, BaseDatabaseCache):
+        shared.clear()
+        yield
+        shared.clear()
+        return
+    if not DATABASE_FIXTURES & set(request.fixturenames) and not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        shared.clear()
     yield
-    cache.clear()
+    with blocker.unblock():
+        shared.clear()
 
 
 @pytest.fixture

@@ -131,7 +131,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         while not celery_app.control.ping(timeout=0.5):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the worker did not start:\n{log_path.read_text()[-4000:]}")
-        yield {"process": worker, "mail_dir": mail_dir, "log": log_path}
+        yield {"process": worker, "mail_dir": mail_dir, "log": log_path, "env": env, "workdir": workdir}
     finally:
         worker.terminate()
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.urls import get_resolver
 from openapi_spec_validator import validate
 
@@ -109,6 +110,7 @@ def test_production_refuses_to_start_without_template_keys(tmp_path):
     env = {
         "PATH": os.environ["PATH"],
         "DATABASE_URL": "postgres://x@db.internal/x",
+        "REDIS_URL": "redis://cache.internal:6379/0",
         "SECRET_KEY": "s" * 50,
         "VAR_DIR": str(tmp_path),
     }
@@ -117,6 +119,56 @@ def test_production_refuses_to_start_without_template_keys(tmp_path):
     )
     assert result.returncode != 0
     assert "TEMPLATE_KEYS must be set when DATABASE_URL is set." in result.stderr
+
+
+def test_production_refuses_to_start_without_a_shared_cache(tmp_path):
+    """A cache in each process's memory would accept a replayed device request and forget lockouts."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": "postgres://x@db.internal/x",
+        "SECRET_KEY": "s" * 50,
+        "TEMPLATE_KEYS": "k1:" + "A" * 43,
+        "VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert (
+        "CACHE_REDIS_URL or REDIS_URL must be set when DATABASE_URL names a server database: "
+        "nonces and login counters must be shared by every process."
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.db.DatabaseCache",
+    ],
+)
+def test_check_deploy_refuses_a_cache_processes_do_not_share(settings, tmp_path, backend):
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    with pytest.raises(SystemCheckError) as refused:
+        call_command("check", "--deploy", "--tag", "caches")
+    assert "portal.E001" in str(refused.value)
+    assert f"The default cache ({backend})" in str(refused.value)
+
+
+def test_the_cache_is_shared_in_every_mode(settings):
+    """Redis with REDIS_URL; otherwise a table of the SQLite database every process opens."""
+    expected = (
+        "django.core.cache.backends.redis.RedisCache" if settings.CACHE_REDIS_URL else "core.cache.SharedDatabaseCache"
+    )
+    assert settings.CACHES["default"]["BACKEND"] == expected
+    call_command("check", "--deploy", "--tag", "caches")  # no error
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

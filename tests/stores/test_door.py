@@ -7,6 +7,8 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import IntegrityError, connection, transaction
 
 from biometrics import engine
@@ -92,6 +94,12 @@ class TestMatch:
         with CaptureQueriesContext(connection) as captured:
             assert match_encoding(client, device, secret, encoding).json()["result"] == "match"
         statements = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+        # The nonce, where the cache is a table of the database (the embedded default), and now
+        # and then the deletion of expired entries.
+        in_cache = [statement for statement in statements if "core_cacheentry" in statement]
+        nonces = [statement for statement in in_cache if statement.startswith("INSERT")]
+        assert len(nonces) == (1 if isinstance(caches["default"], BaseDatabaseCache) else 0), in_cache
+        statements = [statement for statement in statements if statement not in in_cache]
         # The device, the index's change notes (the worker runs in this process here), one query to
         # confirm and lock, the visit, its match event, the day's counter, and the audit entry (3).
         assert len(statements) == 9, statements
