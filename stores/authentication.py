@@ -111,16 +111,22 @@ class IsDevice(permissions.BasePermission):
 
 
 class DeviceSignatureScheme(OpenApiAuthenticationExtension):
+    """The four headers a signed request carries, all required together (one security requirement)."""
+
     target_class = "stores.authentication.DeviceSignatureAuthentication"
-    name = "deviceSignature"
+    name = ["deviceId", "deviceTimestamp", "deviceNonce", "deviceSignature"]
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": signing.SIGNATURE_HEADER,
-            "description": (
-                "HMAC-SHA256 signature with the device secret, with X-FC-Device, X-FC-Timestamp (unix "
-                "seconds) and X-FC-Nonce; see stores/client.py for the canonical request."
+        descriptions = {
+            signing.DEVICE_HEADER: "The device's id, e.g. dev_0123456789abcdef.",
+            signing.TIMESTAMP_HEADER: "When the request was signed, in unix seconds.",
+            signing.NONCE_HEADER: "A value used once, for this request only.",
+            signing.SIGNATURE_HEADER: (
+                "HMAC-SHA256 with the device secret over the method, path, timestamp, nonce and the "
+                "body's SHA-256; see stores/signing.py and the reference client stores/client.py."
             ),
         }
+        return [
+            {"type": "apiKey", "in": "header", "name": header, "description": description}
+            for header, description in descriptions.items()
+        ]
