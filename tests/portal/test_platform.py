@@ -76,6 +76,16 @@ def test_the_schema_names_every_header_a_device_signs():
     assert all(schemes[name]["in"] == "header" for name in required[0])
 
 
+@pytest.mark.django_db
+def test_an_empty_query_filter_is_documented_as_no_filter(api_client, shopper, token_for):
+    parameters = _generated_schema()["paths"]["/api/v1/consents"]["get"]["parameters"]
+    assert all(parameter["allowEmptyValue"] for parameter in parameters if parameter["in"] == "query")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(shopper)}")
+    response = api_client.get("/api/v1/consents?status=&purpose=&operator=")
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
 def _all_patterns(patterns, prefix=""):
     for pattern in patterns:
         if hasattr(pattern, "url_patterns"):
