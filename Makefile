@@ -11,7 +11,7 @@ ifeq ($(strip $(REDIS_URL)$(CELERY_BROKER_URL)),)
 run: export CELERY_BROKER_URL = filesystem://
 endif
 
-.PHONY: install run test test-fast lint format messages browser schema clean
+.PHONY: install run test test-fast lint format messages browser schema fuzz clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -44,6 +44,12 @@ browser:
 
 test: install browser
 	$(BIN)/pytest
+
+# Schemathesis against the API's own schema, in-process, as an anonymous client, a shopper and a
+# signed device (docs/decisions/0011-fuzzing-the-api.md). It runs the app as the environment sets it
+# up (DEBUG and all); FUZZ_MAX_EXAMPLES and FUZZ_SEED widen or replay a run.
+fuzz: install
+	$(BIN)/pytest tests/fuzz -o django_debug_mode=keep
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -33,6 +33,7 @@ from consent.services import (
     notice_shown_record,
 )
 from core.api import errors, paginated, paginated_response
+from core.fields import SlugRelatedField
 from core.models import Channel
 
 
@@ -134,7 +135,7 @@ class ConsentDetailOutputSerializer(ConsentOutputSerializer):
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    operator = serializers.SlugRelatedField(slug_field="slug", queryset=operator_model().objects.all())
+    operator = SlugRelatedField(slug_field="slug", queryset=operator_model().objects.all())
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     notice_version = serializers.PrimaryKeyRelatedField(
         queryset=NoticeVersion.objects.select_related("notice"),
@@ -307,7 +308,7 @@ class EntryPassIssueApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        operator = serializers.SlugRelatedField(
+        operator = SlugRelatedField(
             slug_field="slug",
             queryset=operator_model().objects.all(),
             required=False,

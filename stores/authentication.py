@@ -21,6 +21,9 @@ from stores.sealing import device_secret_open
 # Unix seconds as plain ASCII digits: int() would also take "+1_796_229_067", " 17 " or Arabic-Indic
 # digits, and a number of 400 digits that no clock comparison can handle.
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# Device ids are "dev_" and hex; anything else is unknown without a query (PostgreSQL would refuse
+# a NUL character with an error rather than find nothing).
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ _device_lookup = PreparedQuery(
 
 
 def _device(device_id: str) -> Device | None:
+    if not DEVICE_ID.fullmatch(device_id):
+        return None
     found = _device_lookup.rows(device_id=device_id)
     if not found:
         return None
@@ -111,16 +116,22 @@ class IsDevice(permissions.BasePermission):
 
 
 class DeviceSignatureScheme(OpenApiAuthenticationExtension):
+    """The four headers a signed request carries, all required together (one security requirement)."""
+
     target_class = "stores.authentication.DeviceSignatureAuthentication"
-    name = "deviceSignature"
+    name = ["deviceId", "deviceTimestamp", "deviceNonce", "deviceSignature"]
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": signing.SIGNATURE_HEADER,
-            "description": (
-                "HMAC-SHA256 signature with the device secret, with X-FC-Device, X-FC-Timestamp (unix "
-                "seconds) and X-FC-Nonce; see stores/client.py for the canonical request."
+        descriptions = {
+            signing.DEVICE_HEADER: "The device's id, e.g. dev_0123456789abcdef.",
+            signing.TIMESTAMP_HEADER: "When the request was signed, in unix seconds.",
+            signing.NONCE_HEADER: "A value used once, for this request only.",
+            signing.SIGNATURE_HEADER: (
+                "HMAC-SHA256 with the device secret over the method, path, timestamp, nonce and the "
+                "body's SHA-256; see stores/signing.py and the reference client stores/client.py."
             ),
         }
+        return [
+            {"type": "apiKey", "in": "header", "name": header, "description": description}
+            for header, description in descriptions.items()
+        ]

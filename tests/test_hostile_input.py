@@ -605,3 +605,25 @@ class TestFinding6SiblingsHugeIntegersAsIds:
             f"/api/v1/consents/{consent.public_id}/reaffirm", {"notice_version": int(self.HUGE)}, format="json"
         )
         assert response.status_code == 400 and response.json()["error"]["fields"]["notice_version"]
+
+
+class TestFinding6SiblingsNulCharacters:
+    """PostgreSQL refuses a NUL character in a query with an error: a lookup by text must not send one."""
+
+    def test_in_an_operator_slug(self, api_client):
+        shopper = UserFactory()
+        version = published_notice(OperatorFactory())
+        api_client.force_authenticate(shopper)
+        payload = {"operator": "a\x00", "purpose": "face_entry", "notice_version": version.pk}
+        for path in ("/api/v1/consents", "/api/v1/consents/refuse"):
+            error = assert_error(api_client.post(path, payload, format="json"), 400, "invalid")
+            assert error["fields"]["operator"][0]["code"] == "does_not_exist"
+        error = assert_error(
+            api_client.post("/api/v1/entry-passes", {"operator": "x\x00"}, format="json"), 400, "invalid"
+        )
+        assert error["fields"]["operator"][0]["code"] == "does_not_exist"
+
+    def test_in_a_device_id(self, client, door):
+        device, secret = door
+        response = signed_post(client, device, secret, ENTRY, {"entry_pass": "x"}, headers={"X-FC-Device": "dev_\x00"})
+        assert_error(response, 401, "device_unknown")

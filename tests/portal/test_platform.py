@@ -16,6 +16,7 @@ from openapi_spec_validator import validate
 
 from core.audit import audit_chain_verify
 from portal.models import User
+from stores import signing
 from stores.models import Operator, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,31 @@ def test_openapi_schema_validates_and_lists_every_endpoint(tmp_path):
     api_routes = {route for route in routed if route.startswith("/api/v1/")}
     assert api_routes, "no API routes found"
     assert api_routes <= documented, api_routes - documented
+
+
+def _generated_schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_schema_names_every_header_a_device_signs():
+    schema = _generated_schema()
+    schemes = schema["components"]["securitySchemes"]
+    required = schema["paths"]["/api/v1/device/match"]["post"]["security"]
+    assert len(required) == 1  # all four together, not any one of them
+    assert {schemes[name]["name"] for name in required[0]} == set(signing.HEADERS)
+    assert all(schemes[name]["in"] == "header" for name in required[0])
+
+
+@pytest.mark.django_db
+def test_an_empty_query_filter_is_documented_as_no_filter(api_client, shopper, token_for):
+    parameters = _generated_schema()["paths"]["/api/v1/consents"]["get"]["parameters"]
+    assert all(parameter["allowEmptyValue"] for parameter in parameters if parameter["in"] == "query")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(shopper)}")
+    response = api_client.get("/api/v1/consents?status=&purpose=&operator=")
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
 
 
 def _all_patterns(patterns, prefix=""):
