@@ -5,7 +5,7 @@ from __future__ import annotations
 import segno
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -304,11 +304,16 @@ class ConsentEventListApi(APIView):
         return paginated_response(request, self, events, ConsentEventOutputSerializer)
 
 
+@extend_schema_field({"type": "string", "nullable": True, "pattern": r"^[-a-zA-Z0-9_]*$"})
+class PassScopeField(SlugRelatedField):
+    """An operator's slug; empty, like null, means any operator (as the page's "Any store" sends)."""
+
+
 class EntryPassIssueApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        operator = SlugRelatedField(
+        operator = PassScopeField(
             slug_field="slug",
             queryset=operator_model().objects.all(),
             required=False,
