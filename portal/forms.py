@@ -7,10 +7,20 @@ from portal.models import Language
 from stores.models import Operator
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker: it shows and sends yyyy-mm-dd only, whatever the page's language
+    (Chinese pages used to write 1990/01/01 into it, which the browser threw away)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class SignUpForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     display_name = forms.CharField(label=_("Display name"), max_length=80)
-    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=DateInput())
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.ENGLISH)
     password = forms.CharField(
         label=_("Password"),
@@ -46,7 +56,7 @@ class SetPasswordForm(forms.Form):
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=80)
-    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=DateInput())
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
 
 

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from biometrics import engine
+from portal.headers import permissions_policy_allow
 from stores.client import DeviceClient, DeviceResponse
 
 DEMO_DEVICE_FILENAME = "demo-device.json"
@@ -164,6 +165,7 @@ def _call_device_api(credentials: dict[str, str], photo: bytes | None, entry_pas
 @simulator_enabled
 @login_required
 @never_cache
+@permissions_policy_allow(camera=["self"])  # the webcam frame; every other page denies the camera
 @sensitive_post_parameters("entry_pass")
 @require_http_methods(["GET", "POST"])
 def simulator(request: HttpRequest) -> HttpResponse:

@@ -29,6 +29,9 @@ def browser():
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                # A fake webcam (a moving test pattern) for the door simulator; pages still need the
+                # permission and a Permissions-Policy that lets them ask.
+                "--use-fake-device-for-media-stream",
             ],
         )
         yield browser

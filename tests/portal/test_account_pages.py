@@ -124,3 +124,15 @@ def test_unknown_page_is_a_page_not_json(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_date_of_birth_fills_its_date_field_in_every_language(client, shopper, language):
+    """A date field takes yyyy-mm-dd only: a Chinese date format left it empty on the profile page."""
+    shopper.language = language
+    shopper.save(update_fields=["language"])
+    client.force_login(shopper)
+    html = client.get("/profile/").content.decode()
+    assert re.search(r'<input type="date" name="date_of_birth" value="1990-01-01"', html)
+    response = client.post("/profile/", {"display_name": "Same", "date_of_birth": "1990-01-01", "language": language})
+    assert response.status_code == 302

@@ -296,3 +296,15 @@ def test_gunicorn_in_production_serves_doors_from_threads(monkeypatch):
     assert config.threads == 12
     assert config.keepalive == 20
     assert config.wsgi_app == "portal.wsgi:application"
+
+
+@pytest.mark.django_db
+def test_the_icon_is_named_by_every_page_and_found_where_none_is(client, settings):
+    """Without it the browser's request for /favicon.ico was a 404 in the console of every page."""
+    settings.WHITENOISE_USE_FINDERS = True  # deployments serve collected files; tests read the sources
+    assert (
+        '<link rel="icon" href="/static/portal/favicon.svg" type="image/svg+xml">' in client.get("/").content.decode()
+    )
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == "/static/portal/favicon.svg"
+    assert client.get(response["Location"])["Content-Type"] == "image/svg+xml"

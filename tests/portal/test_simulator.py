@@ -131,7 +131,8 @@ class TestAccess:
         client.force_login(shopper)
         html = client.get("/simulator/").content.decode()
         assert 'href="/simulator/"' in html and "Door simulator" in html
-        assert 'type="file"' in html and 'name="entry_pass"' in html and "getUserMedia" in html
+        assert 'type="file"' in html and 'name="entry_pass"' in html
+        assert '<script src="/static/portal/simulator.js" defer></script>' in html and 'id="camera"' in html
 
     def test_without_the_demo_device_the_page_says_what_to_run(self, client, shopper, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
