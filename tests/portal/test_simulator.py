@@ -181,6 +181,10 @@ class TestTheDoorThroughTheSimulator:
         assert response.status_code == 200
         assert response.context["answer"] == {"kind": "no_match"}
         assert NO_MATCH in html and FIRST_VISIT not in html
+        # What the page promises is what these tests show: a signed request, checked
+        # like any device's (in-process unless an address is configured), and nothing kept.
+        assert "signed with the demo device's secret" in html and "checked like any device's" in html
+        assert "HTTP" not in html.split("<main")[1].split("</main>")[0]
         # The signed request reached the device API as the demo device: its counter moved.
         assert ProbeCounter.objects.get(device=door).no_match == 1
 
