@@ -10,11 +10,14 @@ copy at that location, so no photo is ever searched twice.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass, field, replace
 
 import cv2
+import dlib
 import face_recognition
+import face_recognition.api
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -23,6 +26,24 @@ from core.errors import DomainError
 # face_recognition switches Pillow to padding truncated files with grey on import; a cut-off
 # upload must be refused as unreadable instead.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class _DetectorPerThread:
+    """dlib's HOG face detector keeps its working buffers in the detector and lets go of the GIL
+    while it scans, so two threads on face_recognition's one detector for the whole process corrupt
+    memory: a match worker's thread pool crashed with two photos at once. One detector per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, image: np.ndarray, upsample: int = 0):
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = self._local.detector = dlib.get_frontal_face_detector()
+        return detector(image, upsample)
+
+
+face_recognition.api.face_detector = _DetectorPerThread()
 
 ENCODING_SIZE = 128
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
@@ -186,7 +207,7 @@ def locate_faces(
     height, width = image.shape[:2]
     scale = min(1.0, settings.detect_max_side / max(height, width))
     small = (
-        image
+        np.ascontiguousarray(image)  # dlib misread a strided view when other threads detected at once
         if scale == 1.0
         else cv2.resize(
             image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA

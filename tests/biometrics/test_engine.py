@@ -1,6 +1,10 @@
 """The face engine on real photos and on every kind of bad input (no Django needed)."""
 
 import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from unittest import mock
 
 import cv2
@@ -135,6 +139,47 @@ class TestLargePhotos:
     def test_a_photo_within_the_working_size_is_not_resampled(self):
         image = astronaut_array()
         assert np.array_equal(engine.decode_image(encode(image, "PNG"), SETTINGS), image)
+
+
+# Four threads detect faces at once, each in a picture of its own size, as a match worker's threads do.
+DETECTING_AT_ONCE = textwrap.dedent(
+    """
+    import threading
+    import cv2, numpy as np
+    from skimage import data
+    from biometrics import engine
+
+    face = data.astronaut()[:256]
+    pictures = [face, np.full((256, 512, 3), 200, np.uint8), cv2.resize(face, (1024, 512)), face[:, 64:448]]
+    expected = [engine.locate_faces(picture) for picture in pictures]
+    different = []
+
+    def detect(index):
+        for _ in range(10):
+            if engine.locate_faces(pictures[index]) != expected[index]:
+                different.append(index)
+
+    threads = [threading.Thread(target=detect, args=(index,)) for index in range(len(pictures))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print("different:", len(different))
+    """
+)
+
+
+def test_threads_detect_faces_at_once_safely():
+    """On face_recognition's one detector per process this crashed (double free, segmentation fault)
+    nearly every time; it runs in its own process so that a crash fails this test, not the suite."""
+    done = subprocess.run(
+        [sys.executable, "-c", DETECTING_AT_ONCE],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "different: 0"), done.stderr[-2000:]
 
 
 class TestRefused:
