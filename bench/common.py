@@ -51,32 +51,15 @@ def setup_django(workdir: Path) -> dict[str, str]:
     return env
 
 
-def start_worker(
-    env: dict[str, str], *, queues: str, concurrency: int = 1, log: Path, pool: str = "prefork"
-) -> subprocess.Popen:
+def start_worker(env: dict[str, str], role, *, concurrency: int | None = None, log: Path) -> subprocess.Popen:
+    """One worker process of `role` (portal/workers.py), started the way the server starts it."""
+    from portal import workers
     from portal.celery import app
 
     app.control.purge()
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "portal",
-        "worker",
-        "--queues",
-        queues,
-        "--pool",
-        pool,
-        "--concurrency",
-        str(concurrency),
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "WARNING",
-        "--hostname",
-        f"bench{os.getpid()}@%h",
-    ]
+    command = workers.worker_command(
+        role, concurrency=concurrency, hostname=f"bench{os.getpid()}@%h", loglevel="WARNING", quiet=True
+    )
     with open(log, "wb") as out:
         worker = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

@@ -15,6 +15,8 @@ import time
 
 from common import FACES, kit_rows, setup_django, start_worker, stop, workdir
 
+from portal.workers import BACKGROUND
+
 
 def plain_face_recognition(photos: list[bytes]) -> float:
     """face_recognition as its README shows it: load the image, face_encodings (detects, then encodes)."""
@@ -102,7 +104,7 @@ def main() -> None:
             made.append(user)
         return made
 
-    worker = start_worker(env, queues="enroll,default", concurrency=1, log=folder / "worker.log")
+    worker = start_worker(env, BACKGROUND, concurrency=1, log=folder / "worker.log")
     try:
         enrollment_path(photos[:2], shoppers(0)[:2])  # warm the worker (models loaded)
         plain_face_recognition(photos[:2])

@@ -28,6 +28,8 @@ from datetime import date, timedelta
 import numpy as np
 from common import FACES, ROOT, setup_django, start_worker, stop, workdir
 
+from portal.workers import MATCH
+
 # Threads of the bench's one match worker process.
 WORKER_THREADS = 2
 
@@ -200,7 +202,7 @@ def main() -> None:
         "MATCH_TIMEOUT_SECONDS": "30",
     }
     # Match workers run a thread pool: one process, one copy of the index, no hop through a pipe.
-    worker = start_worker(env, queues="match", concurrency=WORKER_THREADS, pool="threads", log=folder / "worker.log")
+    worker = start_worker(env, MATCH, concurrency=WORKER_THREADS, log=folder / "worker.log")
     server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
         [

@@ -28,6 +28,7 @@ def engine_settings() -> engine.EngineSettings:
     return engine.EngineSettings(
         max_bytes=settings.ENROLL_MAX_PHOTO_BYTES,
         max_pixels=settings.ENROLL_MAX_PIXELS,
+        work_max_side=settings.FACE_WORK_MAX_SIDE,
         detect_max_side=settings.FACE_DETECT_MAX_SIDE,
         min_face_px=settings.ENROLL_MIN_FACE_PX,
         min_sharpness=settings.ENROLL_MIN_SHARPNESS,

@@ -276,7 +276,9 @@ ENROLL_MIN_SHARPNESS = env.float("ENROLL_MIN_SHARPNESS", default=15.0)
 ENROLL_MIN_BRIGHTNESS = env.float("ENROLL_MIN_BRIGHTNESS", default=50.0)
 # The photos of one enrollment must all be of one person: no two further apart than this.
 ENROLL_SAME_PERSON_DISTANCE = env.float("ENROLL_SAME_PERSON_DISTANCE", default=0.6)
-# Face detection runs on a copy of at most this many pixels on its longest side.
+# A larger photo is reduced to this many pixels on its longest side as it is decoded; detection
+# runs on a copy of at most FACE_DETECT_MAX_SIDE (docs/decisions/0005-face-engine-and-enrollment.md).
+FACE_WORK_MAX_SIDE = env.int("FACE_WORK_MAX_SIDE", default=2048)
 FACE_DETECT_MAX_SIDE = env.int("FACE_DETECT_MAX_SIDE", default=640)
 # Who may have a face processed: consent lives above biometrics, so it is named here.
 BIOMETRICS_CONSENT_CHECK = "consent.selectors.shopper_has_face_consent"

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
 from django.db import transaction
@@ -299,7 +300,7 @@ def _ask_match_worker(**kwargs) -> dict:
 def _task_result(sent) -> dict | None:
     try:
         return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
-    except CeleryTimeoutError:
+    except (CeleryTimeoutError, TaskRevokedError):  # or a worker took it too late and dropped it, expired
         return None
     finally:
         with contextlib.suppress(Exception):  # best effort: match results also expire on their own

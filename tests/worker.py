@@ -1,6 +1,7 @@
-"""A real Celery worker process for the integration tests (its fixtures are made available in conftest).
+"""Real Celery worker processes for the integration tests (their fixtures are made available in conftest).
 
-It runs the project's code in its own process, on the broker CI gives (Redis) or, in the
+They run the project's code in their own processes, laid out as everywhere else (portal/workers.py:
+door matches in one, the other queues in another), on the broker CI gives (Redis) or, in the
 embedded default, on a broker made of files, against the same test database as the tests.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,10 +18,13 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
+from portal import workers
 from portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER_START_TIMEOUT = 60
+# Fewer than in production: the tests send one thing at a time to a small machine.
+CONCURRENCY = {workers.MATCH: 2, workers.BACKGROUND: 1}
 
 
 def _database_url() -> str:
@@ -91,31 +94,18 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         "MATCH_INDEX_POLL_SECONDS": "0.05",
     }
     log_path = workdir / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--queues",
-                "default,enroll,match,erasure",
-                "--concurrency",
-                "1",
-                "--hostname",
-                "integration@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    processes = {}
+    for role in workers.ROLES:
+        with open(log_path, "ab") as log:  # both write to one log: the tests scan it whole
+            processes[role.name] = subprocess.Popen(
+                workers.worker_command(
+                    role, concurrency=CONCURRENCY[role], hostname=f"integration-{role.name}@%h", quiet=True
+                ),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
     previous = {
         "broker_url": celery_app.conf.broker_url,
         "result_backend": celery_app.conf.result_backend,
@@ -128,16 +118,18 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
     try:
         celery_app.control.purge()  # nothing queued before this run reaches its worker
         deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while not celery_app.control.ping(timeout=0.5):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{log_path.read_text()[-4000:]}")
-        yield {"process": worker, "mail_dir": mail_dir, "log": log_path, "env": env, "workdir": workdir}
+        while len(celery_app.control.ping(timeout=0.5)) < len(processes):
+            if any(process.poll() is not None for process in processes.values()) or time.monotonic() > deadline:
+                raise RuntimeError(f"the workers did not start:\n{log_path.read_text()[-4000:]}")
+        yield {"processes": processes, "mail_dir": mail_dir, "log": log_path, "env": env, "workdir": workdir}
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
         _point_celery_at(
             broker_url=previous["broker_url"],
             result_backend=previous["result_backend"],

@@ -1,6 +1,10 @@
 """The face engine on real photos and on every kind of bad input (no Django needed)."""
 
 import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from unittest import mock
 
 import cv2
@@ -72,6 +76,110 @@ class TestAccepted:
         ours = engine.analyse_for_enrollment(encode(image, "PNG"), SETTINGS).encoding
         stock = face_recognition.face_encodings(image)[0]
         assert engine.face_distance(stock, ours)[0] < 0.1
+
+
+def enlarged(array: np.ndarray, times: int) -> np.ndarray:
+    """Each pixel made a square of times x times pixels: a huge photo that compresses small."""
+    return cv2.resize(array, None, fx=times, fy=times, interpolation=cv2.INTER_NEAREST)
+
+
+@pytest.fixture
+def engine_spies():
+    """What the detector and the encoder are handed (face_recognition's functions, wrapped)."""
+    with (
+        mock.patch.object(face_recognition, "face_locations", wraps=face_recognition.face_locations) as locate,
+        mock.patch.object(face_recognition, "face_encodings", wraps=face_recognition.face_encodings) as encode,
+    ):
+        yield locate, encode
+
+
+def sides_handed_over(*spies) -> list[int]:
+    return [max(call.args[0].shape[:2]) for spy in spies for call in spy.call_args_list]
+
+
+class TestLargePhotos:
+    """Pixels beyond what the engine needs cost a worker seconds per photo (a 38 MP PNG) and change
+    nothing it computes: the photo is reduced as it is decoded, before detection and encoding."""
+
+    def test_enrollment_works_on_a_bounded_copy(self, engine_spies):
+        small = astronaut_array()
+        data = encode(enlarged(small, 16), "PNG")  # 8192 x 4096: 33.5 MP in half a megabyte
+        assert Image.open(io.BytesIO(data)).size == (8192, 4096) and len(data) < SETTINGS.max_bytes
+
+        result = engine.analyse_for_enrollment(data, SETTINGS)
+
+        assert engine_spies[0].called and engine_spies[1].called
+        assert max(sides_handed_over(*engine_spies)) <= SETTINGS.work_max_side
+        as_small = engine.analyse_for_enrollment(encode(small, "PNG"), SETTINGS)
+        assert engine.face_distance(as_small.encoding, result.encoding)[0] < 0.1
+        # The face's size is the photo's own (boxes found at different scales differ by a few per cent):
+        # the minimum face size means what it always meant.
+        assert result.quality.face_px == pytest.approx(16 * as_small.quality.face_px, rel=0.1)
+
+    def test_the_door_works_on_a_bounded_copy(self, engine_spies):
+        data = encode(enlarged(astronaut_array(), 16), "PNG")
+
+        probe = engine.probe_encoding(data, SETTINGS)
+
+        assert max(sides_handed_over(*engine_spies)) <= SETTINGS.work_max_side
+        assert engine.face_distance(engine.probe_encoding(astronaut_jpeg(), SETTINGS), probe)[0] < 0.1
+
+    def test_a_large_jpeg_is_decoded_at_a_fraction_and_stays_upright(self):
+        sideways = np.ascontiguousarray(np.rot90(enlarged(astronaut_array(), 12), k=1))  # 3072 x 6144 stored
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        data = encode(sideways, "JPEG", quality=90, exif=exif.tobytes())
+
+        photo = engine.decode_photo(data, SETTINGS)
+
+        assert photo.pixels.shape == (1024, 2048, 3)  # upright, longest side at the working size
+        assert photo.scale == pytest.approx(2048 / 6144) and photo.photo_short_side == 3072
+        assert engine.analyse_for_enrollment(data, SETTINGS).encoding.shape == (128,)
+
+    def test_a_photo_within_the_working_size_is_not_resampled(self):
+        image = astronaut_array()
+        assert np.array_equal(engine.decode_image(encode(image, "PNG"), SETTINGS), image)
+
+
+# Four threads detect faces at once, each in a picture of its own size, as a match worker's threads do.
+DETECTING_AT_ONCE = textwrap.dedent(
+    """
+    import threading
+    import cv2, numpy as np
+    from skimage import data
+    from biometrics import engine
+
+    face = data.astronaut()[:256]
+    pictures = [face, np.full((256, 512, 3), 200, np.uint8), cv2.resize(face, (1024, 512)), face[:, 64:448]]
+    expected = [engine.locate_faces(picture) for picture in pictures]
+    different = []
+
+    def detect(index):
+        for _ in range(10):
+            if engine.locate_faces(pictures[index]) != expected[index]:
+                different.append(index)
+
+    threads = [threading.Thread(target=detect, args=(index,)) for index in range(len(pictures))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print("different:", len(different))
+    """
+)
+
+
+def test_threads_detect_faces_at_once_safely():
+    """On face_recognition's one detector per process this crashed (double free, segmentation fault)
+    nearly every time; it runs in its own process so that a crash fails this test, not the suite."""
+    done = subprocess.run(
+        [sys.executable, "-c", DETECTING_AT_ONCE],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "different: 0"), done.stderr[-2000:]
 
 
 class TestRefused:
@@ -146,6 +254,20 @@ class TestFaceKit:
                     same = person[first] == person[second]
                     distance = engine.face_distance(a, b)[0]
                     assert (distance <= 0.6) == same, (first, second, distance)
+
+    def test_a_kit_photo_enlarged_to_38_megapixels_is_still_its_person(self):
+        photo = kit_photo("obama/obama_1.jpg")  # 910 x 1137
+        large = encode(enlarged(np.asarray(Image.open(io.BytesIO(photo)).convert("RGB")), 6), "PNG")
+        assert Image.open(io.BytesIO(large)).size == (5460, 6822) and len(large) < SETTINGS.max_bytes
+        other = engine.analyse_for_enrollment(kit_photo("obama/obama_2.jpg"), SETTINGS).encoding
+        stranger = engine.analyse_for_enrollment(kit_photo("biden/biden_2.jpg"), SETTINGS).encoding
+
+        enrolled = engine.analyse_for_enrollment(large, SETTINGS).encoding
+        probe = engine.probe_encoding(large, SETTINGS)
+
+        for encoding in (enrolled, probe):
+            assert engine.face_distance(engine.analyse_for_enrollment(photo, SETTINGS).encoding, encoding)[0] < 0.1
+            assert engine.face_distance(other, encoding)[0] <= 0.55 < engine.face_distance(stranger, encoding)[0]
 
 
 class TestEncodingInput:

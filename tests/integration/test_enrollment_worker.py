@@ -82,5 +82,5 @@ def test_garbage_is_refused_by_the_worker_which_stays_up(real_worker, api_client
     finished, _ = wait_until_finished(api_client, response.json()["id"])
     assert finished["status"] == "refused"
     assert [r["code"] for r in finished["results"]] == ["unreadable_image", "several_faces", "unreadable_image"]
-    assert real_worker["process"].poll() is None
-    assert celery_app.control.ping(timeout=2)
+    assert all(process.poll() is None for process in real_worker["processes"].values())
+    assert len(celery_app.control.ping(timeout=2)) == len(real_worker["processes"])

@@ -1,7 +1,8 @@
-"""Health, the OpenAPI schema, production settings and the demo seed."""
+"""Health, the OpenAPI schema, production settings, the worker layout and the demo seed."""
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from django.urls import get_resolver
 from openapi_spec_validator import validate
 
 from core.audit import audit_chain_verify
+from portal import workers
+from portal.celery import app as celery_app
 from portal.models import User
 from stores import signing
 from stores.models import Operator, Store
@@ -308,3 +311,28 @@ def test_the_icon_is_named_by_every_page_and_found_where_none_is(client, setting
     response = client.get("/favicon.ico")
     assert response.status_code == 302 and response["Location"] == "/static/portal/favicon.svg"
     assert client.get(response["Location"])["Content-Type"] == "image/svg+xml"
+
+
+def test_every_queue_a_task_goes_to_has_exactly_one_kind_of_worker(settings):
+    routed = {settings.CELERY_TASK_DEFAULT_QUEUE, *(route["queue"] for route in settings.CELERY_TASK_ROUTES.values())}
+    taken = [queue for role in workers.ROLES for queue in role.queues]
+    assert sorted(taken) == sorted(routed)
+
+    def queue_of(task: str) -> str:
+        return celery_app.amqp.router.route({}, task)["queue"].name
+
+    assert workers.MATCH.queues == (queue_of("stores.match_probe"),)
+    assert queue_of("biometrics.enrollment_process") in workers.BACKGROUND.queues
+
+
+def test_the_readme_runs_the_worker_layout_serve_runs():
+    """The production commands in the README start the roles of portal/workers.py, no more, no fewer."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    commands = [shlex.split(line.split("#")[0]) for line in lines if "celery -A portal worker" in line]
+    described = {command[command.index("--queues") + 1]: command for command in commands}
+
+    assert set(described) == {role.queue_list for role in workers.ROLES}
+    for role in workers.ROLES:
+        command = described[role.queue_list]
+        assert (command[:3] == ["nice", "-n", str(role.niceness)]) == bool(role.niceness)
+        assert (command[command.index("--pool") + 1] if "--pool" in command else "prefork") == role.pool

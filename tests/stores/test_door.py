@@ -392,6 +392,18 @@ class TestRefused:
 
             assert probe_channel.get(KEY_PREFIX + sent.call_args.kwargs["kwargs"]["probe_id"]) is None
 
+    def test_a_probe_that_expired_in_the_queue(self, client, door, probe_channel):
+        """Waiting behind slower work, the task reached a worker after its expiry: the worker drops it
+        and the result says so; the door answers 503 like any other unanswered probe."""
+        from celery.exceptions import TaskRevokedError
+
+        device, secret = door
+        result = mock.Mock(get=mock.Mock(side_effect=TaskRevokedError("expired")))
+        with mock.patch("stores.tasks.match_probe_task.apply_async", return_value=result):
+            response = match_photo(client, device, secret, astronaut_jpeg())
+        assert_error(response, 503, "match_unavailable", NO_WORKER)
+        assert not ProbeCounter.objects.exists()
+
 
 class TestStoresAndDevices:
     def test_a_store_cannot_go_live_without_signage(self):

@@ -1,11 +1,14 @@
-"""Serve the portal and API with gunicorn, and the Celery worker (with beat) beside it.
+"""Serve the portal and API with gunicorn, beside the Celery workers of portal/workers.py.
 
-In the pure in-process mode (no broker configured) only the web server runs: tasks execute
-in the request's process after its transaction commits.
+Door matches get a worker process of their own; the other queues (enrollments, erasures, mails)
+and the periodic jobs share a second one. With no broker configured the workers take their
+tasks from files under var/ (as `make run` sets up), so a door never waits behind an enrollment
+in any mode this command runs.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,69 +17,64 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-QUEUES = "default,enroll,match,erasure"
+from portal import workers
 
 
 class Command(BaseCommand):
-    help = "Run the web server and, when a broker is configured, a Celery worker with beat."
+    help = "Run the web server, a Celery worker for door matches and one for the other queues (with beat)."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="127.0.0.1:8000")
         parser.add_argument("--web-threads", type=int, default=8)
-        parser.add_argument("--worker-concurrency", type=int, default=2)
-
-    def handle(self, *args, bind: str, web_threads: int, worker_concurrency: int, **options) -> None:
-        processes: list[subprocess.Popen] = []
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "portal",
-                        "worker",
-                        "--beat",
-                        "--queues",
-                        QUEUES,
-                        "--concurrency",
-                        str(worker_concurrency),
-                        "--loglevel",
-                        "INFO",
-                        "--schedule",
-                        str(settings.VAR_DIR / "celerybeat-schedule"),
-                    ]
-                )
-            )
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "portal.wsgi:application",
-                    "--bind",
-                    bind,
-                    "--workers",
-                    "1",
-                    "--threads",
-                    str(web_threads),
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "5",
-                ]
-            )
+        parser.add_argument(
+            "--worker-concurrency",
+            type=int,
+            default=workers.BACKGROUND.concurrency,
+            help="processes of the worker for enrollments, erasures and mails",
         )
+        parser.add_argument(
+            "--match-threads", type=int, default=workers.MATCH.concurrency, help="threads of the door's match worker"
+        )
+
+    def handle(
+        self, *args, bind: str, web_threads: int, worker_concurrency: int, match_threads: int, **options
+    ) -> None:
+        env = dict(os.environ)
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Nothing configured: tasks run in the caller's process, which would put enrollments
+            # in the web server beside the doors. A broker made of files keeps them apart.
+            env["CELERY_BROKER_URL"] = "filesystem://"
+        commands = [
+            workers.worker_command(workers.MATCH, concurrency=match_threads),
+            workers.worker_command(
+                workers.BACKGROUND,
+                concurrency=worker_concurrency,
+                beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
+            ),
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                "1",
+                "--threads",
+                str(web_threads),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+        ]
+        processes = [subprocess.Popen(command, env=env) for command in commands]
+        broker = env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL
         self.stdout.write(
             self.style.SUCCESS(
-                f"FaceConsent is starting on http://{bind}/  (API docs at /api/docs/, health at /healthz)"
-                + (
-                    ""
-                    if settings.CELERY_TASK_ALWAYS_EAGER
-                    else f"; worker on {settings.CELERY_BROKER_URL.split('://')[0]}"
-                )
+                f"FaceConsent is starting on http://{bind}/  (API docs at /api/docs/, health at /healthz); "
+                f"workers on {broker.split('://')[0]}: {workers.MATCH.queue_list} in one, "
+                f"{workers.BACKGROUND.queue_list} in another"
             )
         )
 
