@@ -51,6 +51,8 @@ def served(transactional_db, django_db_blocker, tmp_path, template_keys_file):
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "VAR_DIR": str(tmp_path),
+        # No broker, but the tests' cache: on a server database a deployment refuses to run without Redis.
+        **({"CACHE_REDIS_URL": settings.CACHE_REDIS_URL} if settings.CACHE_REDIS_URL else {}),
     }
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
