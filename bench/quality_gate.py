@@ -16,9 +16,9 @@ from common import FACES, kit_rows
 from biometrics import engine
 
 
-def measure(image: np.ndarray) -> engine.Quality | None:
+def measure(image: np.ndarray, scale: float) -> engine.Quality | None:
     locations = engine.locate_faces(image)
-    return engine.measure_quality(image, locations[0]) if len(locations) == 1 else None
+    return engine.measure_quality(image, locations[0], scale=scale) if len(locations) == 1 else None
 
 
 def main() -> None:
@@ -26,10 +26,12 @@ def main() -> None:
     print(f"{'photo':45s} {'face px':>7s} {'sharp':>7s} {'bright':>7s} | {'blurred sharp':>13s} | {'dark bright':>11s}")
     sharp, bright, blurred_sharp, dark_bright = [], [], [], []
     for row in kit_rows(min_face_px=0):
-        image = engine.decode_image((FACES / row["path"]).read_bytes())
-        quality = measure(image)
-        blurred = measure(cv2.GaussianBlur(image, (0, 0), quality.face_px * 0.02))
-        dark = measure((image * 0.2).astype(np.uint8))
+        # The engine's working copy; face sizes in the photo's own pixels, as the gate counts them.
+        photo = engine.decode_photo((FACES / row["path"]).read_bytes())
+        image, scale = photo.pixels, photo.scale
+        quality = measure(image, scale)
+        blurred = measure(cv2.GaussianBlur(image, (0, 0), quality.face_px * scale * 0.02), scale)
+        dark = measure((image * 0.2).astype(np.uint8), scale)
         blurred_value = blurred.sharpness if blurred else float("nan")
         dark_value = dark.brightness if dark else float("nan")
         print(

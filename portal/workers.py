@@ -19,8 +19,8 @@ class WorkerRole:
     queues: tuple[str, ...]
     pool: str
     concurrency: int
-    # Above 0: started with `nice`, so on a shared machine it has the processors only when the
-    # processes at normal priority (the web server, the door's match worker) leave them idle.
+    # Above 0: started with `nice`; at 10, while processes at normal priority (the web server, the
+    # door's match worker) want the processors, Linux gives it about a tenth of their share.
     niceness: int = 0
 
     @property
