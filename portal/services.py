@@ -129,16 +129,20 @@ def email_verification_send(*, user: User) -> None:
     )
 
 
-def _within_limit(key: str, *, limit: int, window: int) -> bool:
-    """Count one more use of `key` in the shared cache; False once `limit` uses fall in the window."""
+def _count_use(key: str, *, window: int) -> int:
+    """Count one more use of `key` in the shared cache, within a window that starts at its first use."""
     if cache.add(key, 1, timeout=window):
-        return True
+        return 1
     try:
-        used = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
-        used = 1
-    return used <= limit
+        return 1
+
+
+def _within_limit(key: str, *, limit: int, window: int) -> bool:
+    """Count one more use of `key`; False once more than `limit` uses fall in the window."""
+    return _count_use(key, window=window) <= limit
 
 
 def email_verification_resend(*, email: str) -> None:
@@ -250,11 +254,7 @@ def login_throttle_check(*, email: str, client_ip: str) -> None:
 def login_failure_record(*, email: str, client_ip: str) -> None:
     window = int(settings.LOGIN_FAILURE_WINDOW.total_seconds())
     for key in _failure_keys(email, client_ip).values():
-        if not cache.add(key, 1, timeout=window):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=window)
+        _count_use(key, window=window)
 
 
 def login_success_record(*, email: str, client_ip: str) -> None:
