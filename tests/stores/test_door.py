@@ -172,7 +172,7 @@ class TestMatch:
         device, secret = door
         assert match_photo(client, device, secret, astronaut_jpeg()).json()["result"] == "match"
         # The worker would still propose the shopper (its index is not refreshed) ...
-        with mock.patch("stores.matching.OperatorIndexes.refresh"):
+        with mock.patch("stores.door.matching.OperatorIndexes.refresh"):
             consent_withdraw(consent=astronaut.consents.get(), channel="app")
             response = match_photo(client, device, secret, astronaut_jpeg())
         # ... but the door confirms against the database.
@@ -388,7 +388,7 @@ class TestRefused:
         result.revoke.assert_called_once()
         assert not ProbeCounter.objects.exists()
         if probe_channel is not None:  # the photo nobody took is gone with the door's patience
-            from stores.probes import KEY_PREFIX
+            from stores.door.probes import KEY_PREFIX
 
             assert probe_channel.get(KEY_PREFIX + sent.call_args.kwargs["kwargs"]["probe_id"]) is None
 
@@ -486,7 +486,7 @@ class _Redis:
 @pytest.fixture(params=["in_message", "in_redis"])
 def probe_channel(request, settings):
     """Both ways a probe photo reaches the worker: inside the task message, or beside it in Redis."""
-    from stores import probes
+    from stores.door import probes
 
     if request.param == "in_message":
         settings.CELERY_BROKER_URL = ""
@@ -505,7 +505,7 @@ def probe_channel(request, settings):
 def test_the_probe_photo_travels_sealed(client, door, astronaut, probe_channel):
     import base64
 
-    from stores.probes import KEY_PREFIX
+    from stores.door.probes import KEY_PREFIX
     from stores.tasks import match_probe_task
 
     device, secret = door
@@ -538,7 +538,7 @@ def test_the_probe_photo_travels_sealed(client, door, astronaut, probe_channel):
 
 @pytest.mark.parametrize("probe_channel", ["in_redis"], indirect=True)
 def test_a_worker_that_comes_too_late_finds_no_photo(client, door, probe_channel):
-    from stores.probes import probe_photo_send, probe_photo_withdraw
+    from stores.door.probes import probe_photo_send, probe_photo_withdraw
     from stores.tasks import match_probe_task
 
     device, secret = door
@@ -553,7 +553,7 @@ def test_a_worker_that_comes_too_late_finds_no_photo(client, door, probe_channel
         "engine_ms": None,
     }
     # Should that answer still reach a door, the door says the worker was too late, not "no match".
-    with mock.patch("stores.services._ask_match_worker", return_value=answer):
+    with mock.patch("stores.door.services._ask_match_worker", return_value=answer):
         response = match_photo(client, device, secret, astronaut_jpeg())
     assert_error(response, 503, "match_unavailable", NO_WORKER)
     assert not ProbeCounter.objects.exists()
