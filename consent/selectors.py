@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.entry_pass_tokens import EntryPassRefused, entry_pass_token_id
 from consent.models import Consent, ConsentEvent, EntryPass, Notice, NoticeVersion, Purpose
 from core.errors import NotFound
 
@@ -162,4 +163,23 @@ def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:
     entry_pass = EntryPass.objects.filter(shopper=shopper, pk=pk).first()
     if entry_pass is None:
         raise NotFound(_("No such entry pass."), code="entry_pass_not_found")
+    return entry_pass
+
+
+def entry_pass_get_by_token(*, token: str, operator_id: int) -> EntryPass:
+    """The pass behind a token shown at one of this operator's doors, or a refusal: pass_invalid,
+    pass_wrong_operator, pass_revoked or pass_expired."""
+    token_id = entry_pass_token_id(token=token)
+    entry_pass = EntryPass.objects.select_related("shopper").filter(token_id=token_id).first()
+    if entry_pass is None:
+        raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
+    # First, so that a door the shopper did not choose learns nothing else about the pass or its holder.
+    if entry_pass.operator_id is not None and entry_pass.operator_id != operator_id:
+        raise EntryPassRefused(_("This entry pass does not work at this store."), code="pass_wrong_operator")
+    if not entry_pass.shopper.is_active:
+        raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
+    if entry_pass.revoked_at is not None:
+        raise EntryPassRefused(_("This entry pass has been revoked."), code="pass_revoked")
+    if entry_pass.expires_at <= timezone.now():
+        raise EntryPassRefused(_("This entry pass has expired; show a fresh one."), code="pass_expired")
     return entry_pass

@@ -22,12 +22,11 @@ from redis.exceptions import RedisError
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
-from consent.selectors import face_consent_for_match
-from consent.services import entry_pass_verify
+from consent.selectors import entry_pass_get_by_token, face_consent_for_match
+from consent.services import entry_pass_use
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
-from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
-from core.models import ActorType, Channel
+from core.errors import Forbidden, ServiceUnavailable, ValidationFailed
 from stores.door.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
 from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
@@ -91,7 +90,7 @@ def door_match(
         encoding = engine.validate_encoding(encoding).tolist()
     if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
         raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
-    entry = entry_pass_verify(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
+    entry = entry_pass_get_by_token(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
     if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
         raise ValidationFailed(
             _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
@@ -204,7 +203,7 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
         _count(device, "no_match")
         return DoorAnswer(matched=False)
     if entry is not None:
-        _entry_pass_use(entry)
+        entry_pass_use(entry_pass=entry, actor=Actor.device(device))
     visit = _visit_create(
         device=device,
         shopper_id=shopper_id,
@@ -224,7 +223,7 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
     )
     _count(device, "matched")
     audit_entry_create(
-        actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
+        actor=Actor.device(device),
         action="visit.recognised",
         target=visit,
         data={"consent": consent["pk"], "distance": round(distance, 4), "first_visit": visit.first_visit},
@@ -253,23 +252,15 @@ def _visit_create(*, device: Device, shopper_id: int, method: str, first: bool |
     )
 
 
-def _entry_pass_use(entry) -> None:
-    entry = type(entry).objects.select_for_update().get(pk=entry.pk)
-    if entry.used_at is not None:
-        raise Conflict(_("This entry pass has already been used; show a fresh one."), code="pass_used")
-    entry.used_at = timezone.now()
-    entry.save(update_fields=["used_at"])
-
-
 @transaction.atomic
 def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
     """Let a shopper in with an entry pass and no face at all (C9): no consent needed."""
     _check_entrance(device)
-    entry = entry_pass_verify(token=token, operator_id=device.store.operator_id)
-    _entry_pass_use(entry)
+    entry = entry_pass_get_by_token(token=token, operator_id=device.store.operator_id)
+    entry_pass_use(entry_pass=entry, actor=Actor.device(device))
     visit = _visit_create(device=device, shopper_id=entry.shopper_id, method=Visit.Method.ENTRY_PASS)
     audit_entry_create(
-        actor=Actor(ActorType.DEVICE, device.device_id, Channel.DEVICE),
+        actor=Actor.device(device),
         action="visit.entry_pass",
         target=visit,
         data={"first_visit": visit.first_visit},

@@ -2,6 +2,7 @@
 
 import pytest
 
+from consent.models import EntryPass
 from consent.services import entry_pass_issue
 from core.models import AuditEntry
 from stores.models import MatchEvent, ProbeCounter, Store, Visit
@@ -25,6 +26,20 @@ class TestEntryPasses:
         again = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": token})
         assert_error(again, 409, "pass_used", "This entry pass has already been used; show a fresh one.")
 
+    def test_the_door_uses_the_pass_through_consent_with_its_own_audit_entry(self, client, door):
+        device, secret = door
+        issued = entry_pass_issue(shopper=UserFactory(), channel="app")
+        response = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": issued.token})
+        assert response.status_code == 200
+        entries = list(AuditEntry.objects.filter(channel="device").order_by("sequence"))
+        assert [(entry.action, entry.actor_type, entry.actor_id) for entry in entries] == [
+            ("entry_pass.used", "device", device.device_id),
+            ("visit.entry_pass", "device", device.device_id),
+        ]
+        assert entries[0].target_id == str(issued.entry_pass.pk)
+        issued.entry_pass.refresh_from_db()
+        assert issued.entry_pass.used_at is not None
+
     def test_one_to_one_checks_the_face_against_the_pass(self, client, enroll):
         store = live_store(mode=Store.Mode.ONE_TO_ONE)
         device, secret = registered_device(store)
@@ -34,15 +49,22 @@ class TestEntryPasses:
             enroll(shopper, photo)
         assert_error(match_photo(client, device, secret, astronaut_jpeg()), 400, "entry_pass_required")
         # Someone else's face with the owner's pass: refused.
-        token = entry_pass_issue(shopper=owner, channel="app").token
-        assert match_photo(client, device, secret, kit_photo("obama/obama_2.jpg"), entry_pass=token).json() == {
+        refused = entry_pass_issue(shopper=owner, channel="app")
+        assert match_photo(client, device, secret, kit_photo("obama/obama_2.jpg"), entry_pass=refused.token).json() == {
             "result": "no_match"
         }
+        refused.entry_pass.refresh_from_db()
+        assert refused.entry_pass.used_at is None  # a face that is not the holder's uses nothing up
         # The owner's face with the owner's pass.
         token = entry_pass_issue(shopper=owner, channel="app").token
         response = match_photo(client, device, secret, other_astronaut_photo(), entry_pass=token)
         assert response.json()["result"] == "match"
         assert MatchEvent.objects.get().mode == "1:1"
+        used = AuditEntry.objects.get(action="entry_pass.used")
+        assert (used.actor_id, used.target_id) == (
+            device.device_id,
+            str(EntryPass.objects.get(used_at__isnull=False).pk),
+        )
 
 
 class TestEntryPassScope:
@@ -65,6 +87,7 @@ class TestEntryPassScope:
         assert response.status_code == 403
         assert not Visit.objects.exists() and not MatchEvent.objects.exists()
         assert not AuditEntry.objects.filter(action__startswith="visit.").exists()
+        assert not AuditEntry.objects.filter(action="entry_pass.used").exists()  # the pass is not used up
         assert not ProbeCounter.objects.exists()  # no worker was asked
 
     def test_a_pass_for_one_operator_is_refused_at_another_operators_door(self, client, api_client):
