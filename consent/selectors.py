@@ -53,9 +53,26 @@ def notice_version_get_published(*, pk: int) -> NoticeVersion:
     return version
 
 
+# What "active" means, in one place: not ended and still within its validity. A consent still marked
+# active past its expiry counts as expired everywhere, before `consent_expire_due` records it: in
+# queries (these two Q objects) and on a consent in hand (`consent_status_at`).
+
+
 def consent_active_q(*, now: datetime | None = None) -> Q:
-    """What 'active' means everywhere: not ended and still within its validity."""
+    """Consents in effect: marked active and not past their expiry."""
     return Q(status=Consent.Status.ACTIVE, expires_at__gt=now or timezone.now())
+
+
+def consent_past_expiry_q(*, now: datetime | None = None) -> Q:
+    """Consents still marked active whose validity has run out: expired in all but the record."""
+    return Q(status=Consent.Status.ACTIVE, expires_at__lte=now or timezone.now())
+
+
+def consent_status_at(consent: Consent, *, now: datetime | None = None) -> str:
+    """The consent's status as it stands at `now` (expired once past its expiry, recorded or not)."""
+    if consent.status == Consent.Status.ACTIVE and consent.expires_at <= (now or timezone.now()):
+        return Consent.Status.EXPIRED
+    return consent.status
 
 
 def consent_is_active(*, shopper, operator, purpose: str) -> bool:
@@ -96,6 +113,8 @@ def consent_list_for_shopper(*, shopper, filters: dict | None = None) -> QuerySe
         consents = consents.filter(purpose=filters["purpose"])
     if filters.get("status") == Consent.Status.ACTIVE:
         consents = consents.filter(consent_active_q())
+    elif filters.get("status") == Consent.Status.EXPIRED:
+        consents = consents.filter(Q(status=Consent.Status.EXPIRED) | consent_past_expiry_q())
     elif filters.get("status"):
         consents = consents.filter(status=filters["status"])
     return consents.order_by("-given_at", "-id")

@@ -18,7 +18,7 @@ from biometrics.services import (
     templates_delete,
 )
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.selectors import shopper_has_face_consent
+from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
 
@@ -106,7 +106,7 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
         .filter(shopper=shopper, operator=operator, purpose=purpose, status=Consent.Status.ACTIVE)
         .first()
     )
-    if consent is not None and consent.expires_at <= now:
+    if consent is not None and consent_status_at(consent, now=now) == Consent.Status.EXPIRED:
         consent_end(
             consent=consent,
             status=Consent.Status.EXPIRED,
@@ -305,11 +305,7 @@ def consent_refuse(
 def _locked_active(consent: Consent, now: datetime) -> Consent:
     """The consent, locked; refused when it has ended or its validity ran out (expiry records that)."""
     consent = Consent.objects.select_for_update().select_related("shopper", "operator").get(pk=consent.pk)
-    status = (
-        Consent.Status.EXPIRED
-        if consent.status == Consent.Status.ACTIVE and consent.expires_at <= now
-        else consent.status
-    )
+    status = consent_status_at(consent, now=now)
     if status != Consent.Status.ACTIVE:
         raise Conflict(_("This consent is no longer active."), code="consent_not_active", extra={"status": status})
     return consent
@@ -355,7 +351,7 @@ def consent_expire_due(*, now: datetime | None = None, batch_size: int = 500) ->
         with transaction.atomic():
             due = list(
                 Consent.objects.select_for_update(skip_locked=True)
-                .filter(status=Consent.Status.ACTIVE, expires_at__lte=now)
+                .filter(consent_past_expiry_q(now=now))
                 .select_related("shopper", "operator")[:batch_size]
             )
             for consent in due:
