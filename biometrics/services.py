@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -19,6 +18,7 @@ from biometrics import engine
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.protection import SealedTemplate
+from biometrics.shoppers import shopper_lock
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
@@ -99,7 +99,7 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
                 code="image_too_large",
                 fields={"photos": [_(engine.REASONS["image_too_large"])]},
             )
-    get_user_model().objects.select_for_update().get(pk=shopper.pk)
+    shopper_lock(shopper_id=shopper.pk)
     if Enrollment.objects.filter(
         shopper=shopper, status__in=[Enrollment.Status.QUEUED, Enrollment.Status.PROCESSING]
     ).exists():
@@ -187,7 +187,7 @@ def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: li
     if enrollment.finished:
         return enrollment.status
     # Lock the shopper, as a withdrawal does: consent cannot end between this check and the write.
-    shopper = get_user_model().objects.select_for_update().get(pk=enrollment.shopper_id)
+    shopper = shopper_lock(shopper_id=enrollment.shopper_id)
     reason = ""
     if not encodings:
         reason = "no_usable_photo"

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from biometrics.services import (
     shopper_old_enough_for_face,
     templates_delete,
 )
+from biometrics.shoppers import shopper_lock
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
@@ -124,7 +124,7 @@ def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: st
     The shopper row is locked first, as the enrollment worker does before it stores templates,
     so a template can never be written after the last consent ended.
     """
-    get_user_model().objects.select_for_update().filter(pk=shopper.pk).first()
+    shopper_lock(shopper_id=shopper.pk)
     if not shopper_has_face_consent(shopper):
         templates_delete(shopper=shopper, actor=actor, reason=reason)
 
