@@ -45,11 +45,11 @@ def test_the_probe_photo_travels_sealed(client, door, astronaut, probe_channel):
         assert match_photo(client, device, secret, probe).json() == {"result": "no_match"}
     kwargs = sent.call_args.kwargs["kwargs"]
     if probe_channel is None:
-        assert set(kwargs["photo"]) == {"k", "n", "c"}
-        ciphertext = base64.b64decode(kwargs["photo"]["c"])
+        assert set(kwargs["photo"]) == {"sealed"}
+        ciphertext = base64.b64decode(kwargs["photo"]["sealed"])
     else:
-        # The message names the key; the sealed photo waited in Redis and the worker took it.
-        assert kwargs["photo"] == {"k": kwargs["photo"]["k"], "in": "redis"}
+        # The message says where the sealed photo waited (in Redis, for the worker to take).
+        assert kwargs["photo"] == {"in": "redis"}
         ciphertext = waiting[0]
         assert ciphertext is not None and len(ciphertext) > len(probe)
         assert probe_channel.get(KEY_PREFIX + kwargs["probe_id"]) is None
