@@ -107,15 +107,16 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
         .first()
     )
     if consent is not None and consent_status_at(consent, now=now) == Consent.Status.EXPIRED:
-        consent_end(
-            consent=consent,
-            status=Consent.Status.EXPIRED,
-            kind=ConsentEvent.Kind.EXPIRED,
-            actor=Actor.system(),
-            now=now,
-        )
+        _consent_expire(consent=consent, now=now)
         return None
     return consent
+
+
+def _consent_expire(*, consent: Consent, now: datetime) -> Consent:
+    """Record that a consent's validity ran out: the same end, event and audit entry whoever notices first."""
+    return consent_end(
+        consent=consent, status=Consent.Status.EXPIRED, kind=ConsentEvent.Kind.EXPIRED, actor=Actor.system(), now=now
+    )
 
 
 def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> None:
@@ -355,13 +356,7 @@ def consent_expire_due(*, now: datetime | None = None, batch_size: int = 500) ->
                 .select_related("shopper", "operator")[:batch_size]
             )
             for consent in due:
-                consent_end(
-                    consent=consent,
-                    status=Consent.Status.EXPIRED,
-                    kind=ConsentEvent.Kind.EXPIRED,
-                    actor=Actor.system(),
-                    now=now,
-                )
+                _consent_expire(consent=consent, now=now)
         expired += len(due)
         if len(due) < batch_size:
             return expired

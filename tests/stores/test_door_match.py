@@ -1,13 +1,12 @@
 """The door's match: recognising consenting shoppers only, at their operator only, and nothing else."""
 
-import threading
 from unittest import mock
 
 import numpy as np
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.db import BaseDatabaseCache
-from django.db import connection, transaction
+from django.db import connection
 
 from biometrics import engine
 from consent.services import consent_withdraw
@@ -196,41 +195,22 @@ class TestPhotoAsTheBody:
 def test_a_door_match_locks_only_its_own_consent():
     """Recording a match locks the shopper's consent (a withdrawal waits for it), never the notice version
     or anything else another door needs, so matches at a busy store do not queue behind one another."""
-    from django.db import DatabaseError, connections
+    from django.db import DatabaseError
 
     from consent.selectors import face_consent_for_match
+    from tests.locks import held_in_another_transaction, waited_out
 
     operator = registered_device()[0].store.operator
     first, second = UserFactory(), UserFactory()
     face_consent(first, operator), face_consent(second, operator)
-    locked, release, failures = threading.Event(), threading.Event(), []
+
+    def match(shopper):
+        return face_consent_for_match(shopper_id=shopper.pk, operator_id=operator.pk).first()
 
     def hold_first() -> None:
-        try:
-            with transaction.atomic():
-                assert face_consent_for_match(shopper_id=first.pk, operator_id=operator.pk).first() is not None
-                locked.set()
-                release.wait(10)
-        except Exception as error:  # pragma: no cover - reported below
-            failures.append(error)
-        finally:
-            connections.close_all()
+        assert match(first) is not None
 
-    def waited_out(query):
-        # The door's own query, refused instead of queued when another transaction holds what it locks.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '300ms'")
-        return query()
-
-    holder = threading.Thread(target=hold_first)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        with transaction.atomic():
-            waited_out(lambda: face_consent_for_match(shopper_id=second.pk, operator_id=operator.pk).first())
-        with pytest.raises(DatabaseError), transaction.atomic():
-            waited_out(lambda: face_consent_for_match(shopper_id=first.pk, operator_id=operator.pk).first())
-    finally:
-        release.set()
-        holder.join(10)
-    assert failures == []
+    with held_in_another_transaction(hold_first):
+        assert waited_out(lambda: match(second)) is not None
+        with pytest.raises(DatabaseError):
+            waited_out(lambda: match(first))
