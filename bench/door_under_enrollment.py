@@ -35,13 +35,14 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from common import FACES, ROOT, workdir
 from PIL import Image
 
-# The command lines `manage.py serve` ran before door matches had a worker process of their own.
-PREVIOUS_WORKER = "-m celery -A portal worker --beat --queues default,enroll,match,erasure --concurrency 2"
+# The command line `manage.py serve` ran for the web server before door matches had a worker process
+# of their own; its one worker then took every queue (`previous_worker`).
 PREVIOUS_WEB = "-m gunicorn portal.wsgi:application --workers 1 --threads 8 --access-logfile - --graceful-timeout 5"
 FULL_RESOLUTION = "1000000"
 ENROLLING = {
@@ -190,14 +191,23 @@ class Stack:
     workers: int
 
 
+def previous_worker():
+    """The one worker process of the layout before: every queue, with beat, two processes."""
+    from portal import workers
+
+    queues = tuple(queue for role in workers.ROLES for queue in role.queues)
+    return workers.WorkerRole(name="all", queues=queues, pool="prefork", concurrency=2)
+
+
 def start_stack(name: str, env: dict[str, str], port: int, log) -> Stack:
+    from portal import workers
     from portal.celery import app
 
     app.control.purge()
     if name == "before":
-        schedule = f"{env['VAR_DIR']}/celerybeat-schedule"
+        schedule = Path(env["VAR_DIR"]) / "celerybeat-schedule"
         commands = [
-            [sys.executable, *PREVIOUS_WORKER.split(), "--loglevel", "INFO", "--schedule", schedule],
+            workers.worker_command(previous_worker(), beat_schedule=schedule),
             [sys.executable, *PREVIOUS_WEB.split(), "--bind", f"127.0.0.1:{port}"],
         ]
         processes = [

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -19,6 +17,8 @@ from biometrics import engine
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.protection import SealedTemplate
+from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
+from biometrics.shoppers import shopper_lock
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
@@ -71,7 +71,7 @@ def _photo_context(enrollment: Enrollment, index: int) -> str:
 @dataclass(frozen=True)
 class StartedEnrollment:
     enrollment: Enrollment
-    sealed_photos: list[dict[str, str]]
+    sealed_photos: list[str]
 
 
 @transaction.atomic
@@ -99,13 +99,16 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
                 code="image_too_large",
                 fields={"photos": [_(engine.REASONS["image_too_large"])]},
             )
-    get_user_model().objects.select_for_update().get(pk=shopper.pk)
+    shopper_lock(shopper_id=shopper.pk)
     if Enrollment.objects.filter(
         shopper=shopper, status__in=[Enrollment.Status.QUEUED, Enrollment.Status.PROCESSING]
     ).exists():
         raise Conflict(_("An enrollment is already in progress; wait for it to finish."), code="enrollment_in_progress")
     enrollment = Enrollment.objects.create(shopper=shopper, channel=channel, photo_count=len(photos))
-    sealed = [photo_seal(photo, context=_photo_context(enrollment, index)) for index, photo in enumerate(photos, 1)]
+    sealed = [
+        sealed_text(bytes_seal(photo, context=_photo_context(enrollment, index)))
+        for index, photo in enumerate(photos, 1)
+    ]
     audit_entry_create(
         actor=Actor.shopper(shopper, channel),
         action="enrollment.queued",
@@ -124,24 +127,10 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
     return enrollment
 
 
-def photo_seal(photo: bytes, *, context: str) -> dict[str, str]:
-    """A photo sealed under the active template key, as JSON-safe text for a task message.
-
-    `context` binds it to one use (an enrollment's n-th photo, one door probe): it opens
-    nowhere else.
-    """
-    box = key_ring().seal_bytes(photo, context=context)
-    return {"k": box.key_id, "n": base64.b64encode(box.nonce).decode(), "c": base64.b64encode(box.ciphertext).decode()}
-
-
-def photo_open(sealed: dict[str, str], *, context: str) -> bytes:
-    box = SealedTemplate(sealed["k"], base64.b64decode(sealed["n"]), base64.b64decode(sealed["c"]))
-    return key_ring().open_bytes(box, context=context)
-
-
-def _open_photos(enrollment: Enrollment, sealed_photos: list[dict[str, str]]) -> list[bytes]:
+def _open_photos(enrollment: Enrollment, sealed_photos: list[str]) -> list[bytes]:
     return [
-        photo_open(item, context=_photo_context(enrollment, index)) for index, item in enumerate(sealed_photos, start=1)
+        bytes_open(sealed_from_text(item), context=_photo_context(enrollment, index))
+        for index, item in enumerate(sealed_photos, start=1)
     ]
 
 
@@ -158,7 +147,7 @@ def enrollment_mark_processing(*, enrollment_id: int) -> Enrollment | None:
         return enrollment
 
 
-def enrollment_process(*, enrollment_id: int, sealed_photos: list[dict[str, str]]) -> str | None:
+def enrollment_process(*, enrollment_id: int, sealed_photos: list[str]) -> str | None:
     """The worker's part: open the photos, analyse each, store the templates or refuse.
 
     Safe to run twice: a finished enrollment is left as it is. Returns the final status.
@@ -187,7 +176,7 @@ def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: li
     if enrollment.finished:
         return enrollment.status
     # Lock the shopper, as a withdrawal does: consent cannot end between this check and the write.
-    shopper = get_user_model().objects.select_for_update().get(pk=enrollment.shopper_id)
+    shopper = shopper_lock(shopper_id=enrollment.shopper_id)
     reason = ""
     if not encodings:
         reason = "no_usable_photo"

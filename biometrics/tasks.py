@@ -22,7 +22,7 @@ MAX_RETRIES = 3
     time_limit=150,
     max_retries=MAX_RETRIES,
 )
-def enrollment_process_task(self, enrollment_id: int, sealed_photos: list[dict[str, str]]) -> str | None:
+def enrollment_process_task(self, enrollment_id: int, sealed_photos: list[str]) -> str | None:
     """Detect, check and encode the photos of one enrollment; safe to deliver twice.
 
     Only database hiccups are retried (with backoff); a photo the engine refuses is an answer,

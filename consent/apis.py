@@ -17,6 +17,7 @@ from consent.selectors import (
     consent_events_for_shopper,
     consent_get_for_shopper,
     consent_list_for_shopper,
+    consent_status_at,
     entry_pass_get_for_shopper,
     notice_version_get_published,
     notice_versions_current,
@@ -100,11 +101,7 @@ class ConsentOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_status(self, consent: Consent) -> str:
-        from django.utils import timezone
-
-        if consent.status == Consent.Status.ACTIVE and consent.expires_at <= timezone.now():
-            return Consent.Status.EXPIRED
-        return consent.status
+        return consent_status_at(consent)
 
 
 class ConsentEventOutputSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Consent, Purpose
+from consent.selectors import consent_status_at
 
 SCHEMA_VERSION = "ISO/IEC TS 27560:2023 + Kantara Consent Receipt 1.1 (faceconsent-receipt/1.0)"
 RECEIPT_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4c55-9d0f-4f3b8a3e2c10")
@@ -28,9 +29,10 @@ def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
     operator = consent.operator
     language = consent.shopper.language
     last_event_id = events[-1].pk if events else 0
+    status = consent_status_at(consent)
     site = settings.SITE_URL
     return {
-        "receipt_id": str(uuid.uuid5(RECEIPT_NAMESPACE, f"{consent.public_id}:{last_event_id}:{consent.status}")),
+        "receipt_id": str(uuid.uuid5(RECEIPT_NAMESPACE, f"{consent.public_id}:{last_event_id}:{status}")),
         "schema_version": SCHEMA_VERSION,
         "timestamp": timezone.now().isoformat(),
         "jurisdiction": operator.jurisdiction,
@@ -54,7 +56,7 @@ def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
         },
         "consent": {
             "id": str(consent.public_id),
-            "status": consent.status,
+            "status": status,
             "given_at": consent.given_at.isoformat(),
             "expires_at": consent.expires_at.isoformat(),
             "reaffirmed_at": consent.reaffirmed_at.isoformat() if consent.reaffirmed_at else None,

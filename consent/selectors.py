@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.entry_pass_tokens import EntryPassRefused, entry_pass_token_id
 from consent.models import Consent, ConsentEvent, EntryPass, Notice, NoticeVersion, Purpose
 from core.errors import NotFound
 
@@ -52,9 +53,26 @@ def notice_version_get_published(*, pk: int) -> NoticeVersion:
     return version
 
 
+# What "active" means, in one place: not ended and still within its validity. A consent still marked
+# active past its expiry counts as expired everywhere, before `consent_expire_due` records it: in
+# queries (these two Q objects) and on a consent in hand (`consent_status_at`).
+
+
 def consent_active_q(*, now: datetime | None = None) -> Q:
-    """What 'active' means everywhere: not ended and still within its validity."""
+    """Consents in effect: marked active and not past their expiry."""
     return Q(status=Consent.Status.ACTIVE, expires_at__gt=now or timezone.now())
+
+
+def consent_past_expiry_q(*, now: datetime | None = None) -> Q:
+    """Consents still marked active whose validity has run out: expired in all but the record."""
+    return Q(status=Consent.Status.ACTIVE, expires_at__lte=now or timezone.now())
+
+
+def consent_status_at(consent: Consent, *, now: datetime | None = None) -> str:
+    """The consent's status as it stands at `now` (expired once past its expiry, recorded or not)."""
+    if consent.status == Consent.Status.ACTIVE and consent.expires_at <= (now or timezone.now()):
+        return Consent.Status.EXPIRED
+    return consent.status
 
 
 def consent_is_active(*, shopper, operator, purpose: str) -> bool:
@@ -95,6 +113,8 @@ def consent_list_for_shopper(*, shopper, filters: dict | None = None) -> QuerySe
         consents = consents.filter(purpose=filters["purpose"])
     if filters.get("status") == Consent.Status.ACTIVE:
         consents = consents.filter(consent_active_q())
+    elif filters.get("status") == Consent.Status.EXPIRED:
+        consents = consents.filter(Q(status=Consent.Status.EXPIRED) | consent_past_expiry_q())
     elif filters.get("status"):
         consents = consents.filter(status=filters["status"])
     return consents.order_by("-given_at", "-id")
@@ -162,4 +182,23 @@ def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:
     entry_pass = EntryPass.objects.filter(shopper=shopper, pk=pk).first()
     if entry_pass is None:
         raise NotFound(_("No such entry pass."), code="entry_pass_not_found")
+    return entry_pass
+
+
+def entry_pass_get_by_token(*, token: str, operator_id: int) -> EntryPass:
+    """The pass behind a token shown at one of this operator's doors, or a refusal: pass_invalid,
+    pass_wrong_operator, pass_revoked or pass_expired."""
+    token_id = entry_pass_token_id(token=token)
+    entry_pass = EntryPass.objects.select_related("shopper").filter(token_id=token_id).first()
+    if entry_pass is None:
+        raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
+    # First, so that a door the shopper did not choose learns nothing else about the pass or its holder.
+    if entry_pass.operator_id is not None and entry_pass.operator_id != operator_id:
+        raise EntryPassRefused(_("This entry pass does not work at this store."), code="pass_wrong_operator")
+    if not entry_pass.shopper.is_active:
+        raise EntryPassRefused(_("This entry pass is not valid."), code="pass_invalid")
+    if entry_pass.revoked_at is not None:
+        raise EntryPassRefused(_("This entry pass has been revoked."), code="pass_revoked")
+    if entry_pass.expires_at <= timezone.now():
+        raise EntryPassRefused(_("This entry pass has expired; show a fresh one."), code="pass_expired")
     return entry_pass

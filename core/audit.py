@@ -63,6 +63,11 @@ class Actor:
     def system(cls) -> Actor:
         return cls(ActorType.SYSTEM, "", Channel.SYSTEM)
 
+    @classmethod
+    def device(cls, device: Any) -> Actor:
+        """A store device acting on its own signed request (the door), never a person."""
+        return cls(ActorType.DEVICE, device.device_id, Channel.DEVICE)
+
 
 # Every state change locks and moves the chain head, so the ORM writes these two statements once.
 _chain_head_lock = PreparedQuery(

@@ -20,7 +20,7 @@ from core.errors import UnsupportedMediaType, ValidationFailed
 from core.http import media_type
 from core.parsers import json_body
 from stores.authentication import DeviceSignatureAuthentication, IsDevice
-from stores.services import DoorAnswer, door_entry_pass, door_match
+from stores.door.services import DoorAnswer, door_entry_pass, door_match
 
 
 class DoorAnswerSerializer(serializers.Serializer):

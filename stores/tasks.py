@@ -8,8 +8,8 @@ from dataclasses import asdict
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 
-from stores.matching import INDEXES, ProbeResult, match_probe
-from stores.probes import ProbeGone, probe_answer_send, probe_photo_take
+from stores.door.matching import INDEXES, ProbeResult, match_probe
+from stores.door.probes import ProbeGone, probe_answer_send, probe_photo_take
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def _tasks_in_process(request, settings):
 @pytest.fixture(autouse=True)
 def _fresh_match_indexes():
     """Tasks run in this process in unit tests, so its match indexes must start empty each time."""
-    from stores.matching import INDEXES
+    from stores.door.matching import INDEXES
 
     INDEXES.reset()
     yield

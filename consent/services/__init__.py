@@ -9,7 +9,7 @@ from consent.services.consents import (
     consents_end_below_minimum_age,
     notice_shown_record,
 )
-from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, entry_pass_revoke, entry_pass_verify
+from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, entry_pass_revoke, entry_pass_use
 from consent.services.notices import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "consents_end_below_minimum_age",
     "entry_pass_issue",
     "entry_pass_revoke",
-    "entry_pass_verify",
+    "entry_pass_use",
     "notice_shown_record",
     "notice_version_create_draft",
     "notice_version_publish",

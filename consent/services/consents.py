@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +16,9 @@ from biometrics.services import (
     shopper_old_enough_for_face,
     templates_delete,
 )
+from biometrics.shoppers import shopper_lock
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.selectors import shopper_has_face_consent
+from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
 
@@ -106,16 +106,17 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
         .filter(shopper=shopper, operator=operator, purpose=purpose, status=Consent.Status.ACTIVE)
         .first()
     )
-    if consent is not None and consent.expires_at <= now:
-        consent_end(
-            consent=consent,
-            status=Consent.Status.EXPIRED,
-            kind=ConsentEvent.Kind.EXPIRED,
-            actor=Actor.system(),
-            now=now,
-        )
+    if consent is not None and consent_status_at(consent, now=now) == Consent.Status.EXPIRED:
+        _consent_expire(consent=consent, now=now)
         return None
     return consent
+
+
+def _consent_expire(*, consent: Consent, now: datetime) -> Consent:
+    """Record that a consent's validity ran out: the same end, event and audit entry whoever notices first."""
+    return consent_end(
+        consent=consent, status=Consent.Status.EXPIRED, kind=ConsentEvent.Kind.EXPIRED, actor=Actor.system(), now=now
+    )
 
 
 def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> None:
@@ -124,7 +125,7 @@ def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: st
     The shopper row is locked first, as the enrollment worker does before it stores templates,
     so a template can never be written after the last consent ended.
     """
-    get_user_model().objects.select_for_update().filter(pk=shopper.pk).first()
+    shopper_lock(shopper_id=shopper.pk)
     if not shopper_has_face_consent(shopper):
         templates_delete(shopper=shopper, actor=actor, reason=reason)
 
@@ -305,11 +306,7 @@ def consent_refuse(
 def _locked_active(consent: Consent, now: datetime) -> Consent:
     """The consent, locked; refused when it has ended or its validity ran out (expiry records that)."""
     consent = Consent.objects.select_for_update().select_related("shopper", "operator").get(pk=consent.pk)
-    status = (
-        Consent.Status.EXPIRED
-        if consent.status == Consent.Status.ACTIVE and consent.expires_at <= now
-        else consent.status
-    )
+    status = consent_status_at(consent, now=now)
     if status != Consent.Status.ACTIVE:
         raise Conflict(_("This consent is no longer active."), code="consent_not_active", extra={"status": status})
     return consent
@@ -355,17 +352,11 @@ def consent_expire_due(*, now: datetime | None = None, batch_size: int = 500) ->
         with transaction.atomic():
             due = list(
                 Consent.objects.select_for_update(skip_locked=True)
-                .filter(status=Consent.Status.ACTIVE, expires_at__lte=now)
+                .filter(consent_past_expiry_q(now=now))
                 .select_related("shopper", "operator")[:batch_size]
             )
             for consent in due:
-                consent_end(
-                    consent=consent,
-                    status=Consent.Status.EXPIRED,
-                    kind=ConsentEvent.Kind.EXPIRED,
-                    actor=Actor.system(),
-                    now=now,
-                )
+                _consent_expire(consent=consent, now=now)
         expired += len(due)
         if len(due) < batch_size:
             return expired

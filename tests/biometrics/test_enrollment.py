@@ -214,7 +214,7 @@ class TestTemplateLifecycle:
 
         _, sealed = sent[0]
         assert sent.argsrepr.endswith("<1 sealed photos>)")
-        ciphertext = base64.b64decode(sealed[0]["c"])
+        ciphertext = base64.b64decode(sealed[0])
         assert photo[:64] not in ciphertext and photo[1000:1064] not in ciphertext
 
 

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from consent.models import Consent, ConsentEvent, EntryPass
-from consent.services import entry_pass_verify, notice_version_create_draft
+from consent.selectors import entry_pass_get_by_token
+from consent.services import notice_version_create_draft
 from core.audit import Actor
 from core.errors import DomainError
 from core.models import AuditEntry
@@ -274,7 +275,7 @@ class TestEntryPass:
     def test_a_fresh_pass_verifies_and_holds_no_personal_data(self, client_for, shopper):
         issued = self.issue(client_for(shopper))
         assert issued["qr_svg"].startswith("<svg")
-        assert entry_pass_verify(token=issued["token"], operator_id=OperatorFactory().pk).shopper == shopper
+        assert entry_pass_get_by_token(token=issued["token"], operator_id=OperatorFactory().pk).shopper == shopper
         # The signed payload is one random id and nothing else.
         payload = json.loads(base64.urlsafe_b64decode(issued["token"].split(":")[0] + "=="))
         assert set(payload) == {"i"} and len(payload["i"]) >= 43
@@ -288,7 +289,7 @@ class TestEntryPass:
 
     def refused(self, token, code, operator_id=None):
         with pytest.raises(DomainError) as raised:
-            entry_pass_verify(token=token, operator_id=operator_id or OperatorFactory().pk)
+            entry_pass_get_by_token(token=token, operator_id=operator_id or OperatorFactory().pk)
         assert raised.value.code == code
         return raised.value
 
@@ -327,7 +328,7 @@ class TestEntryPass:
         assert issued["operator"] == "fresh-mart"
         entry_pass = EntryPass.objects.get(pk=issued["id"])
         assert entry_pass.operator == operator
-        assert entry_pass_verify(token=issued["token"], operator_id=operator.pk) == entry_pass
+        assert entry_pass_get_by_token(token=issued["token"], operator_id=operator.pk) == entry_pass
         error = self.refused(issued["token"], "pass_wrong_operator", operator_id=OperatorFactory().pk)
         assert error.status == 403 and error.message == "This entry pass does not work at this store."
         # The token still carries only the random id: the scope lives with the pass, not in the code.
@@ -340,7 +341,7 @@ class TestEntryPass:
         issued = self.issue(client_for(shopper))
         assert issued["operator"] is None
         assert EntryPass.objects.get(pk=issued["id"]).operator is None
-        assert entry_pass_verify(token=issued["token"], operator_id=OperatorFactory().pk).pk == issued["id"]
+        assert entry_pass_get_by_token(token=issued["token"], operator_id=OperatorFactory().pk).pk == issued["id"]
         assert AuditEntry.objects.get(action="entry_pass.issued").data["operator"] is None
         for any_operator in (None, ""):
             response = client_for(shopper).post("/api/v1/entry-passes", {"operator": any_operator}, format="json")

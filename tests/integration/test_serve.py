@@ -13,6 +13,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 
+from portal import workers
 from tests.worker import ROOT, _database_url, _key_file_spec
 
 pytestmark = pytest.mark.integration
@@ -97,8 +98,8 @@ def test_door_matches_have_a_worker_process_of_their_own(served):
     queues = {name: sorted(queue["name"] for queue in consumed) for name, consumed in inspect.active_queues().items()}
     stats = inspect.stats()
 
-    assert sorted(queues.values()) == [["default", "enroll", "erasure"], ["match"]]
-    match_worker = next(name for name, consumed in queues.items() if consumed == ["match"])
+    assert sorted(queues.values()) == sorted(sorted(role.queues) for role in workers.ROLES)
+    match_worker = next(name for name, consumed in queues.items() if consumed == list(workers.MATCH.queues))
     other_worker = next(name for name in queues if name != match_worker)
     assert stats[match_worker]["pid"] != stats[other_worker]["pid"]
     # One process, one copy of the match indexes, several doors at once.

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from biometrics.services import enrollment_start
 from consent.services import consent_withdraw
-from stores.matching import OperatorIndexes
+from stores.door.matching import OperatorIndexes
 from stores.tasks import _consumes_match_queue
 from tests.biometrics.photos import astronaut_jpeg
 from tests.factories import OperatorFactory, UserFactory, face_consent

@@ -1,12 +1,13 @@
 """A door probe's trip to a match worker and back: the photo there, the answer back, nothing kept.
 
-The photo is sealed under the active template key, bound to its one probe. With a Redis broker the
-sealed bytes wait in Redis beside the task message, as binary, for at most a second longer than
+The photo is sealed under the active template key, bound to its one probe, in the format of
+`biometrics.sealed_bytes` (the enrollment photos' too). With a Redis broker the sealed bytes wait in
+Redis beside the task message, as binary, for at most a second longer than
 the door waits, and the worker takes them with GETDEL: the message stays small and nothing is
 encoded as text and parsed again on the way. The answer (ids and a distance) comes back on a
 list the door blocks on, which costs one Redis command each way instead of the result backend's
 subscribe, store, publish and delete. Without Redis (the embedded default) the sealed photo rides
-in the message and the answer comes back as the task's result.
+in the message, as text, and the answer comes back as the task's result.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import json
 
 from django.conf import settings
 
-from biometrics.keys import key_ring
-from biometrics.protection import NONCE_BYTES, SealedTemplate
-from biometrics.services import photo_open, photo_seal
+from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
 
 KEY_PREFIX = "faceconsent:door-probe:"
 ANSWER_PREFIX = "faceconsent:door-answer:"
@@ -60,23 +59,22 @@ def answers_by_redis() -> bool:
 
 def probe_photo_send(photo: bytes, *, probe_id: str) -> dict[str, str]:
     """Seal the photo for one probe; returns what the task message carries to find and open it."""
+    sealed = bytes_seal(photo, context=_context(probe_id))
     url = _redis_url()
     if not url:
-        return photo_seal(photo, context=_context(probe_id))
-    box = key_ring().seal_bytes(photo, context=_context(probe_id))
-    _client(url).set(KEY_PREFIX + probe_id, box.nonce + box.ciphertext, px=_expires_ms())
-    return {"k": box.key_id, "in": "redis"}
+        return {"sealed": sealed_text(sealed)}
+    _client(url).set(KEY_PREFIX + probe_id, sealed, px=_expires_ms())
+    return {"in": "redis"}
 
 
 def probe_photo_take(reference: dict[str, str], *, probe_id: str) -> bytes:
     """The worker's side: the photo, opened, and gone from wherever it waited."""
     if reference.get("in") != "redis":
-        return photo_open(reference, context=_context(probe_id))
-    data = _client(_redis_url()).getdel(KEY_PREFIX + probe_id)
-    if data is None:
+        return bytes_open(sealed_from_text(reference["sealed"]), context=_context(probe_id))
+    sealed = _client(_redis_url()).getdel(KEY_PREFIX + probe_id)
+    if sealed is None:
         raise ProbeGone(probe_id)
-    box = SealedTemplate(reference["k"], data[:NONCE_BYTES], data[NONCE_BYTES:])
-    return key_ring().open_bytes(box, context=_context(probe_id))
+    return bytes_open(sealed, context=_context(probe_id))
 
 
 def probe_photo_withdraw(reference: dict[str, str] | None, *, probe_id: str) -> None:

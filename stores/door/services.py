@@ -1,0 +1,273 @@
+"""What happens at the door: recognise a face (1:N, or 1:1 with an entry pass), or let a shopper in
+with an entry pass alone, and record the visit, its match event and the day's counters."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from celery.exceptions import TaskRevokedError
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+from biometrics import engine
+from biometrics.models import FaceTemplate
+from consent.selectors import entry_pass_get_by_token, face_consent_for_match
+from consent.services import entry_pass_use
+from core.audit import Actor, audit_entry_create
+from core.db import PreparedQuery
+from core.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from stores.door.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
+from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
+from stores.sealing import shopper_reference
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DoorAnswer:
+    matched: bool
+    shopper_ref: str | None = None
+    visit: Visit | None = None
+    first_visit: bool = False
+    # Milliseconds spent waiting for the match worker (of which the face engine, for a photo) and
+    # recording the visit, for Server-Timing.
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _probe_counter_bump(field: str) -> PreparedQuery:
+    return PreparedQuery(
+        lambda device_id, day: ProbeCounter.objects.filter(device_id=device_id, day=day),
+        updates=lambda **_: {field: F(field) + 1},
+        device_id=int,
+        day=date,
+    )
+
+
+# One per counted outcome; counting happens on every probe, so the ORM writes each UPDATE once.
+_probe_counter_bumps = {field: _probe_counter_bump(field) for field in ("matched", "no_match", "no_face")}
+
+
+def _count(device: Device, field: str) -> None:
+    today = timezone.localdate()
+    bump = _probe_counter_bumps[field]
+    if not bump.update(device_id=device.pk, day=today):
+        ProbeCounter.objects.get_or_create(device=device, day=today)  # the day's first probe
+        bump.update(device_id=device.pk, day=today)
+
+
+def _check_entrance(device: Device) -> None:
+    if device.kind != Device.Kind.ENTRANCE:
+        raise Forbidden(_("Only entrance devices may recognise shoppers."), code="device_cannot_match")
+    if not device.store.is_live:
+        raise Forbidden(_("This store is not live: its signage has not been confirmed."), code="store_not_live")
+
+
+def door_match(
+    *, device: Device, photo: bytes | None, encoding: list[float] | None, entry_pass: str | None
+) -> DoorAnswer:
+    """Recognise a face at the door: 1:N among the operator's consenting shoppers, or 1:1 with a pass.
+
+    The worker proposes a candidate; this confirms it against the database (active consent,
+    templates still held) in the transaction that records the visit, so no withdrawn shopper
+    is ever returned, whatever the worker's index holds.
+    """
+    _check_entrance(device)
+    store = device.store
+    if (photo is None) == (encoding is None):
+        raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
+    if encoding is not None:
+        encoding = engine.validate_encoding(encoding).tolist()
+    if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
+        raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
+    entry = entry_pass_get_by_token(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
+    if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
+        raise ValidationFailed(
+            _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
+        )
+    asked = time.perf_counter()
+    result = _ask_match_worker(
+        operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
+    )
+    timings = {"worker": _ms_since(asked)}
+    if result.get("engine_ms") is not None:
+        timings["engine"] = result["engine_ms"]
+    if result.get("error") in ("probe_expired", "worker_failed"):  # too late for this door, or it broke
+        raise _match_unavailable()
+    if result.get("error"):
+        _count(device, "no_face")
+        raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
+    if not result["face_found"]:
+        _count(device, "no_face")
+        return DoorAnswer(matched=False, timings=timings)
+    if result["shopper_id"] is None:
+        _count(device, "no_match")
+        return DoorAnswer(matched=False, timings=timings)
+    recording = time.perf_counter()
+    answer = _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
+    return replace(answer, timings={**timings, "record": _ms_since(recording)})
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _match_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        _("No match worker answered in time; let the shopper in another way."), code="match_unavailable"
+    )
+
+
+def _ask_match_worker(**kwargs) -> dict:
+    from stores.tasks import match_probe_task
+
+    photo = kwargs.pop("photo")
+    probe_id = uuid.uuid4().hex
+    by_redis = answers_by_redis()
+    reference, sent = None, None
+    try:
+        reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
+        sent = match_probe_task.apply_async(
+            kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
+            ignore_result=by_redis,  # without Redis the answer comes back as the task's result
+            expires=settings.MATCH_TIMEOUT_SECONDS,
+            argsrepr="()",
+            kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
+        )
+        if by_redis:
+            answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
+        else:
+            answer = _task_result(sent)
+    except (RedisError, KombuOperationalError):  # the broker is unreachable: no worker can answer
+        logger.exception("The door could not reach the match queue")
+        answer = None
+    if answer is None:
+        with contextlib.suppress(Exception):
+            if sent is not None:
+                sent.revoke()
+            probe_photo_withdraw(reference, probe_id=probe_id)
+        raise _match_unavailable()
+    return answer
+
+
+def _task_result(sent) -> dict | None:
+    try:
+        return sent.get(timeout=settings.MATCH_TIMEOUT_SECONDS, interval=0.005, propagate=True)
+    except (CeleryTimeoutError, TaskRevokedError):  # or a worker took it too late and dropped it, expired
+        return None
+    finally:
+        with contextlib.suppress(Exception):  # best effort: match results also expire on their own
+            sent.forget()
+
+
+# The query that confirms a candidate at the door: the active consent, locked, with whether a template
+# is held and whether the shopper has been recognised at this store before. It runs on every match, so
+# the ORM writes its SQL once (core.db.PreparedQuery).
+_door_confirmation = PreparedQuery(
+    lambda shopper_id, operator_id, store_id, now: (
+        face_consent_for_match(shopper_id=shopper_id, operator_id=operator_id, now=now)
+        .annotate(
+            holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
+            visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store_id)),
+        )
+        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "visited_before")
+        .order_by("pk")[:1]
+    ),
+    shopper_id=int,
+    operator_id=int,
+    store_id=int,
+    now=datetime,
+)
+
+
+@transaction.atomic
+def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
+    store = device.store
+    # One query confirms the candidate (consent active, template held), locks the consent and says
+    # whether the shopper has been recognised at this store before; only ids come back.
+    found = _door_confirmation.rows(
+        shopper_id=shopper_id, operator_id=store.operator_id, store_id=store.pk, now=timezone.now()
+    )
+    consent = found[0] if found else None
+    if consent is None or not consent["holds_template"]:
+        _count(device, "no_match")
+        return DoorAnswer(matched=False)
+    if entry is not None:
+        entry_pass_use(entry_pass=entry, actor=Actor.device(device))
+    visit = _visit_create(
+        device=device,
+        shopper_id=shopper_id,
+        method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE,
+        first=not consent["visited_before"],
+    )
+    MatchEvent.objects.create(
+        visit=visit,
+        shopper_id=shopper_id,
+        device=device,
+        store=store,
+        distance=distance,
+        mode=Store.Mode.ONE_TO_ONE if entry else Store.Mode.ONE_TO_MANY,
+        consent_id=consent["pk"],
+        notice_version_id=consent["notice_version_id"],
+        occurred_at=visit.entered_at,
+    )
+    _count(device, "matched")
+    audit_entry_create(
+        actor=Actor.device(device),
+        action="visit.recognised",
+        target=visit,
+        data={"consent": consent["pk"], "distance": round(distance, 4), "first_visit": visit.first_visit},
+    )
+    return DoorAnswer(
+        True,
+        shopper_reference(operator_id=store.operator_id, shopper_public_id=consent["shopper__public_id"]),
+        visit,
+        visit.first_visit,
+    )
+
+
+def _visit_create(*, device: Device, shopper_id: int, method: str, first: bool | None = None) -> Visit:
+    """A visit; the first recognised one at this store makes the door show the collection notice (C11)."""
+    if first is None:
+        first = not Visit.objects.filter(shopper_id=shopper_id, store=device.store).exists()
+    now = timezone.now()
+    return Visit.objects.create(
+        shopper_id=shopper_id,
+        store=device.store,
+        device=device,
+        method=method,
+        entered_at=now,
+        first_visit=first,
+        notice_shown_at=now if first else None,
+    )
+
+
+@transaction.atomic
+def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
+    """Let a shopper in with an entry pass and no face at all (C9): no consent needed."""
+    _check_entrance(device)
+    entry = entry_pass_get_by_token(token=token, operator_id=device.store.operator_id)
+    entry_pass_use(entry_pass=entry, actor=Actor.device(device))
+    visit = _visit_create(device=device, shopper_id=entry.shopper_id, method=Visit.Method.ENTRY_PASS)
+    audit_entry_create(
+        actor=Actor.device(device),
+        action="visit.entry_pass",
+        target=visit,
+        data={"first_visit": visit.first_visit},
+    )
+    return DoorAnswer(
+        True,
+        shopper_reference(operator_id=device.store.operator_id, shopper_public_id=entry.shopper.public_id),
+        visit,
+        visit.first_visit,
+    )
