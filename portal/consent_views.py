@@ -201,6 +201,7 @@ def operator_retention(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "operator": operator,
             "versions": notice_versions_current(operator=operator),
+            "consent_validity_days": settings.CONSENT_VALIDITY.days,
             "language": get_language(),
         },
     )
