@@ -6,6 +6,7 @@ and one whose path parameters it cannot fill fails the test until a value is nam
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -25,7 +26,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from biometrics.models import Enrollment
 from consent.services import consent_refuse, entry_pass_issue
 from portal.services import api_token_create
+from stores import signing
 from stores.models import MatchEvent, ProbeCounter, Visit
+from tests.conftest import assert_error
 from tests.factories import (
     OperatorFactory,
     UserFactory,
@@ -76,10 +79,10 @@ def world():
         notice_version=operator.notices.get(purpose="store_analytics").versions.get(),
         channel="web",
     )
-    entry_pass = entry_pass_issue(shopper=shopper, channel="app").entry_pass
+    issued_pass = entry_pass_issue(shopper=shopper, channel="app")
     enrollment = Enrollment.objects.create(shopper=shopper, channel="app", photo_count=1)
     store = live_store(operator)
-    device, _secret = registered_device(store)
+    device, secret = registered_device(store)
     visit = Visit.objects.create(store=store, device=device, shopper=shopper, method=Visit.Method.FACE)
     MatchEvent.objects.create(
         visit=visit,
@@ -102,11 +105,13 @@ def world():
         "notice": notice,
         "shopper": shopper,
         "consent": consent,
-        "entry_pass": entry_pass,
+        "entry_pass": issued_pass.entry_pass,
+        "entry_pass_token": issued_pass.token,
         "enrollment": enrollment,
         "staff": staff,
         "totp": totp,
         "token": token,
+        "device": (device, secret),
         "reset": (urlsafe_base64_encode(force_bytes(shopper.pk)), default_token_generator.make_token(shopper)),
     }
 
@@ -153,13 +158,16 @@ def _paths(world) -> list[tuple[str, str]]:
 
 
 def _writes(client, method: str, path: str, headers: dict) -> list[str]:
+    if "device" in headers:  # signed afresh for each request, as a device signs
+        device, secret = headers["device"]
+        headers = signing.signed_headers(device.device_id, secret, method.upper(), path, b"")
     with CaptureQueriesContext(connection) as queries:
         response = getattr(client, method)(path, headers=headers)
     assert response.status_code < 500, (path, response.status_code)
     return [query["sql"] for query in queries.captured_queries if WRITE.match(query["sql"])]
 
 
-@pytest.mark.parametrize("who", ["anonymous", "shopper", "staff"])
+@pytest.mark.parametrize("who", ["anonymous", "shopper", "staff", "device"])
 def test_no_get_or_head_writes_anything(client, world, who):
     headers = {}
     if who == "shopper":
@@ -167,6 +175,8 @@ def test_no_get_or_head_writes_anything(client, world, who):
         headers = {"Authorization": f"Bearer {world['token']}"}
     elif who == "staff":
         client.force_login(world["staff"])
+    elif who == "device":
+        headers = {"device": world["device"]}
     paths = _paths(world)
     assert len(paths) > 60  # the walk found the admin's routes, the pages' and the API's
     writes = [
@@ -182,3 +192,19 @@ def test_the_walk_reaches_pages_the_api_and_the_admin(world):
     names = {name for name, _path in _paths(world)}
     assert {"portal:consents", "portal:consent_decide", "api:consent_list", "api:enrollment_detail"} <= names
     assert {f"admin:{model._meta.app_label}_{model._meta.model_name}_change" for model in admin.site._registry} <= names
+
+
+def test_a_signed_get_to_the_door_is_refused_before_its_signature_is_checked(client, world):
+    device, secret = world["device"]
+    headers = signing.signed_headers(device.device_id, secret, "GET", "/api/v1/device/match", b"", nonce="n" * 22)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/device/match", headers=headers)
+    assert_error(response, 405, "method_not_allowed")
+    assert not [query for query in queries.captured_queries if WRITE.match(query["sql"])]
+    # Its nonce is not spent: the device may still use it for a request the door serves.
+    body = json.dumps({"entry_pass": world["entry_pass_token"]}).encode()
+    headers = signing.signed_headers(
+        device.device_id, secret, "POST", "/api/v1/device/entry-pass", body, nonce="n" * 22
+    )
+    response = client.post("/api/v1/device/entry-pass", body, content_type="application/json", headers=headers)
+    assert response.status_code == 200, response.content
