@@ -38,11 +38,6 @@ def user_get_active_by_email(*, email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip(), is_active=True).first()
 
 
-def user_get_unverified_by_email(*, email: str) -> User | None:
-    """The active account with this address that still waits for its verification code."""
-    return User.objects.filter(email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True).first()
-
-
 def email_verification_latest_locked(*, user: User) -> EmailVerification | None:
     """The account's latest code, locked for the caller's transaction (a try is counted under it)."""
     return EmailVerification.objects.select_for_update().filter(user=user).order_by("-created_at").first()
