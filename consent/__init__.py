@@ -1,1 +1,1 @@
-"""Operators' notices and their versions, consents and their events, receipts, entry passes, the audit log."""
+"""Operators' notices and their versions, consents and their events, receipts, entry passes."""

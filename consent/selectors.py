@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +40,31 @@ def notice_versions_current(*, operator) -> list[NoticeVersion]:
         latest.setdefault(version.notice.purpose, version)
     order = {purpose: index for index, purpose in enumerate(Purpose.values)}
     return sorted(latest.values(), key=lambda version: order[version.notice.purpose])
+
+
+def notice_version_current(*, operator, purpose: str) -> NoticeVersion:
+    """The version of the operator's notice for this purpose that is shown now: its latest published one."""
+    version = (
+        NoticeVersion.objects.filter(
+            notice__operator=operator, notice__purpose=purpose, status=NoticeVersion.Status.PUBLISHED
+        )
+        .select_related("notice__operator")
+        .order_by("-version")
+        .first()
+    )
+    if version is None:
+        raise NotFound(_("This operator has published no notice for this purpose."), code="notice_not_found")
+    return version
+
+
+def _latest_published_versions() -> QuerySet[NoticeVersion]:
+    """The current version of every notice of every operator, in one query."""
+    latest = (
+        NoticeVersion.objects.filter(notice=OuterRef("notice"), status=NoticeVersion.Status.PUBLISHED)
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    return NoticeVersion.objects.filter(status=NoticeVersion.Status.PUBLISHED, version=Subquery(latest))
 
 
 def notice_version_get_published(*, pk: int) -> NoticeVersion:
@@ -162,20 +187,26 @@ class ConsentChoice:
 
 
 def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:
-    """Every operator's current notices, each with the shopper's active consent if any."""
+    """Every operator's current notices, each with the shopper's active consent if any: operators
+    by name, purposes in their order. Two queries, however many operators there are."""
     active = {
         (consent.operator_id, consent.purpose): consent
         for consent in Consent.objects.filter(consent_active_q(), shopper=shopper).select_related("notice_version")
     }
-    choices = []
-    for operator in operator_model().objects.order_by("name"):
-        for version in notice_versions_current(operator=operator):
-            choices.append(
-                ConsentChoice(
-                    operator, version.notice.purpose, version, active.get((operator.pk, version.notice.purpose))
-                )
-            )
-    return choices
+    order = {purpose: index for index, purpose in enumerate(Purpose.values)}
+    versions = sorted(
+        _latest_published_versions().select_related("notice__operator"),
+        key=lambda version: (version.notice.operator.name, version.notice.operator_id, order[version.notice.purpose]),
+    )
+    return [
+        ConsentChoice(
+            version.notice.operator,
+            version.notice.purpose,
+            version,
+            active.get((version.notice.operator_id, version.notice.purpose)),
+        )
+        for version in versions
+    ]
 
 
 def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:

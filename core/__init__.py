@@ -1,1 +1,1 @@
-"""Pieces every layer shares: the domain error, the API error shape, pagination."""
+"""Pieces every layer shares: the audit log, the domain error, the API error shape, pagination."""

@@ -1,4 +1,4 @@
-"""The FaceConsent project and everything people see: shopper accounts, pages, staff console."""
+"""The FaceConsent project and everything people see: shopper accounts and pages, the admin for staff."""
 
 from portal.celery import app as celery_app
 

@@ -115,7 +115,7 @@ class LoginApi(APIView):
             required=False,
             allow_blank=True,
             default="",
-            help_text="A name for this app install, shown in the shopper's sessions.",
+            help_text="A name for this app install, kept with its token.",
         )
 
     class OutputSerializer(serializers.Serializer):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from portal.models import ApiToken
-from portal.services import api_token_find
-
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+from core.errors import DomainError
+from portal.selectors import api_token_get_usable
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """Finds the token and its user; writes nothing, so a GET with a token stays a read."""
+
     keyword = "Bearer"
 
     def authenticate(self, request):
@@ -28,18 +25,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError as error:
             raise exceptions.AuthenticationFailed(_("The token is not valid."), code="token_invalid") from error
-        token = api_token_find(key=key)
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("The token is not valid."), code="token_invalid")
-        if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(_("The token has been revoked; log in again."), code="token_revoked")
-        now = timezone.now()
-        if token.expires_at <= now:
-            raise exceptions.AuthenticationFailed(_("The token has expired; log in again."), code="token_expired")
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("This account is disabled."), code="account_disabled")
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        try:
+            token = api_token_get_usable(key=key)
+        except DomainError as error:
+            raise exceptions.AuthenticationFailed(error.message, code=error.code) from error
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -8,6 +8,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
@@ -21,6 +22,7 @@ from consent.selectors import (
     consent_events_for_shopper,
     consent_get_for_shopper,
     consent_list_for_shopper,
+    notice_version_current,
     notice_version_get_published,
     notice_versions_current,
     operator_get_by_slug,
@@ -53,11 +55,25 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _current_version(operator, purpose: str):
-    for version in notice_versions_current(operator=operator):
-        if version.notice.purpose == purpose:
-            return version
-    raise Http404
+def _decide(request: HttpRequest, operator, purpose: str) -> None:
+    """The shopper's answer, with the notice they answered recorded as shown, in one transaction:
+    the page itself records nothing (a GET never writes), so the notice is on record once it is
+    answered, and never for an answer that failed."""
+    decision = request.POST.get("decision")
+    if decision not in ("give", "refuse"):
+        raise DomainError(_("Choose yes or no."), code="decision_required")
+    try:
+        shown = notice_version_get_published(pk=int(request.POST.get("notice_version", "0")))
+    except ValueError as error:
+        raise DomainError(_("Choose yes or no."), code="decision_required") from error
+    answer = consent_give if decision == "give" else consent_refuse
+    with transaction.atomic():
+        notice_shown_record(shopper=request.user, notice_version=shown, channel=Channel.WEB)
+        answer(shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB)
+    if decision == "give":
+        messages.success(request, _("Thank you. Your consent is recorded; you can withdraw it here at any time."))
+    else:
+        messages.info(request, _("Your answer is recorded: no. Nothing else about your account changes."))
 
 
 @login_required
@@ -68,34 +84,17 @@ def consent_decide(request: HttpRequest, slug: str, purpose: str) -> HttpRespons
         raise Http404
     try:
         operator = operator_get_by_slug(slug=slug)
+        version = notice_version_current(operator=operator, purpose=purpose)
     except NotFound as error:
         raise Http404 from error
-    version = _current_version(operator, purpose)
     status = 200
     if request.method == "POST":
         try:
-            shown = notice_version_get_published(pk=int(request.POST.get("notice_version", "0")))
-            decision = request.POST.get("decision")
-            if decision == "give":
-                consent_give(
-                    shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB
-                )
-                messages.success(
-                    request, _("Thank you. Your consent is recorded; you can withdraw it here at any time.")
-                )
-            elif decision == "refuse":
-                consent_refuse(
-                    shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB
-                )
-                messages.info(request, _("Your answer is recorded: no. Nothing else about your account changes."))
-            else:
-                raise DomainError(_("Choose yes or no."), code="decision_required")
+            _decide(request, operator, purpose)
             return redirect("portal:consents")
-        except (DomainError, ValueError) as error:
-            messages.error(request, getattr(error, "message", _("Choose yes or no.")))
+        except DomainError as error:
+            messages.error(request, error.message)
             status = 400
-    else:
-        notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.WEB)
     return render(
         request,
         "portal/consents/decide.html",
@@ -137,7 +136,7 @@ def consent_withdraw_view(request: HttpRequest, public_id) -> HttpResponse:
 def consent_reaffirm_view(request: HttpRequest, public_id) -> HttpResponse:
     consent = _own_consent(request, public_id)
     try:
-        version = _current_version(consent.operator, consent.purpose)
+        version = notice_version_current(operator=consent.operator, purpose=consent.purpose)
         consent_reaffirm(consent=consent, notice_version=version, channel=Channel.WEB)
         messages.success(request, _("Reaffirmed. Your consent is valid for another period."))
     except DomainError as error:
@@ -202,6 +201,7 @@ def operator_retention(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "operator": operator,
             "versions": notice_versions_current(operator=operator),
+            "consent_validity_days": settings.CONSENT_VALIDITY.days,
             "language": get_language(),
         },
     )

@@ -13,13 +13,13 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.encoding import force_bytes, force_str
+from django.utils.encoding import force_bytes
 from django.utils.functional import Promise
-from django.utils.http import urlencode, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.http import urlencode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,6 +27,12 @@ from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
 from portal.models import ApiToken, EmailVerification, Language, User
+from portal.selectors import (
+    api_token_hash,
+    email_verification_latest_locked,
+    password_reset_user_get,
+    user_get_active_by_email,
+)
 from portal.tasks import email_send
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 130
@@ -83,18 +89,27 @@ def user_register(
     send_verification: bool = True,
 ) -> User:
     email = User.objects.normalize_email(email).strip().lower()
+    taken = Conflict(
+        _("An account with this email already exists."),
+        code="email_taken",
+        fields={"email": [_("An account with this email already exists.")]},
+    )
     if User.objects.filter(email__iexact=email).exists():
-        raise Conflict(
-            _("An account with this email already exists."),
-            code="email_taken",
-            fields={"email": [_("An account with this email already exists.")]},
-        )
+        raise taken
     _validate_date_of_birth(date_of_birth)
     user = User(email=email, display_name=display_name.strip(), date_of_birth=date_of_birth, language=language)
     _validate_password(password, user)
     user.set_password(password)
-    user.full_clean()
-    user.save()
+    # The unique check is the database's: the check above and full_clean's can both pass for two
+    # sign-ups at once, and only one insert succeeds.
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        if User.objects.filter(email__iexact=email).exists():
+            raise taken from error
+        raise
     audit_entry_create(
         actor=Actor.shopper(user, channel), action="account.registered", target=user, data={"language": language}
     )
@@ -168,11 +183,11 @@ def email_verify(*, email: str, code: str, channel: str) -> User:
     invalid = ValidationFailed(
         _("The code is not valid."), code="verification_code_invalid", fields={"code": [_("The code is not valid.")]}
     )
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = user_get_active_by_email(email=email)
     if user is None:
         raise invalid
     with transaction.atomic():
-        verification = EmailVerification.objects.select_for_update().filter(user=user).order_by("-created_at").first()
+        verification = email_verification_latest_locked(user=user)
         if verification is None or (verification.used_at is not None and not user.email_verified):
             raise invalid
         if verification.attempts >= settings.EMAIL_VERIFICATION_MAX_ATTEMPTS:
@@ -287,7 +302,7 @@ def api_token_create(*, user: User, label: str = "") -> IssuedToken:
     now = timezone.now()
     token = ApiToken.objects.create(
         user=user,
-        key_hash=_sha256(key),
+        key_hash=api_token_hash(key),
         prefix=key[3:11],
         label=label[:80],
         created_at=now,
@@ -300,10 +315,6 @@ def api_token_create(*, user: User, label: str = "") -> IssuedToken:
         data={"expires_at": token.expires_at.isoformat()},
     )
     return IssuedToken(token=token, key=key)
-
-
-def api_token_find(*, key: str) -> ApiToken | None:
-    return ApiToken.objects.select_related("user").filter(key_hash=_sha256(key)).first()
 
 
 @transaction.atomic
@@ -334,7 +345,7 @@ def password_reset_request(*, email: str, channel: str) -> None:
             code="password_reset_too_often",
             retry_after=window,
         )
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    user = user_get_active_by_email(email=email)
     if user is None or not user.has_usable_password():
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -349,20 +360,9 @@ def password_reset_request(*, email: str, channel: str) -> None:
     audit_entry_create(actor=Actor.shopper(user, channel), action="account.password_reset_requested", target=user)
 
 
-def password_reset_user(*, uidb64: str, token: str) -> User:
-    """The account a reset link is for, or a refusal when the link is wrong or used up."""
-    try:
-        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)
-    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
-        user = None
-    if user is None or not default_token_generator.check_token(user, token):
-        raise ValidationFailed(_("This reset link is not valid or has already been used."), code="reset_link_invalid")
-    return user
-
-
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str, channel: str) -> User:
-    user = password_reset_user(uidb64=uidb64, token=token)
+    user = password_reset_user_get(uidb64=uidb64, token=token)
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])

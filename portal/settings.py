@@ -369,8 +369,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceConsent API",
     "DESCRIPTION": (
-        "Consent, enrollment and footprint API for shoppers' apps, and the signed API for "
-        'store entrance devices. Every error answers {"error": {"code", "message", "fields"}}.'
+        "Accounts, notices, consents, entry passes and face enrollment for shoppers' apps, and the "
+        'signed API for store entrance devices. Every error answers {"error": {"code", "message", "fields"}}.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -12,13 +12,22 @@ import math
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.http import client_address
 
 
 class AnonymousAccountThrottle(SimpleRateThrottle):
+    """Counts the requests that can do something (POST); a GET or HEAD, answered 405, counts nothing
+    and writes nothing."""
+
     scope = "anonymous_account"
+
+    def allow_request(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": client_address(request)}

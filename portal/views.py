@@ -19,12 +19,12 @@ from core.errors import DomainError
 from core.http import client_address
 from core.models import Channel
 from portal import forms
+from portal.selectors import password_reset_user_get
 from portal.services import (
     email_verification_resend,
     email_verify,
     password_reset_confirm,
     password_reset_request,
-    password_reset_user,
     user_authenticate,
     user_profile_update,
     user_register,
@@ -151,7 +151,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     try:
-        password_reset_user(uidb64=uidb64, token=token)
+        password_reset_user_get(uidb64=uidb64, token=token)
     except DomainError as error:
         return render(request, "portal/password_reset_confirm.html", {"invalid": error.message}, status=400)
     form = forms.SetPasswordForm(request.POST or None)

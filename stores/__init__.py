@@ -1,1 +1,1 @@
-"""Operators, stores, entrance devices, the device API, visits, shelf dwell and purchases."""
+"""Operators, stores, entrance devices, the device API, and the visits and matches the doors record."""

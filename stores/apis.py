@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -61,6 +61,13 @@ def door_answer(answer: DoorAnswer) -> Response:
 class DeviceApi(APIView):
     authentication_classes = [DeviceSignatureAuthentication]
     permission_classes = [IsDevice]
+
+    def initial(self, request, *args, **kwargs):
+        """A method the door does not serve is refused before the signature is checked: its nonce
+        is not spent, and a GET writes nothing."""
+        if not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     def payload(self, request, serializer_class) -> dict:
         """The signed body, parsed as JSON (sent as application/json) and validated."""

@@ -34,7 +34,7 @@ def test_the_overview_lists_each_purpose_with_its_answer(client, shopper, operat
     assert "/consents/fresh-mart/store_analytics/decide/" in html
 
 
-def test_the_decision_page_shows_the_notice_and_records_it(client, shopper, notice):
+def test_the_decision_page_shows_the_notice_and_records_nothing(client, shopper, notice):
     client.force_login(shopper)
     response = client.get("/consents/fresh-mart/face_entry/decide/")
     html = response.content.decode()
@@ -43,7 +43,33 @@ def test_the_decision_page_shows_the_notice_and_records_it(client, shopper, noti
     # Explicit and unticked: two buttons, no pre-ticked box.
     assert 'name="decision" value="give"' in html and 'name="decision" value="refuse"' in html
     assert "checked" not in html
-    assert ConsentEvent.objects.get().kind == "notice_shown"
+    # A GET never writes: the notice goes on record with the answer to it.
+    assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("decision", "kind"), [("give", "given"), ("refuse", "refused")])
+def test_an_answer_records_the_notice_it_answers_as_shown(client, shopper, notice, decision, kind):
+    client.force_login(shopper)
+    response = client.post(
+        "/consents/fresh-mart/face_entry/decide/", {"notice_version": notice.pk, "decision": decision}
+    )
+    assert response.status_code == 302
+    events = list(ConsentEvent.objects.order_by("id").values_list("kind", "notice_version", "channel"))
+    assert events == [("notice_shown", notice.pk, "web"), (kind, notice.pk, "web")]
+
+
+def test_a_failed_answer_records_nothing(client, shopper, notice, operator):
+    consent_give(shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="app")
+    client.force_login(shopper)
+    response = client.post("/consents/fresh-mart/face_entry/decide/", {"notice_version": notice.pk, "decision": "give"})
+    assert response.status_code == 400
+    assert "You have already given this consent." in response.content.decode()
+    assert list(ConsentEvent.objects.values_list("kind", flat=True)) == ["given"]
+
+
+def test_a_purpose_without_a_published_notice_is_not_found(client, shopper, notice):
+    client.force_login(shopper)
+    assert client.get("/consents/fresh-mart/personalised_offers/decide/").status_code == 404
 
 
 def test_the_notice_is_shown_in_chinese(client, notice):
@@ -186,8 +212,7 @@ def test_public_retention_page_needs_no_login(client, operator, notice):
     response = client.get("/operators/fresh-mart/retention/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "400 days" in html and "200 days" in html
-    assert "Kept until you withdraw." in html
+    assert "Kept until you withdraw." in html and "365 days" in html
     assert client.get(f"/operators/fresh-mart/notices/{notice.pk}/").status_code == 200
     assert client.get("/operators/nobody/retention/").status_code == 404
 

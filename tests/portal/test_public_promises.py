@@ -1,0 +1,97 @@
+"""What the public pages and the API description promise, each held to the code that keeps it.
+
+The rest of the retention page's promises have their own tests: withdrawing the last face consent
+destroys the templates and the shopper deletes them at will (tests/biometrics/test_enrollment.py
+TestTemplateLifecycle), enrollment photos are never stored (tests/biometrics/leaks.py), a door photo
+is dropped once searched (tests/stores/test_door.py), receipts download (test_consent_pages.py).
+"""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import yaml
+from django.utils import timezone
+
+from biometrics.keys import key_ring
+from biometrics.models import FaceTemplate
+from consent.models import Consent
+from consent.services import consent_expire_due
+from portal.celery import app as celery_app
+from tests.factories import OperatorFactory, face_consent, published_notice
+
+pytestmark = pytest.mark.django_db
+
+# Words for what is not built yet: the footprint pages and export, erasure requests, the staff
+# console with two-factor login. None of the public texts may promise them.
+NOT_BUILT = ("footprint", "erase", "erasure", "export", "deletion receipt", "28 days", "totp", "two-factor")
+
+
+@pytest.fixture
+def operator():
+    # Settings the operator has, but that no code enforces yet: the page must not state them.
+    return OperatorFactory(
+        name="Fresh Mart", slug="fresh-mart", template_retention_days=400, footprint_retention_days=200
+    )
+
+
+def retention_page(client, language: str = "en") -> str:
+    response = client.get("/operators/fresh-mart/retention/", headers={"accept-language": language})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_retention_page_states_the_consent_validity_the_code_applies(client, operator, shopper, settings):
+    settings.CONSENT_VALIDITY = timedelta(days=200)
+    assert "A consent runs out 200 days after you gave or last reaffirmed it." in retention_page(client)
+    consent = face_consent(shopper, operator)
+    assert consent.expires_at - consent.given_at == timedelta(days=200)
+
+
+def test_a_consent_past_its_validity_is_ended_and_the_template_destroyed_within_15_minutes(operator, shopper):
+    """The page: "within 15 minutes it is recorded as expired and, if it was the last consent to
+    face recognition, your face template is destroyed"."""
+    schedule = next(
+        entry["schedule"] for entry in celery_app.conf.beat_schedule.values() if entry["task"] == "consent.expire_due"
+    )
+    assert sorted(schedule.minute) == [0, 15, 30, 45]
+    consent = face_consent(shopper, operator)
+    sealed = key_ring().seal(np.zeros(128), owner=str(shopper.public_id))
+    FaceTemplate.objects.create(shopper=shopper, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert consent_expire_due() == 1
+    assert Consent.objects.get(pk=consent.pk).status == "expired"
+    assert not FaceTemplate.objects.filter(shopper=shopper).exists()
+
+
+def test_the_retention_page_promises_nothing_the_code_does_not_do(client, operator):
+    published_notice(operator)
+    html = retention_page(client)
+    assert "400 day" not in html  # the template retention by inactivity: not enforced yet
+    assert "200 day" not in html  # the footprint retention: not enforced yet
+    assert "No schedule destroys these records yet." in html
+    for words in NOT_BUILT:
+        assert words not in html.lower(), words
+
+
+def test_the_retention_page_in_chinese(client, operator, settings):
+    settings.CONSENT_VALIDITY = timedelta(days=365)
+    html = retention_page(client, "zh-hans")
+    assert "同意在您作出或最近一次重新确认后 365 天失效。" in html
+    assert "目前没有任何计划会销毁这些记录。" in html
+
+
+def test_the_home_page_promises_what_a_shopper_can_do_today(client):
+    html = client.get("/").content.decode()
+    assert "every consent comes with a receipt you can download, and you can delete your face template" in html
+    for words in NOT_BUILT:
+        assert words not in html.lower(), words
+
+
+def test_the_api_description_promises_nothing_not_built(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    text = yaml.safe_dump(schema).lower()
+    assert schema["info"]["description"].startswith("Accounts, notices, consents, entry passes and face enrollment")
+    for words in NOT_BUILT:
+        assert words not in text, words
