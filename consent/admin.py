@@ -52,8 +52,7 @@ class NoticeVersionAdmin(ServiceAdmin):
         values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
         if change:
             changes = {name: values[name] for name in form.changed_data if name in values}
-            if changes:  # saving an untouched draft changes nothing, and logs nothing
-                notice_version_update_draft(actor=actor, version=obj, **changes)
+            notice_version_update_draft(actor=actor, version=obj, **changes)
         else:
             created = notice_version_create_draft(
                 actor=actor, operator=form.cleaned_data["operator"], purpose=form.cleaned_data["purpose"], **values
