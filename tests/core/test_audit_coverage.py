@@ -1,172 +1,57 @@
-"""Every write path leaves exactly its audit entries: each service that writes, and each admin add,
-change, inline add/change/delete, delete, bulk delete and action.
+"""Every service that writes leaves exactly its audit entries, and no new one can be added silently.
 
-Nothing can be added silently: every public function of every services module (found by
-introspection) needs a row in SERVICES or a reason in WITHOUT_AN_ENTRY, and every write the
-registered admins allow (their permissions, inlines and actions, also found by introspection)
-needs a row in ADMIN_PATHS. A row is one line: what to set up, what to call, which entries follow.
+Every public function of every services module of the project's apps (found by introspection)
+needs a row in SERVICES (one dict entry: what to set up, what to call, which entries follow, in
+order) or a reason in WITHOUT_AN_ENTRY. The admin's write paths are in test_audit_coverage_admin.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
-from django.contrib import admin
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.messages import get_messages
-from django.db import models
-from django.test import RequestFactory
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from biometrics import services as biometrics
-from biometrics.keys import key_ring
-from biometrics.models import Enrollment, FaceTemplate
-from biometrics.protection import generate_key
+from biometrics.models import Enrollment
 from consent import services as consent
-from consent.models import Consent, NoticeVersion
+from consent.models import Consent
 from consent.services import consents
-from core.admin import ReadOnlyAdmin, ServiceAdmin
-from core.audit import Actor, audit_chain_verify
+from core.audit import audit_chain_verify
 from core.errors import ValidationFailed
 from core.models import AuditEntry
 from portal import services as portal
-from portal.models import EmailVerification
 from stores import services as stores
-from stores.models import Device, Operator, Store
-from tests.factories import (
-    NOTICE_TEXTS,
-    OperatorFactory,
-    StoreFactory,
-    UserFactory,
-    face_consent,
-    live_store,
-    published_notice,
-    registered_device,
+from tests.core.audit_world import (
+    GIVEN,
+    RESULT,
+    SHOPPER,
+    STAFF,
+    Target,
+    World,
+    entries_after,
+    last_sequence,
+    target_key,
 )
-from tests.stores.admin_pages import StoreChange, operator_form, store_form
+from tests.factories import NOTICE_TEXTS, StoreFactory
 
 pytestmark = pytest.mark.django_db
-
-STAFF = Actor.system()  # the actor a service is called with here; the admin rows check the staff member
-
-
-# What the tests set up, made on first use.
-
-
-class World:
-    def __init__(self, settings):
-        self.settings = settings
-
-    @cached_property
-    def operator(self) -> Operator:
-        return OperatorFactory()
-
-    @cached_property
-    def notice(self) -> NoticeVersion:
-        return published_notice(self.operator)
-
-    @cached_property
-    def shopper(self):
-        return UserFactory()
-
-    @cached_property
-    def store(self) -> Store:
-        return live_store(self.operator)
-
-    @cached_property
-    def device(self) -> Device:
-        return registered_device(self.store)[0]
-
-    def consent(self, shopper=None) -> Consent:
-        self.notice  # noqa: B018  (published first)
-        return face_consent(shopper or self.shopper, self.operator)
-
-    def draft(self) -> NoticeVersion:
-        return consent.notice_version_create_draft(
-            actor=STAFF, operator=self.operator, purpose="face_entry", **NOTICE_TEXTS
-        )
-
-    def consent_of_a_minor(self) -> Consent:
-        """A face consent whose shopper's date of birth turns out to be today's."""
-        given = self.consent()
-        type(self.shopper).objects.filter(pk=self.shopper.pk).update(date_of_birth=timezone.localdate())
-        self.shopper.refresh_from_db()
-        return given
-
-    def consent_past_expiry(self) -> Consent:
-        given = self.consent()
-        Consent.objects.filter(pk=given.pk).update(expires_at=timezone.now())
-        return given
-
-    def template(self, shopper=None, encoding=None) -> np.ndarray:
-        """A face template held for the shopper (sealed as the worker seals it); returns its encoding."""
-        shopper = shopper or self.shopper
-        encoding = np.linspace(-0.2, 0.2, 128) if encoding is None else encoding
-        sealed = key_ring().seal(encoding, owner=str(shopper.public_id))
-        FaceTemplate.objects.create(
-            shopper=shopper, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
-        )
-        return encoding
-
-    def unverified(self):
-        return UserFactory(email_verified_at=None)
-
-    def code(self, user, code: str = "123456") -> str:
-        """A verification code waiting for the user (as email_verification_send leaves it, minus the mail)."""
-        EmailVerification.objects.create(
-            user=user,
-            code_hash=hashlib.sha256(f"{user.pk}:{code}".encode()).hexdigest(),
-            expires_at=timezone.now() + timedelta(hours=1),
-        )
-        return code
-
-    def unverified_with_code(self):
-        user = self.unverified()
-        self.code(user)
-        return user
-
-    def old_key_templates(self) -> None:
-        """A template sealed under a key that is then no longer the active one."""
-        self.settings.TEMPLATE_KEYS = f"old:{generate_key()}"
-        self.template()
-        self.settings.TEMPLATE_KEYS += f",new:{generate_key()}"
 
 
 @pytest.fixture
 def world(settings):
     return World(settings)
-
-
-# The expected entries: an action, and its target as a function of (world, given, result).
-
-Target = Callable[[World, Any, Any], "models.Model | tuple[str, str]"]
-
-
-def RESULT(w, g, r):
-    return r
-
-
-def GIVEN(w, g, r):
-    return g
-
-
-def SHOPPER(w, g, r):
-    return w.shopper
 
 
 @dataclass(frozen=True)
@@ -503,34 +388,16 @@ def test_every_service_is_in_the_table():
     assert not listed & set(WITHOUT_AN_ENTRY)
 
 
-def _key(target) -> tuple[str, str]:
-    if isinstance(target, models.Model):
-        return target._meta.label_lower, str(target.pk)
-    return target
-
-
-def _last_sequence() -> int:
-    return AuditEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-
-
-def _entries_after(sequence: int) -> list[tuple[str, str, str]]:
-    return list(
-        AuditEntry.objects.filter(sequence__gt=sequence)
-        .order_by("sequence")
-        .values_list("action", "target_type", "target_id")
-    )
-
-
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_each_service_leaves_exactly_its_entries(world, name):
     row = SERVICES[name]
     given = row.given(world)
-    before = _last_sequence()
+    before = last_sequence()
 
     result = row.call(world, given)
 
-    expected = [(action, *_key(target(world, given, result))) for action, target in row.entries]
-    assert _entries_after(before) == expected
+    expected = [(action, *target_key(target(world, given, result))) for action, target in row.entries]
+    assert entries_after(before) == expected
     assert audit_chain_verify().intact
 
 
@@ -556,207 +423,3 @@ def test_no_entry_holds_a_code_a_token_or_a_secret(world, mailoutbox, django_cap
     assert AuditEntry.objects.filter(action="account.verification_code_sent").exists()
     for sent in secrets_sent:
         assert sent not in log
-
-
-# The admin ----------------------------------------------------------------------------------------
-
-
-def notice_form(**overrides) -> dict:
-    data = {key: value for key, value in NOTICE_TEXTS.items() if key != "data_categories"}
-    return {**data, "data_categories": '["facial template (biometric)"]', "material": "on", **overrides}
-
-
-def action(client, model: str, name: str, *objects):
-    return client.post(
-        f"/admin/{model}/", {"action": name, "_selected_action": [obj.pk for obj in objects], "post": "yes"}
-    )
-
-
-def empty_store(w) -> Store:
-    return StoreFactory(operator=w.operator)
-
-
-@dataclass(frozen=True)
-class AdminRow:
-    request: Callable[[Any, World, Any], Any]
-    entries: list[tuple[str, Target]]
-    given: Callable[[World], Any] = field(default=lambda w: None)
-
-
-# Keys: "<app_label>.<model>: <path>", a path being add, change, delete, an action's name, or
-# "inline <app_label>.<model> add|change|delete".
-ADMIN_PATHS: dict[str, AdminRow] = {
-    "stores.operator: add": AdminRow(
-        lambda c, w, g: c.post("/admin/stores/operator/add/", operator_form()),
-        [("operator.created", lambda w, g, r: Operator.objects.get(slug="mart"))],
-    ),
-    "stores.operator: change": AdminRow(
-        lambda c, w, g: c.post(
-            f"/admin/stores/operator/{g.pk}/change/", operator_form(g, name="Renamed", template_retention_days="30")
-        ),
-        [("operator.changed", GIVEN)],
-        given=lambda w: w.operator,
-    ),
-    "stores.operator: delete": AdminRow(
-        lambda c, w, g: c.post(f"/admin/stores/operator/{g.pk}/delete/", {"post": "yes"}),
-        [("operator.deleted", GIVEN)],
-        given=lambda w: w.operator,
-    ),
-    "stores.operator: delete_selected": AdminRow(
-        lambda c, w, g: action(c, "stores/operator", "delete_selected", *g),
-        [("operator.deleted", lambda w, g, r: g[0]), ("operator.deleted", lambda w, g, r: g[1])],
-        given=lambda w: sorted([OperatorFactory(), OperatorFactory()], key=lambda o: o.name),
-    ),
-    "stores.operator: inline stores.store add": AdminRow(
-        lambda c, w, g: c.post(f"/admin/stores/operator/{g.pk}/change/", operator_form(g, new=["Central"])),
-        [("store.created", lambda w, g, r: g.stores.get())],
-        given=lambda w: w.operator,
-    ),
-    "stores.operator: inline stores.store change": AdminRow(
-        lambda c, w, g: c.post(
-            f"/admin/stores/operator/{g.operator_id}/change/",
-            operator_form(g.operator, change=StoreChange(g, name="Renamed", mode="1:1")),
-        ),
-        [("store.changed", GIVEN)],
-        given=empty_store,
-    ),
-    "stores.operator: inline stores.store delete": AdminRow(
-        lambda c, w, g: c.post(
-            f"/admin/stores/operator/{g.operator_id}/change/", operator_form(g.operator, delete=[g])
-        ),
-        [("store.deleted", GIVEN)],
-        given=empty_store,
-    ),
-    "stores.store: add": AdminRow(
-        lambda c, w, g: c.post("/admin/stores/store/add/", store_form(operator=w.operator.pk)),
-        [("store.created", lambda w, g, r: Store.objects.get(slug="central"))],
-    ),
-    "stores.store: change": AdminRow(
-        lambda c, w, g: c.post(f"/admin/stores/store/{g.pk}/change/", store_form(g, name="Renamed")),
-        [("store.changed", GIVEN)],
-        given=empty_store,
-    ),
-    "stores.store: delete": AdminRow(
-        lambda c, w, g: c.post(f"/admin/stores/store/{g.pk}/delete/", {"post": "yes"}),
-        [("store.deleted", GIVEN)],
-        given=empty_store,
-    ),
-    "stores.store: delete_selected": AdminRow(
-        lambda c, w, g: action(c, "stores/store", "delete_selected", *g),
-        [("store.deleted", lambda w, g, r: g[0]), ("store.deleted", lambda w, g, r: g[1])],
-        given=lambda w: [StoreFactory(operator=w.operator, name="A"), StoreFactory(operator=w.operator, name="B")],
-    ),
-    "stores.store: confirm_signage": AdminRow(
-        lambda c, w, g: action(c, "stores/store", "confirm_signage", g),
-        [("store.signage_confirmed", GIVEN)],
-        given=empty_store,
-    ),
-    "stores.store: go_live": AdminRow(
-        lambda c, w, g: action(c, "stores/store", "go_live", g),
-        [("store.live", GIVEN)],
-        given=lambda w: stores.store_confirm_signage(actor=STAFF, store=empty_store(w), confirmed_by="Manager"),
-    ),
-    "stores.device: add": AdminRow(
-        lambda c, w, g: c.post(
-            "/admin/stores/device/add/",
-            {"store": w.store.pk, "name": "Door", "kind": "entrance", "location": "entrance"},
-        ),
-        [("device.registered", lambda w, g, r: Device.objects.get())],
-        given=lambda w: w.store,
-    ),
-    "stores.device: change": AdminRow(
-        lambda c, w, g: c.post(
-            f"/admin/stores/device/{g.pk}/change/", {"name": "Side door", "location": "sales_floor"}
-        ),
-        [("device.changed", GIVEN)],
-        given=lambda w: w.device,
-    ),
-    "stores.device: rotate_secret": AdminRow(
-        lambda c, w, g: action(c, "stores/device", "rotate_secret", g),
-        [("device.secret_rotated", GIVEN)],
-        given=lambda w: w.device,
-    ),
-    "stores.device: revoke": AdminRow(
-        lambda c, w, g: action(c, "stores/device", "revoke", g), [("device.revoked", GIVEN)], given=lambda w: w.device
-    ),
-    "consent.noticeversion: add": AdminRow(
-        lambda c, w, g: c.post(
-            "/admin/consent/noticeversion/add/", notice_form(operator=w.operator.pk, purpose="face_entry")
-        ),
-        [("notice.draft_created", lambda w, g, r: NoticeVersion.objects.get())],
-    ),
-    "consent.noticeversion: change": AdminRow(
-        lambda c, w, g: c.post(f"/admin/consent/noticeversion/{g.pk}/change/", notice_form(title_en="A clearer title")),
-        [("notice.draft_changed", GIVEN)],
-        given=lambda w: w.draft(),
-    ),
-    "consent.noticeversion: publish": AdminRow(
-        lambda c, w, g: action(c, "consent/noticeversion", "publish", g),
-        [("notice.published", GIVEN)],
-        given=lambda w: w.draft(),
-    ),
-}
-
-
-def _admin_paths(model_admin, request) -> set[str]:
-    """What a superuser may write through this admin, as ADMIN_PATHS names it."""
-    paths = {
-        permission
-        for permission in ["add", "change", "delete"]
-        if getattr(model_admin, f"has_{permission}_permission")(request)
-    }
-    paths |= set(model_admin.get_actions(request))
-    for inline in model_admin.get_inline_instances(request):
-        label = inline.model._meta.label_lower
-        paths |= {
-            f"inline {label} {permission}"
-            for permission in ["add", "change", "delete"]
-            if getattr(inline, f"has_{permission}_permission")(request, None)
-        }
-    return paths
-
-
-def test_every_admin_write_is_in_the_table(admin_user):
-    request = RequestFactory().get("/admin/")
-    request.user = admin_user
-    required = set()
-    for model, model_admin in admin.site._registry.items():
-        assert isinstance(model_admin, ServiceAdmin | ReadOnlyAdmin), (
-            f"{model._meta.label}'s admin writes with save(): make it a ServiceAdmin or a ReadOnlyAdmin"
-        )
-        required |= {f"{model._meta.label_lower}: {path}" for path in _admin_paths(model_admin, request)}
-    assert sorted(required - set(ADMIN_PATHS)) == [], "admin writes with no row in ADMIN_PATHS"
-    assert sorted(set(ADMIN_PATHS) - required) == [], "rows for admin writes that no longer exist"
-
-
-@pytest.mark.parametrize("name", sorted(ADMIN_PATHS))
-def test_each_admin_write_leaves_exactly_its_entries(world, admin_client, admin_user, name):
-    row = ADMIN_PATHS[name]
-    given = row.given(world)
-    before = _last_sequence()
-
-    response = row.request(admin_client, world, given)
-
-    assert response.status_code == 302, response.content.decode()[:3000]
-    assert "error" not in [message.level_tag for message in get_messages(response.wsgi_request)]
-    expected = [(action, *_key(target(world, given, response))) for action, target in row.entries]
-    assert _entries_after(before) == expected
-    staff = set(AuditEntry.objects.filter(sequence__gt=before).values_list("actor_type", "actor_id"))
-    assert staff <= {("staff", str(admin_user.pk))}
-    assert audit_chain_verify().intact
-
-
-def test_a_tampered_or_missing_admin_entry_is_caught(world, admin_client):
-    store = empty_store(world)
-    admin_client.post(f"/admin/stores/store/{store.pk}/change/", store_form(store, name="Renamed"))
-    admin_client.post(f"/admin/stores/store/{store.pk}/delete/", {"post": "yes"})
-    changed, deleted = AuditEntry.objects.filter(action__in=["store.changed", "store.deleted"]).order_by("sequence")
-    assert audit_chain_verify().intact
-
-    AuditEntry.objects.filter(pk=changed.pk).update(data={"fields": ["address"]})
-    report = audit_chain_verify()
-    assert (report.broken_sequence, report.reason) == (changed.sequence, "its content does not match its hash")
-
-    AuditEntry.objects.filter(pk=changed.pk).delete()
-    report = audit_chain_verify()
-    assert (report.broken_sequence, report.reason) == (deleted.sequence, f"entry #{changed.sequence} is missing")
