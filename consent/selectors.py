@@ -163,3 +163,13 @@ def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:
     if entry_pass is None:
         raise NotFound(_("No such entry pass."), code="entry_pass_not_found")
     return entry_pass
+
+
+def operator_has_consent_records(*, operator_id: int) -> bool:
+    """Whether consent holds anything of this operator's: a notice, a consent event (a consent given,
+    a refusal ...) or an entry pass. An operator with any of them answers for them and is kept."""
+    return (
+        Notice.objects.filter(operator_id=operator_id).exists()
+        or ConsentEvent.objects.filter(operator_id=operator_id).exists()
+        or EntryPass.objects.filter(operator_id=operator_id).exists()
+    )

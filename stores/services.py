@@ -23,8 +23,7 @@ from redis.exceptions import RedisError
 
 from biometrics import engine
 from biometrics.models import FaceTemplate
-from consent.models import ConsentEvent, EntryPass
-from consent.selectors import face_consent_for_match
+from consent.selectors import face_consent_for_match, operator_has_consent_records
 from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
@@ -151,12 +150,7 @@ def operator_delete(*, actor: Actor, operator: Operator) -> None:
     an operator that has any of them is kept.
     """
     operator = Operator.objects.select_for_update().get(pk=operator.pk)
-    if (
-        operator.stores.exists()
-        or operator.notices.exists()
-        or ConsentEvent.objects.filter(operator=operator).exists()
-        or EntryPass.objects.filter(operator=operator).exists()
-    ):
+    if operator.stores.exists() or operator_has_consent_records(operator_id=operator.pk):
         raise Conflict(
             _("%(operator)s has stores, notices, consents or entry passes, so it cannot be deleted.")
             % {"operator": operator},
