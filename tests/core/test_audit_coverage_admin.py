@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.messages import get_messages
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from consent.models import NoticeVersion
@@ -224,12 +225,18 @@ def test_a_tampered_or_missing_admin_entry_is_caught(world, admin_client):
     admin_client.post(f"/admin/stores/store/{store.pk}/change/", store_form(store, name="Renamed"))
     admin_client.post(f"/admin/stores/store/{store.pk}/delete/", {"post": "yes"})
     changed, deleted = AuditEntry.objects.filter(action__in=["store.changed", "store.deleted"]).order_by("sequence")
-    assert audit_chain_verify().intact
+    call_command("audit_verify")
 
     AuditEntry.objects.filter(pk=changed.pk).update(data={"fields": ["address"]})
-    report = audit_chain_verify()
-    assert (report.broken_sequence, report.reason) == (changed.sequence, "its content does not match its hash")
+    with pytest.raises(CommandError) as raised:
+        call_command("audit_verify")
+    assert str(raised.value).startswith(
+        f"Audit chain broken at entry #{changed.sequence} (id {changed.pk}): its content does not match its hash."
+    )
 
     AuditEntry.objects.filter(pk=changed.pk).delete()
-    report = audit_chain_verify()
-    assert (report.broken_sequence, report.reason) == (deleted.sequence, f"entry #{changed.sequence} is missing")
+    with pytest.raises(CommandError) as raised:
+        call_command("audit_verify")
+    assert str(raised.value).startswith(
+        f"Audit chain broken at entry #{deleted.sequence} (id {deleted.pk}): entry #{changed.sequence} is missing."
+    )

@@ -193,6 +193,13 @@ class TestOperatorsAndStores:
         assert Store.objects.filter(pk=device.store.pk).exists()
         assert not AuditEntry.objects.filter(action="store.deleted").exists()
 
+    def test_the_operator_pages_show_its_stores_with_their_state_read_only(self, admin_client):
+        store = StoreFactory()
+        assert admin_client.get("/admin/stores/operator/add/").status_code == 200
+        page = admin_client.get(f"/admin/stores/operator/{store.operator_id}/change/").content.decode()
+        assert 'name="stores-0-slug"' in page and 'name="template_retention_days"' in page
+        assert 'name="stores-0-status"' not in page and 'name="stores-0-signage_confirmed_at"' not in page
+
     def test_an_operator_and_its_stores_are_added_together_through_the_services(self, admin_client, admin_user):
         response = admin_client.post("/admin/stores/operator/add/", operator_form(None, new=["North", "South"]))
 
