@@ -7,6 +7,7 @@ from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import operator_model
 from consent.services import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 from consent.services.notices import EDITABLE_FIELDS
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.audit import Actor
 
 
@@ -22,7 +23,7 @@ class NoticeVersionAddForm(NoticeVersionChangeForm):
 
 
 @admin.register(NoticeVersion)
-class NoticeVersionAdmin(admin.ModelAdmin):
+class NoticeVersionAdmin(ServiceAdmin):
     """Privacy officers write drafts here and publish them; a published version is read-only."""
 
     list_display = ["__str__", "status", "material", "published_at"]
@@ -43,38 +44,26 @@ class NoticeVersionAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
+        # Consents point at the versions shoppers were shown; a draft is edited, never deleted.
         return False
 
     def save_model(self, request, obj, form, change):
         actor = Actor.staff(request.user)
         values = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
         if change:
-            notice_version_update_draft(
-                actor=actor, version=obj, **{name: values[name] for name in form.changed_data if name in values}
-            )
+            changes = {name: values[name] for name in form.changed_data if name in values}
+            notice_version_update_draft(actor=actor, version=obj, **changes)
         else:
             created = notice_version_create_draft(
                 actor=actor, operator=form.cleaned_data["operator"], purpose=form.cleaned_data["purpose"], **values
             )
-            for field in NoticeVersion._meta.concrete_fields:  # the admin goes on with `obj`
-                setattr(obj, field.attname, getattr(created, field.attname))
+            self.continue_with(obj, created)
 
     @admin.action(description="Publish the selected drafts")
     def publish(self, request, queryset):
         for version in queryset.filter(status=NoticeVersion.Status.DRAFT):
             invalidated = notice_version_publish(actor=Actor.staff(request.user), version=version)
             self.message_user(request, f"{version} published; {invalidated} consents must be asked again.")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Consent)

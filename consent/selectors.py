@@ -233,3 +233,13 @@ def entry_pass_get_by_token(*, token: str, operator_id: int) -> EntryPass:
     if entry_pass.expires_at <= timezone.now():
         raise EntryPassRefused(_("This entry pass has expired; show a fresh one."), code="pass_expired")
     return entry_pass
+
+
+def operator_has_consent_records(*, operator_id: int) -> bool:
+    """Whether consent holds anything of this operator's: a notice, a consent event (a consent given,
+    a refusal ...) or an entry pass. An operator with any of them answers for them and is kept."""
+    return (
+        Notice.objects.filter(operator_id=operator_id).exists()
+        or ConsentEvent.objects.filter(operator_id=operator_id).exists()
+        or EntryPass.objects.filter(operator_id=operator_id).exists()
+    )

@@ -99,7 +99,7 @@ class EmailVerifyResendApi(AnonymousAccountApi):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email_verification_resend(**serializer.validated_data)
+        email_verification_resend(**serializer.validated_data, channel=Channel.APP)
         return Response(status=status.HTTP_202_ACCEPTED)
 
 

@@ -114,22 +114,29 @@ def user_register(
         actor=Actor.shopper(user, channel), action="account.registered", target=user, data={"language": language}
     )
     if send_verification:
-        email_verification_send(user=user)
+        email_verification_send(user=user, channel=channel)
     return user
 
 
 @transaction.atomic
-def email_verification_send(*, user: User) -> None:
-    """Mail a fresh six-digit code; earlier codes stop working."""
+def email_verification_send(*, user: User, channel: str) -> None:
+    """Mail a fresh six-digit code; earlier codes stop working. The audit entry says a code was
+    sent and until when it works, never the code."""
     if user.email_verified:
         raise Conflict(_("This email address is already verified."), code="email_already_verified")
     now = timezone.now()
     EmailVerification.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     code = f"{secrets.randbelow(1_000_000):06d}"
-    EmailVerification.objects.create(
+    verification = EmailVerification.objects.create(
         user=user,
         code_hash=_sha256(f"{user.pk}:{code}"),
         expires_at=now + settings.EMAIL_VERIFICATION_LIFETIME,
+    )
+    audit_entry_create(
+        actor=Actor.shopper(user, channel),
+        action="account.verification_code_sent",
+        target=user,
+        data={"expires_at": verification.expires_at.isoformat()},
     )
     link = f"{settings.SITE_URL}{reverse('portal:verify_email')}?{urlencode({'email': user.email})}"
     _mail(
@@ -160,7 +167,7 @@ def _within_limit(key: str, *, limit: int, window: int) -> bool:
     return _count_use(key, window=window) <= limit
 
 
-def email_verification_resend(*, email: str) -> None:
+def email_verification_resend(*, email: str, channel: str) -> None:
     """Send a new code to an unverified account; silent for unknown addresses."""
     if not _within_limit(f"verification-resend:{_sha256(email.strip().lower())}", limit=1, window=60):
         raise TooManyRequests(
@@ -170,7 +177,7 @@ def email_verification_resend(*, email: str) -> None:
         )
     user = User.objects.filter(email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True).first()
     if user is not None:
-        email_verification_send(user=user)
+        email_verification_send(user=user, channel=channel)
 
 
 def email_verify(*, email: str, code: str, channel: str) -> User:
@@ -210,6 +217,12 @@ def email_verify(*, email: str, code: str, channel: str) -> User:
             # Committed with the refusal, so the try counts.
             verification.attempts += 1
             verification.save(update_fields=["attempts"])
+            audit_entry_create(
+                actor=Actor.shopper(user, channel),
+                action="account.verification_code_refused",
+                target=user,
+                data={"attempts": verification.attempts},
+            )
     if not matched:
         raise invalid
     return user

@@ -92,7 +92,7 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
     form = forms.EmailOnlyForm(request.POST)
     if form.is_valid():
         try:
-            email_verification_resend(email=form.cleaned_data["email"])
+            email_verification_resend(email=form.cleaned_data["email"], channel=Channel.WEB)
             messages.info(request, _("If that account waits for verification, a new code is on its way."))
         except DomainError as error:
             messages.error(request, error.message)

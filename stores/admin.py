@@ -1,17 +1,17 @@
-"""Admin: operators and stores (signage and going live through the services), devices and the door's records.
+"""Admin: operators, stores and devices, written only through the services; the door's records, read-only.
 
-Devices are registered, rotated and revoked through the services, which audit them; their secret
-is shown to the staff member once, as a message, and never again. Visits, match events and probe
-counters are read-only.
+Every add, change, inline change, delete and action calls a service, which audits it in the same
+transaction (docs/decisions/0015-audited-admin.md). A device's secret is shown to the staff member
+once, as a message, and never again; devices are revoked, never deleted.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from consent.admin import ReadOnlyAdmin
-from core.admin import AuditedModelAdmin
+from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.audit import Actor
 from core.errors import DomainError
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
@@ -19,38 +19,112 @@ from stores.services import (
     device_register,
     device_revoke,
     device_rotate_secret,
+    device_update,
+    operator_create,
+    operator_delete,
+    operator_update,
     store_confirm_signage,
+    store_create,
+    store_delete,
     store_go_live,
+    store_update,
 )
 
+# What staff edit; each is a keyword of the services (a new model field shows up here only when they take it).
+OPERATOR_FIELDS = [
+    "name",
+    "slug",
+    "legal_name",
+    "jurisdiction",
+    "contact_email",
+    "contact_address",
+    "privacy_officer_name",
+    "privacy_officer_email",
+    "template_retention_days",
+    "footprint_retention_days",
+]
+STORE_FIELDS = ["name", "slug", "address", "mode"]
 # Status and signage change only through the actions below (the services), never by editing a form.
 STORE_STATE_FIELDS = ["status", "signage_confirmed_at", "signage_confirmed_by"]
 
 
+def _changed(form, names) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+
+
+class StoreFormSet(BaseInlineFormSet):
+    """An operator's stores, added, changed and deleted through the services (under `actor`)."""
+
+    actor: Actor
+
+    def save_new(self, form, commit=True):
+        values = {name: form.cleaned_data[name] for name in STORE_FIELDS}
+        return store_create(actor=self.actor, operator=self.instance, **values)
+
+    def save_existing(self, form, obj, commit=True):
+        return store_update(actor=self.actor, store=obj, **_changed(form, STORE_FIELDS))
+
+    def delete_existing(self, obj, commit=True):
+        store_delete(actor=self.actor, store=obj)
+
+
 class StoreInline(admin.TabularInline):
     model = Store
+    formset = StoreFormSet
     extra = 0
+    fields = [*STORE_FIELDS, *STORE_STATE_FIELDS]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = STORE_STATE_FIELDS
 
 
 @admin.register(Operator)
-class OperatorAdmin(AuditedModelAdmin):
+class OperatorAdmin(ServiceAdmin):
     list_display = ["name", "slug", "jurisdiction", "contact_email", "privacy_officer_email"]
     search_fields = ["name", "legal_name"]
+    fields = OPERATOR_FIELDS
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StoreInline]
 
+    def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
+        if change:
+            operator_update(actor=actor, operator=obj, **_changed(form, OPERATOR_FIELDS))
+        else:
+            values = {name: form.cleaned_data[name] for name in OPERATOR_FIELDS}
+            self.continue_with(obj, operator_create(actor=actor, **values))
+
+    def save_formset(self, request, form, formset, change):
+        formset.actor = Actor.staff(request.user)
+        formset.save()
+
+    def delete_model(self, request, obj):
+        operator_delete(actor=Actor.staff(request.user), operator=obj)
+
 
 @admin.register(Store)
-class StoreAdmin(AuditedModelAdmin):
+class StoreAdmin(ServiceAdmin):
     list_display = ["name", "operator", "slug", "mode", "status", "signage_confirmed_at", "signage_confirmed_by"]
     list_filter = ["status", "mode", "operator"]
     list_select_related = ["operator"]
     search_fields = ["name", "address"]
+    fields = ["operator", *STORE_FIELDS, *STORE_STATE_FIELDS]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = STORE_STATE_FIELDS
     actions = ["confirm_signage", "go_live"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A store never moves to another operator: its visits and consents belong to the first.
+        return STORE_STATE_FIELDS if obj is None else ["operator", *STORE_STATE_FIELDS]
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
+        if change:
+            store_update(actor=actor, store=obj, **_changed(form, STORE_FIELDS))
+        else:
+            values = {name: form.cleaned_data[name] for name in STORE_FIELDS}
+            self.continue_with(obj, store_create(actor=actor, operator=form.cleaned_data["operator"], **values))
+
+    def delete_model(self, request, obj):
+        store_delete(actor=Actor.staff(request.user), store=obj)
 
     @admin.action(description=gettext_lazy("Confirm signage"))
     def confirm_signage(self, request, queryset):
@@ -86,8 +160,8 @@ class DeviceForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(AuditedModelAdmin):
-    """Adding registers through `device_register`; later edits (name, location) are audited as changes."""
+class DeviceAdmin(ServiceAdmin):
+    """Adding registers through `device_register`; later edits (name, location) go through `device_update`."""
 
     form = DeviceForm
     list_display = ["device_id", "name", "store", "kind", "location", "revoked_at"]
@@ -111,18 +185,18 @@ class DeviceAdmin(AuditedModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        actor = Actor.staff(request.user)
         if change:
-            super().save_model(request, obj, form, change)
+            device_update(actor=actor, device=obj, **_changed(form, ["name", "location"]))
             return
         issued = device_register(
-            actor=Actor.staff(request.user),
+            actor=actor,
             store=form.cleaned_data["store"],
             name=form.cleaned_data["name"],
             kind=form.cleaned_data["kind"],
             location=form.cleaned_data["location"],
         )
-        for field in Device._meta.concrete_fields:  # the admin goes on with `obj`
-            setattr(obj, field.attname, getattr(issued.device, field.attname))
+        self.continue_with(obj, issued.device)
         self._show_secret_once(request, issued.device, issued.secret)
 
     def _show_secret_once(self, request, device: Device, secret: str) -> None:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from consent.selectors import operator_has_consent_records
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 from stores.models import Device, Operator, Store
 from stores.sealing import device_secret_seal
+
+
+def _changes(instance, values: dict[str, Any]) -> list[str]:
+    """Set the given values (None means "leave as it is") and name the fields that really changed."""
+    changed = []
+    for name, value in values.items():
+        if value is not None and getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
 
 
 @transaction.atomic
@@ -27,6 +39,8 @@ def operator_create(
     legal_name: str = "",
     jurisdiction: str = "CN",
     contact_address: str = "",
+    template_retention_days: int | None = None,
+    footprint_retention_days: int | None = None,
 ) -> Operator:
     operator = Operator(
         name=name,
@@ -38,10 +52,94 @@ def operator_create(
         privacy_officer_name=privacy_officer_name,
         privacy_officer_email=privacy_officer_email,
     )
+    _changes(
+        operator,
+        {"template_retention_days": template_retention_days, "footprint_retention_days": footprint_retention_days},
+    )
     operator.full_clean()
     operator.save()
-    audit_entry_create(actor=actor, action="operator.created", target=operator, data={"slug": slug})
+    audit_entry_create(
+        actor=actor,
+        action="operator.created",
+        target=operator,
+        data={
+            "slug": slug,
+            "template_retention_days": operator.template_retention_days,
+            "footprint_retention_days": operator.footprint_retention_days,
+        },
+    )
     return operator
+
+
+@transaction.atomic
+def operator_update(
+    *,
+    actor: Actor,
+    operator: Operator,
+    name: str | None = None,
+    slug: str | None = None,
+    legal_name: str | None = None,
+    jurisdiction: str | None = None,
+    contact_email: str | None = None,
+    contact_address: str | None = None,
+    privacy_officer_name: str | None = None,
+    privacy_officer_email: str | None = None,
+    template_retention_days: int | None = None,
+    footprint_retention_days: int | None = None,
+) -> Operator:
+    """Change an operator's details; None leaves a field as it is. No change, no write."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    before = {
+        "template_retention_days": operator.template_retention_days,
+        "footprint_retention_days": operator.footprint_retention_days,
+    }
+    changed = _changes(
+        operator,
+        {
+            "name": name,
+            "slug": slug,
+            "legal_name": legal_name,
+            "jurisdiction": jurisdiction,
+            "contact_email": contact_email,
+            "contact_address": contact_address,
+            "privacy_officer_name": privacy_officer_name,
+            "privacy_officer_email": privacy_officer_email,
+            "template_retention_days": template_retention_days,
+            "footprint_retention_days": footprint_retention_days,
+        },
+    )
+    if not changed:
+        return operator
+    operator.full_clean()
+    operator.save(update_fields=changed)
+    # What the retention page promises changes with these two, so the log keeps the numbers.
+    retention = {name: [before[name], getattr(operator, name)] for name in before if name in changed}
+    audit_entry_create(
+        actor=actor,
+        action="operator.changed",
+        target=operator,
+        data={"fields": sorted(changed), **({"retention_days": retention} if retention else {})},
+    )
+    return operator
+
+
+@transaction.atomic
+def operator_delete(*, actor: Actor, operator: Operator) -> None:
+    """Delete an operator set up by mistake: only while nothing refers to it.
+
+    Its stores, notices, consent history and entry passes are records the operator answers for;
+    an operator that has any of them is kept.
+    """
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    if operator.stores.exists() or operator_has_consent_records(operator_id=operator.pk):
+        raise Conflict(
+            _("%(operator)s has stores, notices, consents or entry passes, so it cannot be deleted.")
+            % {"operator": operator},
+            code="operator_in_use",
+        )
+    target = (operator._meta.label_lower, str(operator.pk))
+    operator.delete()
+    audit_entry_create(actor=actor, action="operator.deleted", target=target, data={"slug": operator.slug})
 
 
 @transaction.atomic
@@ -55,6 +153,49 @@ def store_create(
         actor=actor, action="store.created", target=store, data={"operator": operator.slug, "slug": slug, "mode": mode}
     )
     return store
+
+
+@transaction.atomic
+def store_update(
+    *,
+    actor: Actor,
+    store: Store,
+    name: str | None = None,
+    slug: str | None = None,
+    address: str | None = None,
+    mode: str | None = None,
+) -> Store:
+    """Change a store's details; None leaves a field as it is. Its operator, status and signage are
+    not changed here (a store never moves to another data controller; signage and going live have
+    their own services)."""
+    store = Store.objects.select_for_update().select_related("operator").get(pk=store.pk)
+    changed = _changes(store, {"name": name, "slug": slug, "address": address, "mode": mode})
+    if not changed:
+        return store
+    store.full_clean()
+    store.save(update_fields=changed)
+    audit_entry_create(
+        actor=actor,
+        action="store.changed",
+        target=store,
+        data={"fields": sorted(changed), **({"mode": store.mode} if "mode" in changed else {})},
+    )
+    return store
+
+
+@transaction.atomic
+def store_delete(*, actor: Actor, store: Store) -> None:
+    """Delete a store set up by mistake: only while it has no devices (and so no visits)."""
+    store = Store.objects.select_for_update().select_related("operator").get(pk=store.pk)
+    if store.devices.exists() or store.visits.exists():
+        raise Conflict(
+            _("%(store)s has devices or visits, so it cannot be deleted.") % {"store": store}, code="store_in_use"
+        )
+    target = (store._meta.label_lower, str(store.pk))
+    store.delete()
+    audit_entry_create(
+        actor=actor, action="store.deleted", target=target, data={"operator": store.operator.slug, "slug": store.slug}
+    )
 
 
 @transaction.atomic
@@ -91,14 +232,18 @@ def _new_secret() -> str:
     return "fcs_" + secrets.token_urlsafe(32)
 
 
-@transaction.atomic
-def device_register(*, actor: Actor, store: Store, name: str, kind: str, location: str) -> IssuedDevice:
+def _check_location(location: str) -> None:
     if location in Device.PRIVATE_LOCATIONS:
         raise ValidationFailed(
             _("Devices cannot be placed in private spaces such as fitting rooms or toilets."),
             code="private_space",
             fields={"location": [_("Not allowed in a private space.")]},
         )
+
+
+@transaction.atomic
+def device_register(*, actor: Actor, store: Store, name: str, kind: str, location: str) -> IssuedDevice:
+    _check_location(location)
     if kind not in Device.Kind.values:
         raise ValidationFailed(_("Unknown device kind."), code="invalid", fields={"kind": [_("Unknown device kind.")]})
     device_id = "dev_" + secrets.token_hex(8)
@@ -123,6 +268,26 @@ def device_register(*, actor: Actor, store: Store, name: str, kind: str, locatio
         data={"store": store.pk, "kind": kind, "location": location},
     )
     return IssuedDevice(device=device, secret=secret)
+
+
+@transaction.atomic
+def device_update(*, actor: Actor, device: Device, name: str | None = None, location: str | None = None) -> Device:
+    """Rename or move a device; None leaves a field as it is. Its store, kind and secret stay."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if location is not None:
+        _check_location(location)
+    changed = _changes(device, {"name": name, "location": location})
+    if not changed:
+        return device
+    device.full_clean(exclude=["secret_nonce", "secret_ciphertext"])
+    device.save(update_fields=changed)
+    audit_entry_create(
+        actor=actor,
+        action="device.changed",
+        target=device,
+        data={"fields": sorted(changed), **({"location": location} if "location" in changed else {})},
+    )
+    return device
 
 
 @transaction.atomic

@@ -73,11 +73,15 @@ def notice_version_update_draft(*, actor: Actor, version: NoticeVersion, **chang
         raise ValidationFailed(
             _("Unknown notice fields."), code="invalid", fields={name: [_("Unknown field.")] for name in unknown}
         )
-    for name, value in changes.items():
-        setattr(version, name, value)
+    # Only what really changes is written and logged; a change to nothing writes nothing.
+    changed = [name for name, value in changes.items() if getattr(version, name) != value]
+    if not changed:
+        return version
+    for name in changed:
+        setattr(version, name, changes[name])
     version.full_clean()
-    version.save(update_fields=list(changes))
-    audit_entry_create(actor=actor, action="notice.draft_changed", target=version, data={"fields": sorted(changes)})
+    version.save(update_fields=changed)
+    audit_entry_create(actor=actor, action="notice.draft_changed", target=version, data={"fields": sorted(changed)})
     return version
 
 

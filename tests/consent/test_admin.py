@@ -46,3 +46,29 @@ def test_a_published_version_is_read_only_in_the_admin(admin_client):
     assert response.status_code == 403
     version.refresh_from_db()
     assert version.title_en == NOTICE_TEXTS["title_en"]
+
+
+def test_a_second_draft_is_refused_with_a_message_not_a_500(admin_client):
+    operator = OperatorFactory()
+    admin_client.post("/admin/consent/noticeversion/add/", form_data(operator=operator.pk, purpose="face_entry"))
+    response = admin_client.post(
+        "/admin/consent/noticeversion/add/", form_data(operator=operator.pk, purpose="face_entry"), follow=True
+    )
+
+    assert response.redirect_chain == [("/admin/consent/noticeversion/add/", 302)]
+    errors = [message.message for message in response.context["messages"] if message.level_tag == "error"]
+    assert errors == ["This notice already has a draft; edit or publish it first."]
+    assert NoticeVersion.objects.count() == 1
+    assert AuditEntry.objects.filter(action="notice.draft_created").count() == 1
+
+
+def test_saving_an_untouched_draft_logs_nothing(admin_client):
+    operator = OperatorFactory()
+    admin_client.post("/admin/consent/noticeversion/add/", form_data(operator=operator.pk, purpose="face_entry"))
+    draft = NoticeVersion.objects.get()
+    response = admin_client.post(f"/admin/consent/noticeversion/{draft.pk}/change/", form_data())
+    assert response.status_code == 302
+    assert not AuditEntry.objects.filter(action="notice.draft_changed").exists()
+
+    admin_client.post(f"/admin/consent/noticeversion/{draft.pk}/change/", form_data(title_en="A clearer title"))
+    assert AuditEntry.objects.get(action="notice.draft_changed").data == {"fields": ["title_en"]}

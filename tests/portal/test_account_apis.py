@@ -162,6 +162,28 @@ class TestVerifyEmail:
         response = api_client.post(VERIFY, {"email": "mei.lin@example.com", "code": new_code}, format="json")
         assert response.status_code == 200
 
+    def test_each_code_sent_and_each_wrong_code_is_audited_without_the_code(
+        self, api_client, django_capture_on_commit_callbacks
+    ):
+        register(api_client, django_capture_on_commit_callbacks)
+        with django_capture_on_commit_callbacks(execute=True):
+            api_client.post(RESEND, {"email": "mei.lin@example.com"}, format="json")
+        code = mailed_code(mail.outbox[1])
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        api_client.post(VERIFY, {"email": "mei.lin@example.com", "code": wrong}, format="json")
+
+        user = User.objects.get()
+        entries = list(AuditEntry.objects.exclude(action="account.registered").order_by("sequence"))
+        assert [(entry.action, entry.channel, entry.target_id) for entry in entries] == [
+            ("account.verification_code_sent", "app", str(user.pk)),
+            ("account.verification_code_sent", "app", str(user.pk)),
+            ("account.verification_code_refused", "app", str(user.pk)),
+        ]
+        assert entries[1].data == {"expires_at": EmailVerification.objects.latest("created_at").expires_at.isoformat()}
+        assert entries[2].data == {"attempts": 1}
+        for entry in entries:
+            assert code not in str(entry.data) and wrong not in str(entry.data)
+
     def test_resend_twice_in_a_minute_is_throttled(self, api_client, django_capture_on_commit_callbacks):
         register(api_client, django_capture_on_commit_callbacks)
         assert api_client.post(RESEND, {"email": "mei.lin@example.com"}, format="json").status_code == 202
@@ -174,6 +196,7 @@ class TestVerifyEmail:
             response = api_client.post(RESEND, {"email": "nobody@example.com"}, format="json")
         assert response.status_code == 202
         assert mail.outbox == []
+        assert not AuditEntry.objects.exists()
 
     def test_code_must_be_six_digits(self, api_client):
         response = api_client.post(VERIFY, {"email": "a@example.com", "code": "12ab"}, format="json")

@@ -1,0 +1,427 @@
+"""Every service that writes leaves exactly its audit entries, and no new one can be added silently.
+
+Every public function of every services module of the project's apps (found by introspection)
+needs a row in SERVICES (one dict entry: what to set up, what to call, which entries follow, in
+order) or a reason in WITHOUT_AN_ENTRY. The admin's write paths are in test_audit_coverage_admin.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.contrib.auth.tokens import default_token_generator
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from biometrics import services as biometrics
+from biometrics.models import Enrollment
+from biometrics.sealed_bytes import bytes_seal, sealed_text
+from consent import services as consent
+from consent.models import Consent
+from consent.services import consents
+from core.audit import Actor, audit_chain_verify
+from core.errors import ValidationFailed
+from core.models import AuditEntry
+from portal import services as portal
+from stores import services as stores
+from stores.door import services as door
+from tests.core.audit_world import (
+    GIVEN,
+    RESULT,
+    SHOPPER,
+    STAFF,
+    Target,
+    World,
+    entries_after,
+    last_sequence,
+    target_key,
+)
+from tests.factories import NOTICE_TEXTS, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(settings):
+    return World(settings)
+
+
+@dataclass(frozen=True)
+class Row:
+    call: Callable[[World, Any], Any]
+    entries: list[tuple[str, Target]]
+    given: Callable[[World], Any] = field(default=lambda w: None)
+
+
+def _registered(w):
+    return portal.user_register(
+        email="new@example.com",
+        password="a long enough passphrase",
+        display_name="New",
+        date_of_birth=w.shopper.date_of_birth,
+        channel="app",
+    )
+
+
+def _wrong_code(user) -> None:
+    with pytest.raises(ValidationFailed):
+        portal.email_verify(email=user.email, code="000000", channel="web")
+
+
+SERVICES: dict[str, Row] = {
+    # stores: operators, stores and devices
+    "operator_create": Row(
+        lambda w, g: stores.operator_create(
+            actor=STAFF,
+            name="Mart",
+            slug="mart",
+            contact_email="a@mart.example",
+            privacy_officer_name="Pat",
+            privacy_officer_email="dpo@mart.example",
+        ),
+        [("operator.created", RESULT)],
+    ),
+    "operator_update": Row(
+        lambda w, g: stores.operator_update(actor=STAFF, operator=g, name="Renamed", template_retention_days=30),
+        [("operator.changed", GIVEN)],
+        given=lambda w: w.operator,
+    ),
+    "operator_update: nothing changed": Row(
+        lambda w, g: stores.operator_update(actor=STAFF, operator=g, name=g.name), [], given=lambda w: w.operator
+    ),
+    "operator_delete": Row(
+        lambda w, g: stores.operator_delete(actor=STAFF, operator=g),
+        [("operator.deleted", GIVEN)],
+        given=lambda w: w.operator,
+    ),
+    "store_create": Row(
+        lambda w, g: stores.store_create(actor=STAFF, operator=w.operator, name="Central", slug="central"),
+        [("store.created", RESULT)],
+    ),
+    "store_update": Row(
+        lambda w, g: stores.store_update(actor=STAFF, store=g, mode="1:1"),
+        [("store.changed", GIVEN)],
+        given=lambda w: w.store,
+    ),
+    "store_delete": Row(
+        lambda w, g: stores.store_delete(actor=STAFF, store=g), [("store.deleted", GIVEN)], given=lambda w: w.store
+    ),
+    "store_confirm_signage": Row(
+        lambda w, g: stores.store_confirm_signage(actor=STAFF, store=g, confirmed_by="Manager"),
+        [("store.signage_confirmed", GIVEN)],
+        given=lambda w: StoreFactory(),
+    ),
+    "store_go_live": Row(
+        lambda w, g: stores.store_go_live(actor=STAFF, store=g),
+        [("store.live", GIVEN)],
+        given=lambda w: stores.store_confirm_signage(actor=STAFF, store=StoreFactory(), confirmed_by="Manager"),
+    ),
+    "device_register": Row(
+        lambda w, g: stores.device_register(
+            actor=STAFF, store=w.store, name="Door", kind="entrance", location="entrance"
+        ),
+        [("device.registered", lambda w, g, r: r.device)],
+        given=lambda w: w.store,
+    ),
+    "device_update": Row(
+        lambda w, g: stores.device_update(actor=STAFF, device=g, name="Side door", location="sales_floor"),
+        [("device.changed", GIVEN)],
+        given=lambda w: w.device,
+    ),
+    "device_rotate_secret": Row(
+        lambda w, g: stores.device_rotate_secret(actor=STAFF, device=g),
+        [("device.secret_rotated", GIVEN)],
+        given=lambda w: w.device,
+    ),
+    "device_revoke": Row(
+        lambda w, g: stores.device_revoke(actor=STAFF, device=g), [("device.revoked", GIVEN)], given=lambda w: w.device
+    ),
+    # stores: the door
+    "door_match": Row(
+        lambda w, g: door.door_match(device=w.device, photo=None, encoding=g.tolist(), entry_pass=None),
+        [("visit.recognised", lambda w, g, r: r.visit)],
+        given=lambda w: (w.device, w.consent(), w.template())[2],
+    ),
+    "door_entry_pass": Row(
+        lambda w, g: door.door_entry_pass(device=w.device, token=g.token),
+        [("entry_pass.used", lambda w, g, r: g.entry_pass), ("visit.entry_pass", lambda w, g, r: r.visit)],
+        given=lambda w: (w.device, consent.entry_pass_issue(shopper=w.shopper, channel="app"))[1],
+    ),
+    # consent: notices
+    "notice_version_create_draft": Row(
+        lambda w, g: consent.notice_version_create_draft(
+            actor=STAFF, operator=w.operator, purpose="face_entry", **NOTICE_TEXTS
+        ),
+        [("notice.draft_created", RESULT)],
+    ),
+    "notice_version_update_draft": Row(
+        lambda w, g: consent.notice_version_update_draft(actor=STAFF, version=g, title_en="New title"),
+        [("notice.draft_changed", GIVEN)],
+        given=lambda w: w.draft(),
+    ),
+    "notice_version_update_draft: nothing changed": Row(
+        lambda w, g: consent.notice_version_update_draft(actor=STAFF, version=g, title_en=g.title_en),
+        [],
+        given=lambda w: w.draft(),
+    ),
+    "notice_version_publish": Row(
+        lambda w, g: consent.notice_version_publish(actor=STAFF, version=g),
+        [("notice.published", GIVEN)],
+        given=lambda w: w.draft(),
+    ),
+    # consent: consents
+    "notice_shown_record": Row(
+        lambda w, g: consent.notice_shown_record(shopper=w.shopper, notice_version=w.notice, channel="app"),
+        [("consent.notice_shown", RESULT)],
+        given=lambda w: w.notice,
+    ),
+    "consent_give": Row(
+        lambda w, g: consent.consent_give(
+            shopper=w.shopper, operator=w.operator, purpose="face_entry", notice_version=w.notice, channel="app"
+        ),
+        [("consent.given", RESULT)],
+        given=lambda w: w.notice,
+    ),
+    "consent_refuse": Row(
+        lambda w, g: consent.consent_refuse(
+            shopper=w.shopper, operator=w.operator, purpose="face_entry", notice_version=w.notice, channel="app"
+        ),
+        [("consent.refused", RESULT)],
+        given=lambda w: w.notice,
+    ),
+    "consent_reaffirm": Row(
+        lambda w, g: consent.consent_reaffirm(consent=g, notice_version=w.notice, channel="app"),
+        [("consent.reaffirmed", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consent_withdraw": Row(
+        lambda w, g: consent.consent_withdraw(consent=g, channel="app"),
+        [("consent.withdrawn", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consent_withdraw: the last face consent takes the templates": Row(
+        lambda w, g: consent.consent_withdraw(consent=g, channel="app"),
+        [("templates.deleted", SHOPPER), ("consent.withdrawn", GIVEN)],
+        given=lambda w: (w.consent(), w.template())[0],
+    ),
+    "consent_end": Row(
+        lambda w, g: consents.consent_end(
+            consent=g, status="withdrawn", kind="withdrawn", actor=STAFF, now=timezone.now()
+        ),
+        [("consent.withdrawn", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consents_invalidate": Row(
+        lambda w, g: consents.consents_invalidate(Consent.objects.filter(pk=g.pk), actor=STAFF, now=timezone.now()),
+        [("consent.invalidated", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consents_end_below_minimum_age": Row(
+        lambda w, g: consent.consents_end_below_minimum_age(shopper=w.shopper, actor=STAFF),
+        [("consent.invalidated", GIVEN)],
+        given=lambda w: w.consent_of_a_minor(),
+    ),
+    "consent_expire_due": Row(
+        lambda w, g: consent.consent_expire_due(), [("consent.expired", GIVEN)], given=lambda w: w.consent_past_expiry()
+    ),
+    # consent: entry passes
+    "entry_pass_issue": Row(
+        lambda w, g: consent.entry_pass_issue(shopper=w.shopper, channel="app"),
+        [("entry_pass.issued", lambda w, g, r: r.entry_pass)],
+    ),
+    "entry_pass_use": Row(
+        lambda w, g: consent.entry_pass_use(entry_pass=g[1], actor=Actor.device(g[0])),
+        [("entry_pass.used", lambda w, g, r: g[1])],
+        given=lambda w: (w.device, consent.entry_pass_issue(shopper=w.shopper, channel="app").entry_pass),
+    ),
+    "entry_pass_revoke": Row(
+        lambda w, g: consent.entry_pass_revoke(entry_pass=g, channel="app"),
+        [("entry_pass.revoked", GIVEN)],
+        given=lambda w: consent.entry_pass_issue(shopper=w.shopper, channel="app").entry_pass,
+    ),
+    # biometrics
+    "enrollment_start": Row(
+        lambda w, g: biometrics.enrollment_start(shopper=w.shopper, photos=[b"a photo"], channel="app"),
+        [("enrollment.queued", RESULT)],
+        given=lambda w: w.consent(),
+    ),
+    "enrollment_process": Row(
+        lambda w, g: biometrics.enrollment_process(
+            enrollment_id=g.pk,
+            sealed_photos=[sealed_text(bytes_seal(b"not a photo", context=biometrics._photo_context(g, 1)))],
+        ),
+        [("enrollment.refused", GIVEN)],
+        given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
+    ),
+    "enrollment_fail": Row(
+        lambda w, g: biometrics.enrollment_fail(enrollment_id=g.pk, reason="worker_lost"),
+        [("enrollment.failed", GIVEN)],
+        given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
+    ),
+    "templates_delete": Row(
+        lambda w, g: biometrics.templates_delete(shopper=w.shopper, actor=STAFF, reason="asked"),
+        [("templates.deleted", SHOPPER)],
+        given=lambda w: w.template(),
+    ),
+    "templates_rotate_key": Row(
+        lambda w, g: biometrics.templates_rotate_key(),
+        [("templates.rekeyed", lambda w, g, r: ("biometrics.facetemplate", "*"))],
+        given=lambda w: w.old_key_templates(),
+    ),
+    # portal: accounts
+    "user_register": Row(
+        lambda w, g: _registered(w), [("account.registered", RESULT), ("account.verification_code_sent", RESULT)]
+    ),
+    "email_verification_send": Row(
+        lambda w, g: portal.email_verification_send(user=g, channel="web"),
+        [("account.verification_code_sent", GIVEN)],
+        given=lambda w: w.unverified(),
+    ),
+    "email_verification_resend": Row(
+        lambda w, g: portal.email_verification_resend(email=g.email, channel="web"),
+        [("account.verification_code_sent", GIVEN)],
+        given=lambda w: w.unverified(),
+    ),
+    "email_verification_resend: unknown address": Row(
+        lambda w, g: portal.email_verification_resend(email="nobody@example.com", channel="web"), []
+    ),
+    "email_verify": Row(
+        lambda w, g: portal.email_verify(email=g.email, code=w.code(g), channel="web"),
+        [("account.email_verified", GIVEN)],
+        given=lambda w: w.unverified(),
+    ),
+    "email_verify: a wrong code uses up a try": Row(
+        lambda w, g: _wrong_code(g),
+        [("account.verification_code_refused", GIVEN)],
+        given=lambda w: w.unverified_with_code(),
+    ),
+    "user_email_mark_verified": Row(
+        lambda w, g: portal.user_email_mark_verified(user=g, actor=STAFF),
+        [("account.email_verified", GIVEN)],
+        given=lambda w: w.unverified(),
+    ),
+    "api_token_create": Row(
+        lambda w, g: portal.api_token_create(user=w.shopper), [("account.token_issued", lambda w, g, r: r.token)]
+    ),
+    "api_token_revoke": Row(
+        lambda w, g: portal.api_token_revoke(token=g),
+        [("account.token_revoked", GIVEN)],
+        given=lambda w: portal.api_token_create(user=w.shopper).token,
+    ),
+    "password_reset_request": Row(
+        lambda w, g: portal.password_reset_request(email=w.shopper.email, channel="web"),
+        [("account.password_reset_requested", SHOPPER)],
+    ),
+    "password_reset_confirm": Row(
+        lambda w, g: portal.password_reset_confirm(
+            uidb64=g[0], token=g[1], new_password="another long passphrase", channel="web"
+        ),
+        [("account.password_reset", SHOPPER)],
+        given=lambda w: (
+            urlsafe_base64_encode(force_bytes(w.shopper.pk)),
+            default_token_generator.make_token(w.shopper),
+        ),
+    ),
+    "user_profile_update": Row(
+        lambda w, g: portal.user_profile_update(user=w.shopper, channel="app", display_name="Another name"),
+        [("account.profile_updated", SHOPPER)],
+    ),
+}
+
+# Public functions of services modules that leave no entry of their own, and why.
+WITHOUT_AN_ENTRY: dict[str, str] = {
+    "engine_settings": "reads settings",
+    "face_consent_given": "reads",
+    "shopper_old_enough_for_face": "reads",
+    "check_old_enough_for_face": "checks, writes nothing",
+    "template_encodings_by_shopper": "reads (for a match worker's memory)",
+    "template_encodings": "reads",
+    "match_index_change_record": (
+        "a note to the match workers, written only inside a service that audits the change"
+        " (consent_give, consent_end, templates_delete, enrollment)"
+    ),
+    "enrollment_mark_processing": (
+        "the queued-to-processing step is not audited yet: the enrollment audit work gives it"
+        " its entry, and it moves to SERVICES"
+    ),
+    "login_throttle_check": "reads the shared cache",
+    "login_failure_record": "counts in the shared cache, which forgets on its own; no state of the product",
+    "login_success_record": "clears a counter in the shared cache",
+    "user_authenticate": "checks credentials; its only writes are the cache counters above",
+}
+
+
+def _service_functions() -> dict[str, str]:
+    """Every public function defined in a services module of the project's own apps: name -> module."""
+    found: dict[str, str] = {}
+    root = Path(django_settings.BASE_DIR).resolve()
+    for config in apps.get_app_configs():
+        app_path = Path(config.path).resolve()
+        if root not in app_path.parents:
+            continue  # Django's and third-party apps
+        files = [*app_path.rglob("services.py"), *app_path.rglob("services/*.py")]
+        for path in files:
+            module_name = ".".join(path.relative_to(root).with_suffix("").parts)
+            module = importlib.import_module(module_name.removesuffix(".__init__"))
+            for name, function in inspect.getmembers(module, inspect.isfunction):
+                if function.__module__ == module.__name__ and not name.startswith("_"):
+                    assert found.get(name, module.__name__) == module.__name__, f"{name} is defined twice"
+                    found[name] = module.__name__
+    return found
+
+
+def test_every_service_is_in_the_table():
+    functions = _service_functions()
+    listed = {key.split(":")[0] for key in SERVICES}
+    missing = sorted(set(functions) - listed - set(WITHOUT_AN_ENTRY))
+    assert not missing, f"services with no row in SERVICES (or reason in WITHOUT_AN_ENTRY): {missing}"
+    gone = sorted((listed | set(WITHOUT_AN_ENTRY)) - set(functions))
+    assert not gone, f"rows for services that no longer exist: {gone}"
+    assert not listed & set(WITHOUT_AN_ENTRY)
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_leaves_exactly_its_entries(world, name):
+    row = SERVICES[name]
+    given = row.given(world)
+    before = last_sequence()
+
+    result = row.call(world, given)
+
+    expected = [(action, *target_key(target(world, given, result))) for action, target in row.entries]
+    assert entries_after(before) == expected
+    assert audit_chain_verify().intact
+
+
+def test_no_entry_holds_a_code_a_token_or_a_secret(world, mailoutbox, django_capture_on_commit_callbacks):
+    """What is sent to people (codes, links, passes, device secrets, API keys) never reaches the log."""
+    user = world.unverified()
+    with django_capture_on_commit_callbacks(execute=True):
+        portal.email_verification_send(user=user, channel="web")
+        portal.password_reset_request(email=world.shopper.email, channel="web")
+    code = re.search(r"\b\d{6}\b", mailoutbox[0].body).group()
+    reset_token = re.search(r"https?://\S+", mailoutbox[1].body).group().rstrip("/").split("/")[-1]
+    assert len(reset_token) > 20
+    secrets_sent = [
+        code,
+        reset_token,
+        consent.entry_pass_issue(shopper=world.shopper, channel="app").token,
+        stores.device_register(
+            actor=STAFF, store=world.store, name="Door", kind="entrance", location="entrance"
+        ).secret,
+        portal.api_token_create(user=world.shopper).key,
+    ]
+    log = "\n".join(str(entry) for entry in AuditEntry.objects.values_list("data", "target_id", "actor_id"))
+    assert AuditEntry.objects.filter(action="account.verification_code_sent").exists()
+    for sent in secrets_sent:
+        assert sent not in log
