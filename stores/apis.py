@@ -13,8 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics import engine
-from biometrics.engine import ENCODING_SIZE
+from biometrics.faces import ENCODING_SIZE, validate_encoding
 from core.api import errors
 from core.errors import UnsupportedMediaType, ValidationFailed
 from core.http import media_type
@@ -108,7 +107,7 @@ class EncodingField(serializers.Field):
     def to_internal_value(self, data) -> list[float]:
         if not isinstance(data, list):
             raise ValidationFailed(_("The encoding must be a list of 128 numbers."), code="invalid_encoding")
-        return engine.validate_encoding(data).tolist()
+        return validate_encoding(data).tolist()
 
     def to_representation(self, value) -> list[float]:
         return list(value)

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from biometrics import engine
+from biometrics.faces import REASONS, validate_encoding
 from biometrics.models import FaceTemplate
+from biometrics.uploads import photo_size_check
 from consent.selectors import face_consent_for_match
 from consent.services import entry_pass_verify
 from core.audit import Actor, audit_entry_create
@@ -224,9 +225,9 @@ def door_match(
     if (photo is None) == (encoding is None):
         raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
     if encoding is not None:
-        encoding = engine.validate_encoding(encoding).tolist()
-    if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
-        raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
+        encoding = validate_encoding(encoding).tolist()
+    if photo is not None:
+        photo_size_check(photos=[photo])
     entry = entry_pass_verify(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
     if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
         raise ValidationFailed(
@@ -243,7 +244,7 @@ def door_match(
         raise _match_unavailable()
     if result.get("error"):
         _count(device, "no_face")
-        raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
+        raise ValidationFailed(_(REASONS[result["error"]]), code=result["error"])
     if not result["face_found"]:
         _count(device, "no_face")
         return DoorAnswer(matched=False, timings=timings)

@@ -329,18 +329,18 @@ class TestTaskFailures:
 
         from django.db import OperationalError
 
+        from biometrics.processing import enrollment_process
+
         calls = []
 
         def flaky(**kwargs):
             calls.append(1)
             if len(calls) == 1:
                 raise OperationalError("connection reset")
-            from biometrics.services import enrollment_process
-
             return enrollment_process(**kwargs)
 
         with (
-            mock.patch("biometrics.tasks.enrollment_process", side_effect=flaky),
+            mock.patch("biometrics.processing.enrollment_process", side_effect=flaky),
             mock.patch.object(enrollment_process_task, "retry", side_effect=lambda **kw: kw["exc"]) as retry,
             pytest.raises(OperationalError),
         ):
@@ -353,7 +353,7 @@ class TestTaskFailures:
         from unittest import mock
 
         with (
-            mock.patch("biometrics.tasks.enrollment_process", side_effect=ValueError("bug")),
+            mock.patch("biometrics.processing.enrollment_process", side_effect=ValueError("bug")),
             mock.patch.object(enrollment_process_task, "retry") as retry,
             pytest.raises(ValueError),
         ):
@@ -368,7 +368,7 @@ class TestTaskFailures:
 
         from celery.exceptions import SoftTimeLimitExceeded
 
-        with mock.patch("biometrics.tasks.enrollment_process", side_effect=SoftTimeLimitExceeded()):
+        with mock.patch("biometrics.processing.enrollment_process", side_effect=SoftTimeLimitExceeded()):
             assert enrollment_process_task.apply(args=queued).get() == "failed"
         assert Enrollment.objects.get().reason == "timed_out"
 
