@@ -15,18 +15,6 @@ from core.errors import NotFound
 # Notices and consents ----------------------------------------------------------------------------
 
 
-def operator_model():
-    """The operator model, reached through the relation consent declares by name."""
-    return Notice._meta.get_field("operator").related_model
-
-
-def operator_get_by_slug(*, slug: str):
-    operator = operator_model().objects.filter(slug=slug).first()
-    if operator is None:
-        raise NotFound(_("No such operator."), code="operator_not_found")
-    return operator
-
-
 def notice_versions_current(*, operator) -> list[NoticeVersion]:
     """The latest published version of each of the operator's notices, in purpose order."""
     latest: dict[str, NoticeVersion] = {}
@@ -148,7 +136,9 @@ def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:
         for consent in Consent.objects.filter(consent_active_q(), shopper=shopper).select_related("notice_version")
     }
     choices = []
-    for operator in operator_model().objects.order_by("name"):
+    # Operators through their notices (the list of operators is stores'); one without notices has no choice.
+    notices = Notice.objects.select_related("operator").order_by("operator__name", "operator_id")
+    for operator in dict.fromkeys(notice.operator for notice in notices):
         for version in notice_versions_current(operator=operator):
             choices.append(
                 ConsentChoice(
