@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 ENROLL = "/api/v1/enrollments"
 
 
-@pytest.fixture
-def consenting(shopper):
-    face_consent(shopper)
-    return shopper
-
-
 def upload(*photos: bytes):
     return {"photos": [SimpleUploadedFile(f"photo{n}.jpg", data, "image/jpeg") for n, data in enumerate(photos)]}
 

@@ -1,5 +1,6 @@
 """Every change of an enrollment's status leaves its audit entry, written in the change's transaction."""
 
+import contextlib
 from unittest import mock
 
 import pytest
@@ -10,17 +11,10 @@ from biometrics.processing import enrollment_mark_processing
 from core.audit import audit_chain_verify
 from core.models import AuditEntry
 from tests.biometrics.photos import astronaut_jpeg
-from tests.factories import face_consent
 
 pytestmark = pytest.mark.django_db
 
 ENROLL = "/api/v1/enrollments"
-
-
-@pytest.fixture
-def consenting(shopper):
-    face_consent(shopper)
-    return shopper
 
 
 def start(api_client, shopper, capture, *photos: bytes) -> tuple[Enrollment, list]:
@@ -34,6 +28,16 @@ def start(api_client, shopper, capture, *photos: bytes) -> tuple[Enrollment, lis
         )
     assert response.status_code == 202
     return Enrollment.objects.get(public_id=response.json()["id"]), callbacks
+
+
+@contextlib.contextmanager
+def audit_log_down(module: str):
+    """Every audit write from `module` fails, and with it the change it belongs to."""
+    with (
+        mock.patch(f"{module}.audit_entry_create", side_effect=RuntimeError("audit log unavailable")),
+        pytest.raises(RuntimeError),
+    ):
+        yield
 
 
 def trail(enrollment: Enrollment) -> list[tuple]:
@@ -126,10 +130,7 @@ def test_the_processing_entry_is_written_in_the_claims_transaction(
 ):
     """No audit entry, no status change: the claim and its entry commit or roll back together."""
     enrollment, _queued = start(api_client, consenting, django_capture_on_commit_callbacks, astronaut_jpeg())
-    with (
-        mock.patch("biometrics.processing.audit_entry_create", side_effect=RuntimeError("audit log unavailable")),
-        pytest.raises(RuntimeError),
-    ):
+    with audit_log_down("biometrics.processing"):
         enrollment_mark_processing(enrollment_id=enrollment.pk)
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.attempts, enrollment.started_at) == ("queued", 0, None)
@@ -139,11 +140,7 @@ def test_the_queued_entry_is_written_in_the_starts_transaction(
     api_client, consenting, django_capture_on_commit_callbacks
 ):
     api_client.force_authenticate(consenting)
-    with (
-        mock.patch("biometrics.services.audit_entry_create", side_effect=RuntimeError("audit log unavailable")),
-        django_capture_on_commit_callbacks() as callbacks,
-        pytest.raises(RuntimeError),
-    ):
+    with django_capture_on_commit_callbacks() as callbacks, audit_log_down("biometrics.services"):
         api_client.post(
             ENROLL, {"photos": [SimpleUploadedFile("p.jpg", astronaut_jpeg(), "image/jpeg")]}, format="multipart"
         )
