@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -11,13 +10,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics import engine
 from biometrics.models import Enrollment
 from biometrics.selectors import enrollment_get_for_shopper, face_status_for_shopper
 from biometrics.services import enrollment_start, templates_delete
+from biometrics.uploads import photo_size_check
 from core.api import errors
 from core.audit import Actor
-from core.errors import ValidationFailed
 from core.models import Channel
 
 
@@ -33,12 +31,7 @@ class EnrollmentOutputSerializer(serializers.ModelSerializer):
 def uploaded_photos(request) -> list[bytes]:
     """The photos of a multipart request, read in memory; refuses those over the size limit."""
     uploads = request.FILES.getlist("photos")  # parsing the body is what finds oversized files
-    if getattr(request._request, "oversized_uploads", None):
-        raise ValidationFailed(
-            _(engine.REASONS["image_too_large"]),
-            code="image_too_large",
-            fields={"photos": [_(engine.REASONS["image_too_large"])]},
-        )
+    photo_size_check(request=request._request, field="photos")
     return [upload.read() for upload in uploads]
 
 

@@ -4,7 +4,8 @@ Plain Python (no Django), so it can be tested, benchmarked and reused on its own
 decoded straight to a working copy of at most `work_max_side` pixels on its longest side (more
 pixels cost seconds and change nothing the engine computes); faces are found with
 face_recognition's HOG detector on a further reduced copy, then encoded once from the working
-copy at that location, so no photo is ever searched twice.
+copy at that location, so no photo is ever searched twice. Its refusal codes and messages live in
+`biometrics.faces`, which web processes use without loading dlib or OpenCV; only workers import this.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import face_recognition.api
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from core.errors import DomainError
+from biometrics.faces import REASONS as REASONS  # re-exported: the engine's refusals
+from biometrics.faces import FaceRefused as FaceRefused
+from biometrics.faces import refuse
 
 # face_recognition switches Pillow to padding truncated files with grey on import; a cut-off
 # upload must be refused as unreadable instead.
@@ -45,34 +48,7 @@ class _DetectorPerThread:
 
 face_recognition.api.face_detector = _DetectorPerThread()
 
-ENCODING_SIZE = 128
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
-
-
-class FaceRefused(DomainError):
-    """A photo the engine cannot use; `code` says why."""
-
-    status = 422
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a message for translation where it is shown (the engine itself stays Django-free)."""
-    return message
-
-
-REASONS = {
-    "no_face": gettext_noop("No face was found in the photo."),
-    "several_faces": gettext_noop("The photo shows more than one face; use a photo of you alone."),
-    "face_too_small": gettext_noop("The face is too small; come closer to the camera."),
-    "too_blurred": gettext_noop("The photo is too blurred; hold still and try again."),
-    "too_dark": gettext_noop("The photo is too dark; find more light."),
-    "unreadable_image": gettext_noop("The file is not a readable JPEG, PNG or WebP image."),
-    "image_too_large": gettext_noop("The image is too large."),
-}
-
-
-def refuse(code: str) -> FaceRefused:
-    return FaceRefused(REASONS[code], code=code)
 
 
 @dataclass(frozen=True)
@@ -305,28 +281,3 @@ def face_distance(known: np.ndarray, probe: np.ndarray) -> np.ndarray:
     """Euclidean distances from one probe to each known encoding (face_recognition's measure)."""
     known = np.atleast_2d(known)
     return np.linalg.norm(known - probe, axis=1)
-
-
-def validate_encoding(values) -> np.ndarray:
-    """A device-computed encoding: exactly 128 finite numbers, else `invalid_encoding`.
-
-    Numbers only: JSON strings and booleans are not numbers, however numpy would read them, and an
-    integer too large for a float is refused rather than overflowing.
-    """
-    invalid = DomainError("The encoding must be a list of 128 numbers.", code="invalid_encoding")
-    if isinstance(values, np.ndarray):
-        if values.dtype.kind not in "fi":
-            raise invalid
-        encoding = values.astype(np.float64)
-    elif isinstance(values, list | tuple) and len(values) == ENCODING_SIZE:
-        if not all(type(value) in (int, float) for value in values):
-            raise invalid
-        try:
-            encoding = np.array(values, dtype=np.float64)
-        except OverflowError as error:
-            raise invalid from error
-    else:
-        raise invalid
-    if encoding.shape != (ENCODING_SIZE,) or not np.all(np.isfinite(encoding)):
-        raise invalid
-    return encoding

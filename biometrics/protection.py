@@ -16,7 +16,7 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from biometrics.engine import ENCODING_SIZE
+from biometrics.faces import ENCODING_SIZE
 
 NONCE_BYTES = 12
 KEY_BYTES = 32

@@ -1,39 +1,31 @@
-"""Writes for enrollments and templates: start, process (in the worker), replace, delete, re-key."""
+"""Writes for enrollments and templates: start, delete, re-key; the photos' seal.
+
+What a web request reaches; nothing here imports the face engine. The enroll worker's part (encoding
+the photos, storing the templates) is in `biometrics.processing`.
+"""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from biometrics import engine
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.protection import SealedTemplate
 from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
 from biometrics.shoppers import shopper_lock
+from biometrics.uploads import photo_size_check
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
-
-
-def engine_settings() -> engine.EngineSettings:
-    return engine.EngineSettings(
-        max_bytes=settings.ENROLL_MAX_PHOTO_BYTES,
-        max_pixels=settings.ENROLL_MAX_PIXELS,
-        work_max_side=settings.FACE_WORK_MAX_SIDE,
-        detect_max_side=settings.FACE_DETECT_MAX_SIDE,
-        min_face_px=settings.ENROLL_MIN_FACE_PX,
-        min_sharpness=settings.ENROLL_MIN_SHARPNESS,
-        min_brightness=settings.ENROLL_MIN_BRIGHTNESS,
-    )
 
 
 def face_consent_given(shopper: Any) -> bool:
@@ -68,6 +60,9 @@ def _photo_context(enrollment: Enrollment, index: int) -> str:
     return f"enrollment-photo|{enrollment.public_id}|{index}"
 
 
+ENROLLMENT_PROCESS_TASK = "biometrics.enrollment_process"
+
+
 @dataclass(frozen=True)
 class StartedEnrollment:
     enrollment: Enrollment
@@ -92,13 +87,7 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
             code="too_many_photos",
             fields={"photos": [_("Send at most %(count)d photos.") % {"count": settings.ENROLL_MAX_PHOTOS}]},
         )
-    for photo in photos:
-        if len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
-            raise ValidationFailed(
-                _(engine.REASONS["image_too_large"]),
-                code="image_too_large",
-                fields={"photos": [_(engine.REASONS["image_too_large"])]},
-            )
+    photo_size_check(photos=photos, field="photos")
     shopper_lock(shopper_id=shopper.pk)
     if Enrollment.objects.filter(
         shopper=shopper, status__in=[Enrollment.Status.QUEUED, Enrollment.Status.PROCESSING]
@@ -115,10 +104,9 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
         target=enrollment,
         data={"photos": len(photos)},
     )
-    from biometrics.tasks import enrollment_process_task
-
+    # Sent by name: the task runs in the enroll worker, whose module imports the face engine.
     transaction.on_commit(
-        lambda: enrollment_process_task.apply_async(
+        lambda: current_app.tasks[ENROLLMENT_PROCESS_TASK].apply_async(
             args=[enrollment.pk, sealed],
             # Never let the photos show up in logs, events or monitoring.
             argsrepr=f"({enrollment.pk}, <{len(sealed)} sealed photos>)",
@@ -127,111 +115,12 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
     return enrollment
 
 
-def _open_photos(enrollment: Enrollment, sealed_photos: list[str]) -> list[bytes]:
+def enrollment_photos_open(*, enrollment: Enrollment, sealed_photos: list[str]) -> list[bytes]:
+    """The photos of an enrollment, out of the seals its task message carries (in the worker only)."""
     return [
         bytes_open(sealed_from_text(item), context=_photo_context(enrollment, index))
         for index, item in enumerate(sealed_photos, start=1)
     ]
-
-
-def enrollment_mark_processing(*, enrollment_id: int) -> Enrollment | None:
-    """Claim a queued enrollment for processing; None when it is gone or already finished."""
-    with transaction.atomic():
-        enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment_id).first()
-        if enrollment is None or enrollment.finished:
-            return None
-        enrollment.status = Enrollment.Status.PROCESSING
-        enrollment.started_at = enrollment.started_at or timezone.now()
-        enrollment.attempts += 1
-        enrollment.save(update_fields=["status", "started_at", "attempts"])
-        return enrollment
-
-
-def enrollment_process(*, enrollment_id: int, sealed_photos: list[str]) -> str | None:
-    """The worker's part: open the photos, analyse each, store the templates or refuse.
-
-    Safe to run twice: a finished enrollment is left as it is. Returns the final status.
-    """
-    enrollment = enrollment_mark_processing(enrollment_id=enrollment_id)
-    if enrollment is None:
-        return None
-    photos = _open_photos(enrollment, sealed_photos)
-    results, faces = [], []
-    config = engine_settings()
-    for index, photo in enumerate(photos, start=1):
-        try:
-            face = engine.analyse_for_enrollment(photo, config)
-        except engine.FaceRefused as refusal:
-            results.append({"photo": index, "accepted": False, "code": refusal.code, "message": refusal.message})
-        else:
-            results.append({"photo": index, "accepted": True, "code": None, "message": ""})
-            faces.append(face)
-    del photos  # the photos end here, whatever happens next
-    return _enrollment_finish(enrollment_id=enrollment_id, results=results, encodings=[face.encoding for face in faces])
-
-
-@transaction.atomic
-def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: list[np.ndarray]) -> str:
-    enrollment = Enrollment.objects.select_for_update().select_related("shopper").get(pk=enrollment_id)
-    if enrollment.finished:
-        return enrollment.status
-    # Lock the shopper, as a withdrawal does: consent cannot end between this check and the write.
-    shopper = shopper_lock(shopper_id=enrollment.shopper_id)
-    reason = ""
-    if not encodings:
-        reason = "no_usable_photo"
-    elif not face_consent_given(shopper):
-        reason = "consent_required"
-    elif any(
-        engine.face_distance(a, b)[0] > settings.ENROLL_SAME_PERSON_DISTANCE
-        for a, b in itertools.combinations(encodings, 2)
-    ):
-        reason = "faces_do_not_match"
-    enrollment.results = results
-    enrollment.finished_at = timezone.now()
-    if reason:
-        enrollment.status, enrollment.reason = Enrollment.Status.REFUSED, reason
-        enrollment.save(update_fields=["results", "finished_at", "status", "reason"])
-        audit_entry_create(
-            actor=Actor.system(),
-            action="enrollment.refused",
-            target=enrollment,
-            data={"reason": reason, "refused": [r["code"] for r in results if not r["accepted"]]},
-        )
-        return enrollment.status
-    replaced = _templates_delete(shopper=shopper)
-    ring = key_ring()
-    owner = str(shopper.public_id)
-    for encoding in encodings:
-        sealed = ring.seal(encoding, owner=owner)
-        FaceTemplate.objects.create(
-            shopper=shopper,
-            enrollment=enrollment,
-            key_id=sealed.key_id,
-            nonce=sealed.nonce,
-            ciphertext=sealed.ciphertext,
-        )
-    match_index_change_record(shopper_id=shopper.pk)
-    enrollment.status = Enrollment.Status.DONE
-    enrollment.save(update_fields=["results", "finished_at", "status"])
-    audit_entry_create(
-        actor=Actor.system(),
-        action="enrollment.done",
-        target=enrollment,
-        data={"templates": len(encodings), "replaced": replaced, "key_id": ring.active_key_id},
-    )
-    return enrollment.status
-
-
-@transaction.atomic
-def enrollment_fail(*, enrollment_id: int, reason: str) -> None:
-    """Give up on an enrollment the worker could not finish (its photos are gone with the task)."""
-    enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment_id).first()
-    if enrollment is None or enrollment.finished:
-        return
-    enrollment.status, enrollment.reason, enrollment.finished_at = Enrollment.Status.FAILED, reason, timezone.now()
-    enrollment.save(update_fields=["status", "reason", "finished_at"])
-    audit_entry_create(actor=Actor.system(), action="enrollment.failed", target=enrollment, data={"reason": reason})
 
 
 def match_index_change_record(*, shopper_id: int, operator_id: int | None = None) -> None:

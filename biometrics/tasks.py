@@ -1,4 +1,8 @@
-"""Enrollment runs in the workers of the `enroll` queue."""
+"""Enrollment runs in the workers of the `enroll` queue.
+
+Light to import: web processes register the task (`biometrics.apps`) and send it by name; the face
+engine is imported only when the task runs, in the worker (`biometrics.processing`).
+"""
 
 import logging
 
@@ -6,7 +10,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from biometrics.services import enrollment_fail, enrollment_process
+from biometrics.services import ENROLLMENT_PROCESS_TASK
 
 logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError)
@@ -14,7 +18,7 @@ MAX_RETRIES = 3
 
 
 @shared_task(
-    name="biometrics.enrollment_process",
+    name=ENROLLMENT_PROCESS_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -28,17 +32,19 @@ def enrollment_process_task(self, enrollment_id: int, sealed_photos: list[str]) 
     Only database hiccups are retried (with backoff); a photo the engine refuses is an answer,
     not an error. Whatever happens, the photos exist only in this task's message and memory.
     """
+    from biometrics import processing  # the face engine: here, in the worker, never at import
+
     try:
-        return enrollment_process(enrollment_id=enrollment_id, sealed_photos=sealed_photos)
+        return processing.enrollment_process(enrollment_id=enrollment_id, sealed_photos=sealed_photos)
     except TRANSIENT as error:
         if self.request.retries >= MAX_RETRIES:
-            enrollment_fail(enrollment_id=enrollment_id, reason="processing_failed")
+            processing.enrollment_fail(enrollment_id=enrollment_id, reason="processing_failed")
             raise
         raise self.retry(exc=error, countdown=2**self.request.retries) from error
     except SoftTimeLimitExceeded:
-        enrollment_fail(enrollment_id=enrollment_id, reason="timed_out")
+        processing.enrollment_fail(enrollment_id=enrollment_id, reason="timed_out")
         return "failed"
     except Exception:
         logger.exception("Enrollment %s failed", enrollment_id)
-        enrollment_fail(enrollment_id=enrollment_id, reason="processing_failed")
+        processing.enrollment_fail(enrollment_id=enrollment_id, reason="processing_failed")
         raise

@@ -3,8 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.selectors import operator_model
+from consent.models import Consent, ConsentEvent, Notice, NoticeVersion, Purpose
 from consent.services import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 from consent.services.notices import EDITABLE_FIELDS
 from core.admin import ReadOnlyAdmin, ServiceAdmin
@@ -18,7 +17,7 @@ class NoticeVersionChangeForm(forms.ModelForm):
 
 
 class NoticeVersionAddForm(NoticeVersionChangeForm):
-    operator = forms.ModelChoiceField(queryset=operator_model().objects.all())
+    operator = Notice._meta.get_field("operator").formfield()  # the choice the notice's foreign key offers
     purpose = forms.ChoiceField(choices=Purpose.choices)
 
 

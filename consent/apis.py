@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import segno
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.receipts import consent_receipt_build
+from consent.models import Consent, ConsentEvent, EntryPass, NoticeVersion, Purpose
 from consent.selectors import (
     consent_events_for_shopper,
     consent_get_for_shopper,
@@ -20,9 +18,6 @@ from consent.selectors import (
     consent_status_at,
     entry_pass_get_for_shopper,
     notice_version_get_published,
-    notice_versions_current,
-    operator_get_by_slug,
-    operator_model,
 )
 from consent.services import (
     consent_give,
@@ -65,16 +60,6 @@ class NoticeVersionOutputSerializer(serializers.ModelSerializer):
             }
             for language in ("en", "zh-hans")
         }
-
-
-class OperatorOutputSerializer(serializers.Serializer):
-    slug = serializers.SlugField()
-    name = serializers.CharField()
-    legal_name = serializers.CharField()
-    jurisdiction = serializers.CharField()
-    contact_email = serializers.EmailField()
-    privacy_officer_name = serializers.CharField()
-    privacy_officer_email = serializers.EmailField()
 
 
 class ConsentOutputSerializer(serializers.ModelSerializer):
@@ -131,34 +116,21 @@ class ConsentDetailOutputSerializer(ConsentOutputSerializer):
         fields = [*ConsentOutputSerializer.Meta.fields, "events"]
 
 
-class DecisionInputSerializer(serializers.Serializer):
-    operator = SlugRelatedField(slug_field="slug", queryset=operator_model().objects.all())
+# The operator by its slug, checked against the operators the consent's own foreign key accepts: consent
+# never looks operators up itself (docs/decisions/0014-layers.md).
+class DecisionInputSerializer(serializers.ModelSerializer):
+    serializer_related_field = SlugRelatedField
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     notice_version = serializers.PrimaryKeyRelatedField(
         queryset=NoticeVersion.objects.select_related("notice"),
         help_text="The id of the notice version the shopper was shown.",
     )
 
-
-class OperatorListApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(operation_id="operator_list", responses={200: paginated(OperatorOutputSerializer, "OperatorPage")})
-    def get(self, request):
-        return paginated_response(request, self, operator_model().objects.order_by("name"), OperatorOutputSerializer)
-
-
-class OperatorNoticesApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        operation_id="operator_notices", responses={200: NoticeVersionOutputSerializer(many=True), **errors(404)}
-    )
-    def get(self, request, slug: str):
-        operator = operator_get_by_slug(slug=slug)
-        return Response(NoticeVersionOutputSerializer(notice_versions_current(operator=operator), many=True).data)
+    class Meta:
+        model = Consent
+        fields = ["operator", "purpose", "notice_version"]
+        extra_kwargs = {"operator": {"slug_field": "slug"}}
+        validators: list = []  # the services decide what may be given or refused
 
 
 class NoticeShownApi(APIView):
@@ -266,22 +238,6 @@ class ConsentReaffirmApi(APIView):
         return Response(ConsentOutputSerializer(consent).data)
 
 
-class ConsentReceiptApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        operation_id="consent_receipt",
-        responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
-        parameters=[OpenApiParameter("download", bool, description="Answer as a file to save.")],
-    )
-    def get(self, request, public_id):
-        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
-        response = Response(consent_receipt_build(consent=consent))
-        if request.query_params.get("download") in ("1", "true"):
-            response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
-        return response
-
-
 class ConsentEventListApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -309,14 +265,18 @@ class PassScopeField(SlugRelatedField):
 class EntryPassIssueApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
-        operator = PassScopeField(
-            slug_field="slug",
-            queryset=operator_model().objects.all(),
-            required=False,
-            allow_null=True,
-            help_text="Only this operator's doors accept the pass. Leave it out for any operator's.",
-        )
+    class InputSerializer(serializers.ModelSerializer):
+        serializer_related_field = PassScopeField  # the pass's own foreign key, by slug
+
+        class Meta:
+            model = EntryPass
+            fields = ["operator"]
+            extra_kwargs = {
+                "operator": {
+                    "slug_field": "slug",
+                    "help_text": "Only this operator's doors accept the pass. Leave it out for any operator's.",
+                }
+            }
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="entry_pass.pk")

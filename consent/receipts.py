@@ -1,12 +1,15 @@
-"""Consent receipts: a machine-readable record of one consent (ISO/IEC TS 27560, Kantara CR 1.1)."""
+"""Consent receipts: a machine-readable record of one consent (ISO/IEC TS 27560, Kantara CR 1.1).
+
+The receipt links to pages people read (the notice, the retention schedule, where to withdraw); those
+pages are the portal's, so whoever serves a receipt gives their addresses (`ReceiptLinks`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import Consent, Purpose
@@ -19,7 +22,16 @@ LEGAL_BASIS = "explicit consent (PIPL art. 29; GDPR art. 9(2)(a); BIPA 15(b))"
 SPECIAL_CATEGORIES = ["biometric"]
 
 
-def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReceiptLinks:
+    """Absolute addresses of the pages a receipt names."""
+
+    retention_schedule: str  # the operator's public retention page
+    withdrawal: str  # where the shopper withdraws
+    notice: str  # the notice version the consent was given on
+
+
+def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str, Any]:
     """The receipt of a consent as it stands now, with its whole event history.
 
     The receipt id is stable for one state of the consent: the same history gives the same id.
@@ -30,7 +42,6 @@ def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
     language = consent.shopper.language
     last_event_id = events[-1].pk if events else 0
     status = consent_status_at(consent)
-    site = settings.SITE_URL
     return {
         "receipt_id": str(uuid.uuid5(RECEIPT_NAMESPACE, f"{consent.public_id}:{last_event_id}:{status}")),
         "schema_version": SCHEMA_VERSION,
@@ -82,12 +93,12 @@ def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
             "days": version.retention_days,
             "description": version.text("retention", language),
             "face_template_days_without_visit": operator.template_retention_days,
-            "schedule_url": site + reverse("portal:operator_retention", kwargs={"slug": operator.slug}),
+            "schedule_url": links.retention_schedule,
         },
         "withdrawal": {
             "method": "One action in the app or the web portal; it takes effect before the answer returns.",
             "api": f"POST /api/v1/consents/{consent.public_id}/withdraw",
-            "url": site + reverse("portal:consents"),
+            "url": links.withdrawal,
         },
         "rights": version.text("rights", language),
         "notice": {
@@ -96,7 +107,7 @@ def consent_receipt_build(*, consent: Consent) -> dict[str, Any]:
             "title": version.text("title", language),
             "published_at": version.published_at.isoformat() if version.published_at else None,
             "material_change": version.material,
-            "url": site + reverse("portal:notice_version", kwargs={"slug": operator.slug, "pk": version.pk}),
+            "url": links.notice,
         },
         "events": [
             {

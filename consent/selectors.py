@@ -16,18 +16,6 @@ from core.errors import NotFound
 # Notices and consents ----------------------------------------------------------------------------
 
 
-def operator_model():
-    """The operator model, reached through the relation consent declares by name."""
-    return Notice._meta.get_field("operator").related_model
-
-
-def operator_get_by_slug(*, slug: str):
-    operator = operator_model().objects.filter(slug=slug).first()
-    if operator is None:
-        raise NotFound(_("No such operator."), code="operator_not_found")
-    return operator
-
-
 def notice_versions_current(*, operator) -> list[NoticeVersion]:
     """The latest published version of each of the operator's notices, in purpose order."""
     latest: dict[str, NoticeVersion] = {}

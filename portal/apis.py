@@ -1,18 +1,21 @@
-"""JSON API for shoppers' accounts: register, verify, log in and out, reset, profile."""
+"""JSON API for shoppers' accounts (register, verify, log in and out, reset, profile), and consent receipts."""
 
 from __future__ import annotations
 
 from django.contrib.auth import logout
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.selectors import consent_get_for_shopper
 from core.api import errors
 from core.http import client_address
 from core.models import Channel
 from portal.models import ApiToken, Language, User
+from portal.receipts import consent_receipt
 from portal.services import (
     api_token_create,
     api_token_revoke,
@@ -226,3 +229,20 @@ class ProfileApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = user_profile_update(user=request.user, channel=Channel.APP, **serializer.validated_data)
         return Response(ProfileOutputSerializer(user).data)
+
+
+# Served here rather than with the other consent APIs: a receipt links to the portal's pages.
+class ConsentReceiptApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="consent_receipt",
+        responses={200: OpenApiTypes.OBJECT, **errors(401, 404)},
+        parameters=[OpenApiParameter("download", bool, description="Answer as a file to save.")],
+    )
+    def get(self, request, public_id):
+        consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
+        response = Response(consent_receipt(consent=consent))
+        if request.query_params.get("download") in ("1", "true"):
+            response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
+        return response

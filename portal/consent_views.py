@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent.models import Purpose
-from consent.receipts import consent_receipt_build
 from consent.selectors import (
     consent_choices_for_shopper,
     consent_events_for_shopper,
@@ -25,7 +24,6 @@ from consent.selectors import (
     notice_version_current,
     notice_version_get_published,
     notice_versions_current,
-    operator_get_by_slug,
 )
 from consent.services import (
     consent_give,
@@ -38,6 +36,8 @@ from consent.services import (
 from core.errors import DomainError, NotFound
 from core.models import Channel
 from portal.forms import EntryPassForm
+from portal.receipts import consent_receipt
+from stores.selectors import operator_get_by_slug
 
 
 @login_required
@@ -148,7 +148,7 @@ def consent_reaffirm_view(request: HttpRequest, public_id) -> HttpResponse:
 @require_GET
 def consent_receipt_download(request: HttpRequest, public_id) -> HttpResponse:
     consent = _own_consent(request, public_id)
-    body = json.dumps(consent_receipt_build(consent=consent), indent=2, ensure_ascii=False)
+    body = json.dumps(consent_receipt(consent=consent), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
     return response

@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from biometrics import engine
+from biometrics.faces import REASONS
 from biometrics.models import Enrollment
 from biometrics.selectors import face_status_for_shopper
 from biometrics.services import enrollment_start, face_consent_given, shopper_old_enough_for_face, templates_delete
+from biometrics.uploads import photo_size_check
 from core.audit import Actor
 from core.errors import DomainError
 from core.models import Channel
@@ -44,7 +45,7 @@ def face(request: HttpRequest) -> HttpResponse:
             "minimum_age": settings.FACE_MINIMUM_AGE,
             "max_photos": settings.ENROLL_MAX_PHOTOS,
             "status_labels": {value: str(label) for value, label in Enrollment.Status.choices},
-            "reasons": {code: str(_(message)) for code, message in {**engine.REASONS, **ENROLLMENT_REASONS}.items()},
+            "reasons": {code: str(_(message)) for code, message in {**REASONS, **ENROLLMENT_REASONS}.items()},
         },
     )
 
@@ -63,8 +64,7 @@ ENROLLMENT_REASONS = {
 def face_enroll(request: HttpRequest) -> HttpResponse:
     uploads = request.FILES.getlist("photos")
     try:
-        if getattr(request, "oversized_uploads", None):
-            raise DomainError(_(engine.REASONS["image_too_large"]), code="image_too_large")
+        photo_size_check(request=request)
         enrollment = enrollment_start(
             shopper=request.user, photos=[upload.read() for upload in uploads], channel=Channel.WEB
         )

@@ -29,7 +29,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from biometrics import engine
+from biometrics.uploads import photo_size_check
+from core.errors import DomainError
 from portal.headers import permissions_policy_allow
 from stores.client import DeviceClient, DeviceResponse
 
@@ -173,8 +174,10 @@ def simulator(request: HttpRequest) -> HttpResponse:
     answer = None
     if request.method == "POST":
         form = SimulatorForm(request.POST, request.FILES)
-        if getattr(request, "oversized_uploads", None):
-            form.add_error("photo", _(engine.REASONS["image_too_large"]))
+        try:
+            photo_size_check(request=request)
+        except DomainError as error:
+            form.add_error("photo", error.message)
         if credentials is not None and form.is_valid():
             upload = form.cleaned_data["photo"]
             photo = upload.read() if upload else None  # in memory only (MemoryOnlyUploadHandler)

@@ -18,6 +18,7 @@ api_v1 = [
     path("auth/password-reset/confirm", apis.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("", include("consent.urls")),
+    path("consents/<uuid:public_id>/receipt", apis.ConsentReceiptApi.as_view(), name="consent_receipt"),
     path("", include("biometrics.urls")),
     path("", include("stores.urls")),
 ]

@@ -14,7 +14,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from consent.selectors import operator_model
 from core.errors import DomainError
 from core.http import client_address
 from core.models import Channel
@@ -30,6 +29,7 @@ from portal.services import (
     user_register,
 )
 from portal.throttling import anonymous_account_throttle
+from stores.selectors import operator_list
 
 
 def _show_error(form, error: DomainError) -> None:
@@ -51,7 +51,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"operators": operator_model().objects.order_by("name")})
+    return render(request, "portal/home.html", {"operators": operator_list()})
 
 
 @anonymous_account_throttle

@@ -1,4 +1,5 @@
-"""The signed API for store entrance devices: match a face, or let a shopper in with an entry pass."""
+"""The signed API for store entrance devices (match a face, or let a shopper in with an entry pass), and the
+public list of operators with their current notices."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from biometrics import engine
-from biometrics.engine import ENCODING_SIZE
-from core.api import errors
+from biometrics.faces import ENCODING_SIZE, validate_encoding
+from consent.apis import NoticeVersionOutputSerializer
+from consent.selectors import notice_versions_current
+from core.api import errors, paginated, paginated_response
 from core.errors import UnsupportedMediaType, ValidationFailed
 from core.http import media_type
 from core.parsers import json_body
 from stores.authentication import DeviceSignatureAuthentication, IsDevice
 from stores.door.services import DoorAnswer, door_entry_pass, door_match
+from stores.selectors import operator_get_by_slug, operator_list
 
 
 class DoorAnswerSerializer(serializers.Serializer):
@@ -115,7 +119,7 @@ class EncodingField(serializers.Field):
     def to_internal_value(self, data) -> list[float]:
         if not isinstance(data, list):
             raise ValidationFailed(_("The encoding must be a list of 128 numbers."), code="invalid_encoding")
-        return engine.validate_encoding(data).tolist()
+        return validate_encoding(data).tolist()
 
     def to_representation(self, value) -> list[float]:
         return list(value)
@@ -193,3 +197,34 @@ class DeviceEntryPassApi(DeviceApi):
     def post(self, request):
         data = self.payload(request, self.InputSerializer)
         return door_answer(door_entry_pass(device=request.auth, token=data["entry_pass"]))
+
+
+class OperatorOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    legal_name = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    contact_email = serializers.EmailField()
+    privacy_officer_name = serializers.CharField()
+    privacy_officer_email = serializers.EmailField()
+
+
+class OperatorListApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="operator_list", responses={200: paginated(OperatorOutputSerializer, "OperatorPage")})
+    def get(self, request):
+        return paginated_response(request, self, operator_list(), OperatorOutputSerializer)
+
+
+class OperatorNoticesApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="operator_notices", responses={200: NoticeVersionOutputSerializer(many=True), **errors(404)}
+    )
+    def get(self, request, slug: str):
+        operator = operator_get_by_slug(slug=slug)
+        return Response(NoticeVersionOutputSerializer(notice_versions_current(operator=operator), many=True).data)

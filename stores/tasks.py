@@ -1,20 +1,25 @@
-"""Matching runs in the workers of the `match` queue, each holding the operators' indexes in memory."""
+"""Matching runs in the workers of the `match` queue, each holding the operators' indexes in memory.
+
+Light to import: the door's web process imports this module to send a probe, so the match index
+(faiss) and the face engine (`stores.door.matching`) are imported only where a task or a worker signal
+runs, in the match worker.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.signals import worker_process_init, worker_ready
 
-from stores.door.matching import INDEXES, ProbeResult, match_probe
 from stores.door.probes import ProbeGone, probe_answer_send, probe_photo_take
+from stores.door.services import MATCH_PROBE_TASK
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="stores.match_probe", soft_time_limit=10, time_limit=15)
+@shared_task(name=MATCH_PROBE_TASK, soft_time_limit=10, time_limit=15)
 def match_probe_task(
     operator_id: int,
     probe_id: str,
@@ -27,6 +32,8 @@ def match_probe_task(
     distance only, on the door's answer list (`answer_in="redis"`) or as the task's result.
     Not retried: the door has already moved on when a retry could answer.
     """
+    from stores.door.matching import ProbeResult, match_probe  # the engine and the index: in the worker only
+
     try:
         opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
         answer = asdict(match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id))
@@ -47,16 +54,20 @@ def _consumes_match_queue(app) -> bool:
     return not consume_from or "match" in consume_from
 
 
+def _keep_indexes_fresh() -> None:
+    from stores.door.matching import INDEXES
+
+    INDEXES.keep_fresh()
+
+
 @worker_process_init.connect
 def _keep_indexes_in_each_child(**kwargs) -> None:
-    from portal.celery import app
-
-    if _consumes_match_queue(app):
-        INDEXES.keep_fresh()
+    if _consumes_match_queue(current_app):
+        _keep_indexes_fresh()
 
 
 @worker_ready.connect
 def _keep_indexes_in_single_process_pools(sender=None, **kwargs) -> None:
     pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
     if not pool.endswith("prefork") and _consumes_match_queue(sender.app):
-        INDEXES.keep_fresh()
+        _keep_indexes_fresh()

@@ -1,4 +1,4 @@
-"""The device API (mounted under /api/v1/)."""
+"""The device API and the operators (mounted under /api/v1/)."""
 
 from django.urls import path
 
@@ -7,4 +7,6 @@ from stores import apis
 urlpatterns = [
     path("device/match", apis.DeviceMatchApi.as_view(), name="device_match"),
     path("device/entry-pass", apis.DeviceEntryPassApi.as_view(), name="device_entry_pass"),
+    path("operators", apis.OperatorListApi.as_view(), name="operator_list"),
+    path("operators/<slug:slug>/notices", apis.OperatorNoticesApi.as_view(), name="operator_notices"),
 ]

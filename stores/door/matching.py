@@ -23,7 +23,8 @@ from django.db.models import Max
 from biometrics import engine
 from biometrics.match_index import MatchIndex, decide
 from biometrics.models import MatchIndexChange
-from biometrics.services import engine_settings, template_encodings_by_shopper
+from biometrics.processing import engine_settings
+from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from celery import current_app
 from celery.exceptions import TaskRevokedError
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
@@ -20,8 +21,9 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from biometrics import engine
+from biometrics.faces import REASONS, validate_encoding
 from biometrics.models import FaceTemplate
+from biometrics.uploads import photo_size_check
 from consent.selectors import entry_pass_get_by_token, face_consent_for_match
 from consent.services import entry_pass_use
 from core.audit import Actor, audit_entry_create
@@ -32,6 +34,8 @@ from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
 
 logger = logging.getLogger(__name__)
+
+MATCH_PROBE_TASK = "stores.match_probe"
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,9 @@ def door_match(
     if (photo is None) == (encoding is None):
         raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
     if encoding is not None:
-        encoding = engine.validate_encoding(encoding).tolist()
-    if photo is not None and len(photo) > settings.ENROLL_MAX_PHOTO_BYTES:
-        raise ValidationFailed(_(engine.REASONS["image_too_large"]), code="image_too_large")
+        encoding = validate_encoding(encoding).tolist()
+    if photo is not None:
+        photo_size_check(photos=[photo])
     entry = entry_pass_get_by_token(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
     if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
         raise ValidationFailed(
@@ -106,7 +110,7 @@ def door_match(
         raise _match_unavailable()
     if result.get("error"):
         _count(device, "no_face")
-        raise ValidationFailed(_(engine.REASONS[result["error"]]), code=result["error"])
+        raise ValidationFailed(_(REASONS[result["error"]]), code=result["error"])
     if not result["face_found"]:
         _count(device, "no_face")
         return DoorAnswer(matched=False, timings=timings)
@@ -129,8 +133,8 @@ def _match_unavailable() -> ServiceUnavailable:
 
 
 def _ask_match_worker(**kwargs) -> dict:
-    from stores.tasks import match_probe_task
-
+    # By name: the task's module (stores.tasks) sits above the door, and every process registers it.
+    match_probe_task = current_app.tasks[MATCH_PROBE_TASK]
     photo = kwargs.pop("photo")
     probe_id = uuid.uuid4().hex
     by_redis = answers_by_redis()

@@ -268,14 +268,3 @@ class TestFaceKit:
         for encoding in (enrolled, probe):
             assert engine.face_distance(engine.analyse_for_enrollment(photo, SETTINGS).encoding, encoding)[0] < 0.1
             assert engine.face_distance(other, encoding)[0] <= 0.55 < engine.face_distance(stranger, encoding)[0]
-
-
-class TestEncodingInput:
-    def test_a_valid_encoding(self):
-        assert engine.validate_encoding([0.01] * 128).shape == (128,)
-
-    @pytest.mark.parametrize("values", [[0.1] * 127, [0.1] * 129, ["a"] * 128, [float("nan")] * 128, None, "text"])
-    def test_invalid_encodings(self, values):
-        with pytest.raises(engine.DomainError) as raised:
-            engine.validate_encoding(values)
-        assert raised.value.code == "invalid_encoding"

@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 ENROLL = "/api/v1/enrollments"
 
 
-@pytest.fixture
-def consenting(shopper):
-    face_consent(shopper)
-    return shopper
-
-
 def upload(*photos: bytes):
     return {"photos": [SimpleUploadedFile(f"photo{n}.jpg", data, "image/jpeg") for n, data in enumerate(photos)]}
 
@@ -329,18 +323,18 @@ class TestTaskFailures:
 
         from django.db import OperationalError
 
+        from biometrics.processing import enrollment_process
+
         calls = []
 
         def flaky(**kwargs):
             calls.append(1)
             if len(calls) == 1:
                 raise OperationalError("connection reset")
-            from biometrics.services import enrollment_process
-
             return enrollment_process(**kwargs)
 
         with (
-            mock.patch("biometrics.tasks.enrollment_process", side_effect=flaky),
+            mock.patch("biometrics.processing.enrollment_process", side_effect=flaky),
             mock.patch.object(enrollment_process_task, "retry", side_effect=lambda **kw: kw["exc"]) as retry,
             pytest.raises(OperationalError),
         ):
@@ -353,7 +347,7 @@ class TestTaskFailures:
         from unittest import mock
 
         with (
-            mock.patch("biometrics.tasks.enrollment_process", side_effect=ValueError("bug")),
+            mock.patch("biometrics.processing.enrollment_process", side_effect=ValueError("bug")),
             mock.patch.object(enrollment_process_task, "retry") as retry,
             pytest.raises(ValueError),
         ):
@@ -368,7 +362,7 @@ class TestTaskFailures:
 
         from celery.exceptions import SoftTimeLimitExceeded
 
-        with mock.patch("biometrics.tasks.enrollment_process", side_effect=SoftTimeLimitExceeded()):
+        with mock.patch("biometrics.processing.enrollment_process", side_effect=SoftTimeLimitExceeded()):
             assert enrollment_process_task.apply(args=queued).get() == "failed"
         assert Enrollment.objects.get().reason == "timed_out"
 

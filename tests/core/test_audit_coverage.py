@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from biometrics import processing
 from biometrics import services as biometrics
 from biometrics.models import Enrollment
 from biometrics.sealed_bytes import bytes_seal, sealed_text
@@ -256,15 +257,20 @@ SERVICES: dict[str, Row] = {
         given=lambda w: w.consent(),
     ),
     "enrollment_process": Row(
-        lambda w, g: biometrics.enrollment_process(
+        lambda w, g: processing.enrollment_process(
             enrollment_id=g.pk,
             sealed_photos=[sealed_text(bytes_seal(b"not a photo", context=biometrics._photo_context(g, 1)))],
         ),
-        [("enrollment.refused", GIVEN)],
+        [("enrollment.processing", GIVEN), ("enrollment.refused", GIVEN)],
+        given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
+    ),
+    "enrollment_mark_processing": Row(
+        lambda w, g: processing.enrollment_mark_processing(enrollment_id=g.pk),
+        [("enrollment.processing", GIVEN)],
         given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
     ),
     "enrollment_fail": Row(
-        lambda w, g: biometrics.enrollment_fail(enrollment_id=g.pk, reason="worker_lost"),
+        lambda w, g: processing.enrollment_fail(enrollment_id=g.pk, reason="worker_lost"),
         [("enrollment.failed", GIVEN)],
         given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
     ),
@@ -350,10 +356,7 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
         "a note to the match workers, written only inside a service that audits the change"
         " (consent_give, consent_end, templates_delete, enrollment)"
     ),
-    "enrollment_mark_processing": (
-        "the queued-to-processing step is not audited yet: the enrollment audit work gives it"
-        " its entry, and it moves to SERVICES"
-    ),
+    "enrollment_photos_open": "opens sealed photos in the worker's memory",
     "login_throttle_check": "reads the shared cache",
     "login_failure_record": "counts in the shared cache, which forgets on its own; no state of the product",
     "login_success_record": "clears a counter in the shared cache",
@@ -369,7 +372,8 @@ def _service_functions() -> dict[str, str]:
         app_path = Path(config.path).resolve()
         if root not in app_path.parents:
             continue  # Django's and third-party apps
-        files = [*app_path.rglob("services.py"), *app_path.rglob("services/*.py")]
+        # The worker's half of enrollment writes too (biometrics.processing).
+        files = [*app_path.rglob("services.py"), *app_path.rglob("services/*.py"), *app_path.rglob("processing.py")]
         for path in files:
             module_name = ".".join(path.relative_to(root).with_suffix("").parts)
             module = importlib.import_module(module_name.removesuffix(".__init__"))

@@ -44,3 +44,12 @@ def test_under_age_is_told_so(client, shopper, settings):
     settings.FACE_MINIMUM_AGE = 99
     client.force_login(shopper)
     assert "Face recognition is only available from the age of 99." in client.get("/face/").content.decode()
+
+
+def test_a_photo_over_the_size_limit_is_refused_on_the_page(client, shopper, settings):
+    face_consent(shopper)
+    client.force_login(shopper)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = settings.ENROLL_MAX_PHOTO_BYTES = 10_000
+    response = client.post("/face/enroll/", {"photos": [SimpleUploadedFile("me.jpg", astronaut_jpeg())]}, follow=True)
+    assert "The image is too large." in response.content.decode()
+    assert not Enrollment.objects.exists()

@@ -196,6 +196,14 @@ class TestTheDoorThroughTheSimulator:
         html = response.content.decode()
         assert "<code>unreadable_image</code>" in html and answer["message"] in html
 
+    def test_a_photo_over_the_size_limit_is_refused_before_it_is_sent(self, client, shopper, door, settings):
+        client.force_login(shopper)
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = settings.ENROLL_MAX_PHOTO_BYTES = 10_000
+        response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        assert response.context["answer"] is None
+        assert response.context["form"].errors["photo"] == ["The image is too large."]
+        assert ProbeCounter.objects.filter(device=door).count() == 0
+
     def test_a_consenting_shopper_is_recognised_and_told_of_the_first_visit(self, client, api_client, door):
         shopper = UserFactory()
         face_consent(shopper, door.store.operator)

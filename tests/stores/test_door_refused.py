@@ -58,7 +58,7 @@ class TestRefused:
         device, secret = door
         settings.MATCH_TIMEOUT_SECONDS = 30  # the door must not wait it out
         started = time.monotonic()
-        with mock.patch("stores.tasks.match_probe", side_effect=RuntimeError("the index is unreadable")):
+        with mock.patch("stores.door.matching.match_probe", side_effect=RuntimeError("the index is unreadable")):
             response = match_photo(client, device, secret, astronaut_jpeg())
         assert_error(response, 503, "match_unavailable", NO_WORKER)
         assert time.monotonic() - started < 10

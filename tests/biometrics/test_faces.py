@@ -1,0 +1,26 @@
+"""What web processes know of faces without the engine: reason codes, the encoding check (no Django needed)."""
+
+import pytest
+
+from biometrics import engine, faces
+from core.errors import DomainError
+
+
+class TestEncodingInput:
+    def test_a_valid_encoding(self):
+        assert faces.validate_encoding([0.01] * 128).shape == (128,)
+
+    @pytest.mark.parametrize("values", [[0.1] * 127, [0.1] * 129, ["a"] * 128, [float("nan")] * 128, None, "text"])
+    def test_invalid_encodings(self, values):
+        with pytest.raises(DomainError) as raised:
+            faces.validate_encoding(values)
+        assert raised.value.code == "invalid_encoding"
+
+
+def test_the_engine_refuses_with_the_codes_and_messages_kept_here():
+    """One list of reason codes and messages: the engine's refusals are this module's."""
+    with pytest.raises(faces.FaceRefused) as raised:
+        engine.decode_photo(b"not an image")
+    assert raised.value.code == "unreadable_image"
+    assert raised.value.message == faces.REASONS["unreadable_image"]
+    assert engine.FaceRefused is faces.FaceRefused and engine.REASONS is faces.REASONS
