@@ -30,6 +30,15 @@ REASONS = {
     "image_too_large": gettext_noop("The image is too large."),
 }
 
+# Why a whole enrollment was refused or failed (Enrollment.reason), beside the codes.
+ENROLLMENT_REASONS = {
+    "no_usable_photo": gettext_noop("None of the photos could be used."),
+    "faces_do_not_match": gettext_noop("The photos do not show the same person."),
+    "consent_required": gettext_noop("Face recognition consent was withdrawn before the photos were processed."),
+    "processing_failed": gettext_noop("Something went wrong while processing; please try again."),
+    "timed_out": gettext_noop("Processing took too long; please try again."),
+}
+
 
 class FaceRefused(DomainError):
     """A photo the engine cannot use; `code` says why."""

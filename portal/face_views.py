@@ -10,10 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from biometrics.faces import REASONS
+from biometrics.faces import ENROLLMENT_REASONS, REASONS
 from biometrics.models import Enrollment
 from biometrics.selectors import face_status_for_shopper
 from biometrics.services import enrollment_start, face_consent_given, shopper_old_enough_for_face, templates_delete
@@ -48,15 +47,6 @@ def face(request: HttpRequest) -> HttpResponse:
             "reasons": {code: str(_(message)) for code, message in {**REASONS, **ENROLLMENT_REASONS}.items()},
         },
     )
-
-
-ENROLLMENT_REASONS = {
-    "no_usable_photo": gettext_lazy("None of the photos could be used."),
-    "faces_do_not_match": gettext_lazy("The photos do not show the same person."),
-    "consent_required": gettext_lazy("Face recognition consent was withdrawn before the photos were processed."),
-    "processing_failed": gettext_lazy("Something went wrong while processing; please try again."),
-    "timed_out": gettext_lazy("Processing took too long; please try again."),
-}
 
 
 @login_required

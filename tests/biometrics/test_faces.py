@@ -24,3 +24,20 @@ def test_the_engine_refuses_with_the_codes_and_messages_kept_here():
     assert raised.value.code == "unreadable_image"
     assert raised.value.message == faces.REASONS["unreadable_image"]
     assert engine.FaceRefused is faces.FaceRefused and engine.REASONS is faces.REASONS
+
+
+def test_every_reason_an_enrollment_ends_with_has_its_message_here():
+    """The codes the worker writes into Enrollment.reason are answered with the messages beside them."""
+    import re
+    from pathlib import Path
+
+    import biometrics
+
+    root = Path(biometrics.__file__).parent
+    written = {
+        code
+        for name in ("processing.py", "tasks.py")
+        for code in re.findall(r'reason\s*=\s*"([a-z_]+)"', (root / name).read_text())
+    }
+    assert written >= {"no_usable_photo", "processing_failed", "timed_out"}
+    assert written <= set(faces.ENROLLMENT_REASONS)
