@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,27 @@ from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 from stores.models import Device, Operator, Store
 from stores.sealing import device_secret_seal
+
+
+def _slug_check(instance: Operator | Store) -> None:
+    """409 `slug_taken` when another operator (or another store of the same operator) has this slug."""
+    same_slug = type(instance).objects.filter(slug=instance.slug).exclude(pk=instance.pk)
+    if isinstance(instance, Store):
+        same_slug = same_slug.filter(operator_id=instance.operator_id)
+    if same_slug.exists():
+        message = _("This slug is already taken; choose another.")
+        raise Conflict(message, code="slug_taken", fields={"slug": [message]})
+
+
+def _save_claiming_slug(instance: Operator | Store, *, update_fields: list[str] | None = None) -> None:
+    """Save a row whose slug must be unique. Two saves at once can both pass the check before it; the
+    database's constraint decides, and the loser answers the same 409 `slug_taken`, never a 500."""
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError:
+        _slug_check(instance)
+        raise
 
 
 def _changes(instance, values: dict[str, Any]) -> list[str]:
@@ -56,8 +77,9 @@ def operator_create(
         operator,
         {"template_retention_days": template_retention_days, "footprint_retention_days": footprint_retention_days},
     )
+    _slug_check(operator)
     operator.full_clean()
-    operator.save()
+    _save_claiming_slug(operator)
     audit_entry_create(
         actor=actor,
         action="operator.created",
@@ -110,8 +132,9 @@ def operator_update(
     )
     if not changed:
         return operator
+    _slug_check(operator)
     operator.full_clean()
-    operator.save(update_fields=changed)
+    _save_claiming_slug(operator, update_fields=changed)
     # What the retention page promises changes with these two, so the log keeps the numbers.
     retention = {name: [before[name], getattr(operator, name)] for name in before if name in changed}
     audit_entry_create(
@@ -147,8 +170,9 @@ def store_create(
     *, actor: Actor, operator: Operator, name: str, slug: str, address: str = "", mode: str = Store.Mode.ONE_TO_MANY
 ) -> Store:
     store = Store(operator=operator, name=name, slug=slug, address=address, mode=mode)
+    _slug_check(store)
     store.full_clean()
-    store.save()
+    _save_claiming_slug(store)
     audit_entry_create(
         actor=actor, action="store.created", target=store, data={"operator": operator.slug, "slug": slug, "mode": mode}
     )
@@ -172,8 +196,9 @@ def store_update(
     changed = _changes(store, {"name": name, "slug": slug, "address": address, "mode": mode})
     if not changed:
         return store
+    _slug_check(store)
     store.full_clean()
-    store.save(update_fields=changed)
+    _save_claiming_slug(store, update_fields=changed)
     audit_entry_create(
         actor=actor,
         action="store.changed",

@@ -116,3 +116,39 @@ def test_two_consents_to_one_purpose_at_once_make_one(monkeypatch):
     assert_error(loser, 409, "consent_already_active", "You have already given this consent.")
     assert Consent.objects.filter(shopper=shopper, status="active").count() == 1
     assert ConsentEvent.objects.filter(shopper=shopper, kind="given").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["operator", "store"])
+def test_two_operators_or_stores_with_one_slug_make_one(monkeypatch, kind):
+    """Staff adding the same operator (or store) twice at once: one is made, the other is told
+    `slug_taken` (the admin shows it as a message), never a 500."""
+    from core.audit import Actor
+    from core.errors import Conflict
+    from stores import services as store_services
+    from stores.models import Operator, Store
+
+    operator = OperatorFactory(slug="first") if kind == "store" else None
+    hold_both_after(monkeypatch, Store if kind == "store" else Operator, "full_clean")
+
+    def create():
+        try:
+            if kind == "store":
+                return store_services.store_create(actor=Actor.system(), operator=operator, name="Door", slug="door")
+            return store_services.operator_create(
+                actor=Actor.system(),
+                name="Same Mart",
+                slug="same-mart",
+                contact_email="c@example.com",
+                privacy_officer_name="P",
+                privacy_officer_email="p@example.com",
+            )
+        except Conflict as refusal:
+            return refusal
+
+    answers = at_once(create)
+    refusals = [answer for answer in answers if isinstance(answer, Conflict)]
+    assert len(refusals) == 1, answers
+    assert refusals[0].code == "slug_taken"
+    made = Store.objects.filter(slug="door") if kind == "store" else Operator.objects.filter(slug="same-mart")
+    assert made.count() == 1
