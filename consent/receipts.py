@@ -92,7 +92,6 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
         "retention": {
             "days": version.retention_days,
             "description": version.text("retention", language),
-            "face_template_days_without_visit": operator.template_retention_days,
             "schedule_url": links.retention_schedule,
         },
         "withdrawal": {

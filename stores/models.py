@@ -28,18 +28,25 @@ class Operator(models.Model):
     contact_address = models.TextField(_("contact address"), blank=True)
     privacy_officer_name = models.CharField(_("privacy officer"), max_length=120)
     privacy_officer_email = models.EmailField(_("privacy officer email"))
-    # What the public retention page (and every receipt) promises about this operator's data.
+    # The operator's stated periods. No scheduled job destroys data by them yet, so no public page or
+    # receipt states them (docs/decisions/0016-reads-races-and-public-promises.md).
     template_retention_days = models.PositiveIntegerField(
         _("face template retention (days without a visit)"),
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_TEMPLATE_RETENTION_DAYS)],
-        help_text=_("A template is destroyed when its shopper has not been seen for this long (at most 36 months)."),
+        help_text=_(
+            "The period without a visit after which this operator's templates are to be destroyed (at most"
+            " 36 months). Not applied yet: nothing destroys templates by inactivity."
+        ),
     )
     footprint_retention_days = models.PositiveIntegerField(
         _("footprint retention (days)"),
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
-        help_text=_("Visits, shelf dwell and purchases older than this are destroyed."),
+        help_text=_(
+            "The period after which visits, shelf dwell and purchases are to be destroyed. Not applied yet:"
+            " nothing destroys them on a schedule."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

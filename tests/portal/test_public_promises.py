@@ -3,9 +3,10 @@
 The rest of the retention page's promises have their own tests: withdrawing the last face consent
 destroys the templates and the shopper deletes them at will (tests/biometrics/test_enrollment.py
 TestTemplateLifecycle), enrollment photos are never stored (tests/biometrics/leaks.py), a door photo
-is dropped once searched (tests/stores/test_door.py), receipts download (test_consent_pages.py).
+is dropped once searched (tests/stores/test_door_probes.py), receipts download (test_consent_pages.py).
 """
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -16,6 +17,7 @@ from django.utils import timezone
 from biometrics.keys import key_ring
 from biometrics.models import FaceTemplate
 from consent.models import Consent
+from consent.receipts import ReceiptLinks, consent_receipt_build
 from consent.services import consent_expire_due
 from portal.celery import app as celery_app
 from tests.factories import OperatorFactory, face_consent, published_notice
@@ -95,3 +97,12 @@ def test_the_api_description_promises_nothing_not_built(client):
     assert schema["info"]["description"].startswith("Accounts, notices, consents, entry passes and face enrollment")
     for words in NOT_BUILT:
         assert words not in text, words
+
+
+def test_a_receipt_states_no_template_period_that_nothing_applies(shopper, operator):
+    """Templates are destroyed with the last face consent or by the shopper, never by inactivity
+    yet, so a receipt names no period without a visit."""
+    consent = face_consent(shopper, operator)
+    receipt = consent_receipt_build(consent=consent, links=ReceiptLinks("https://r", "https://w", "https://n"))
+    assert "face_template_days_without_visit" not in receipt["retention"]
+    assert "400" not in json.dumps(receipt["retention"])
