@@ -28,7 +28,7 @@ from datetime import date, timedelta
 import numpy as np
 from common import FACES, ROOT, setup_django, start_worker, stop, workdir
 
-from portal.workers import MATCH
+from portal.workers import MATCH, web_command
 
 # Threads of the bench's one match worker process.
 WORKER_THREADS = 2
@@ -205,20 +205,7 @@ def main() -> None:
     worker = start_worker(env, MATCH, concurrency=WORKER_THREADS, log=folder / "worker.log")
     server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        [*web_command(bind=f"127.0.0.1:{port}", threads=4), "--log-level", "warning"],
         cwd=ROOT,
         env=server_env,
         stdout=server_log,

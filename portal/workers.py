@@ -1,4 +1,5 @@
-"""The Celery worker processes, the queues each takes and the command line that starts one.
+"""The Celery worker processes, the queues each takes and the command lines that start them and the
+web server.
 
 One home for the layout that `manage.py serve`, the integration tests, the benchmarks and the
 README's production commands share (docs/decisions/0013-worker-layout.md): door matches have a
@@ -77,4 +78,14 @@ def worker_command(
         command += ["--beat", "--schedule", str(beat_schedule)]
     if quiet:
         command += ["--without-gossip", "--without-mingle"]
+    return command
+
+
+def web_command(*, bind: str, threads: int, graceful_timeout: int = 5, access_log: bool = False) -> list[str]:
+    """The command line of one gunicorn web process (gthread, `threads` threads; the rest of its
+    settings are gunicorn.conf.py's), run with this interpreter from the project folder."""
+    command = [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", bind, "--workers", "1"]
+    command += ["--threads", str(threads), "--graceful-timeout", str(graceful_timeout)]
+    if access_log:
+        command += ["--access-logfile", "-"]
     return command

@@ -11,10 +11,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from portal.workers import web_command
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60
@@ -70,20 +71,7 @@ class WebServer:
     def launch(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "portal.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    "1",
-                    "--threads",
-                    "4",
-                    "--graceful-timeout",
-                    "2",
-                ],
+                web_command(bind=f"127.0.0.1:{self.port}", threads=4, graceful_timeout=2),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

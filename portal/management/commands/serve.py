@@ -51,22 +51,7 @@ class Command(BaseCommand):
                 concurrency=worker_concurrency,
                 beat_schedule=settings.VAR_DIR / "celerybeat-schedule",
             ),
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "portal.wsgi:application",
-                "--bind",
-                bind,
-                "--workers",
-                "1",
-                "--threads",
-                str(web_threads),
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "5",
-            ],
+            workers.web_command(bind=bind, threads=web_threads, access_log=True),
         ]
         processes = [subprocess.Popen(command, env=env) for command in commands]
         broker = env.get("CELERY_BROKER_URL") or settings.CELERY_BROKER_URL
