@@ -85,9 +85,12 @@ def test_an_update_is_validated():
     first, second = StoreFactory(), StoreFactory()
     second.operator = first.operator
     second.save()
-    with pytest.raises(DjangoValidationError) as raised:
+    with pytest.raises(Conflict) as taken:
         store_update(actor=STAFF, store=second, slug=first.slug)
-    assert "Store with this Operator and Slug already exists." in str(raised.value)
+    assert taken.value.code == "slug_taken"
+    with pytest.raises(DjangoValidationError) as raised:
+        store_update(actor=STAFF, store=second, mode="everyone")
+    assert "mode" in raised.value.message_dict
     assert not AuditEntry.objects.exists()
 
 
