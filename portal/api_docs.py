@@ -13,6 +13,8 @@ from portal.headers import csp_override
 
 class ApiDocsView(SpectacularSwaggerSplitView):
     template_name = "portal/api_docs.html"
+    # A page, not an API: DRF's OPTIONS metadata has no template to render here (it answered 500).
+    http_method_names = ["get", "head"]
 
 
 api_docs = csp_override({**settings.SECURE_CSP, "img-src": ["'self'", "data:"]})(

@@ -67,9 +67,9 @@ class DeviceApi(APIView):
     permission_classes = [IsDevice]
 
     def initial(self, request, *args, **kwargs):
-        """A method the door does not serve is refused before the signature is checked: its nonce
-        is not spent, and a GET writes nothing."""
-        if not hasattr(self, request.method.lower()):
+        """The door serves POST only. Any other method (OPTIONS too, which every view answers) is
+        refused before the signature is checked: its nonce is not spent, and a safe method writes nothing."""
+        if request.method != "POST":
             raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 

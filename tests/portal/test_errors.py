@@ -25,3 +25,12 @@ def test_an_unexpected_error_answers_json_500(client, db):
     response = client.get("/api/v1/broken")
     assert_error(response, 500, "server_error", "Something went wrong on our side; it has been logged.")
     assert b"boom" not in response.content
+
+
+@pytest.mark.parametrize("method", ["options", "post", "delete"])
+def test_the_api_docs_page_answers_other_methods_with_405_not_a_500(client, db, method):
+    """Swagger UI's page renders HTML only; an OPTIONS (which every DRF view answers with metadata)
+    or a write found no template to render and answered 500."""
+    response = getattr(client, method)("/api/docs/")
+    assert_error(response, 405, "method_not_allowed")
+    assert client.get("/api/docs/").status_code == 200
