@@ -8,7 +8,6 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
@@ -26,12 +25,10 @@ from consent.selectors import (
     notice_versions_current,
 )
 from consent.services import (
-    consent_give,
+    consent_answer,
     consent_reaffirm,
-    consent_refuse,
     consent_withdraw,
     entry_pass_issue,
-    notice_shown_record,
 )
 from core.errors import DomainError, NotFound
 from core.models import Channel
@@ -56,20 +53,20 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, operator, purpose: str) -> None:
-    """The shopper's answer, with the notice they answered recorded as shown, in one transaction:
-    the page itself records nothing (a GET never writes), so the notice is on record once it is
-    answered, and never for an answer that failed."""
+    """The shopper's answer (`consent_answer` records the notice as shown with it)."""
     decision = request.POST.get("decision")
-    if decision not in ("give", "refuse"):
-        raise DomainError(_("Choose yes or no."), code="decision_required")
     try:
         shown = notice_version_get_published(pk=int(request.POST.get("notice_version", "0")))
     except ValueError as error:
         raise DomainError(_("Choose yes or no."), code="decision_required") from error
-    answer = consent_give if decision == "give" else consent_refuse
-    with transaction.atomic():
-        notice_shown_record(shopper=request.user, notice_version=shown, channel=Channel.WEB)
-        answer(shopper=request.user, operator=operator, purpose=purpose, notice_version=shown, channel=Channel.WEB)
+    consent_answer(
+        shopper=request.user,
+        operator=operator,
+        purpose=purpose,
+        notice_version=shown,
+        decision=decision,
+        channel=Channel.WEB,
+    )
     if decision == "give":
         messages.success(request, _("Thank you. Your consent is recorded; you can withdraw it here at any time."))
     else:

@@ -1,6 +1,7 @@
 """Writes for consent: notices, consents and entry passes."""
 
 from consent.services.consents import (
+    consent_answer,
     consent_expire_due,
     consent_give,
     consent_reaffirm,
@@ -14,6 +15,7 @@ from consent.services.notices import notice_version_create_draft, notice_version
 
 __all__ = [
     "IssuedEntryPass",
+    "consent_answer",
     "consent_expire_due",
     "consent_give",
     "consent_reaffirm",

@@ -226,6 +226,20 @@ def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel:
 
 
 @transaction.atomic
+def consent_answer(
+    *, shopper: Any, operator: Any, purpose: str, notice_version: NoticeVersion, decision: str, channel: str
+) -> Consent | ConsentEvent:
+    """The shopper's yes or no on a notice screen, with the notice recorded as shown, in one
+    transaction: a page that shows a notice records nothing (a GET never writes), so the notice is
+    on record once it is answered, and never for an answer that failed."""
+    if decision not in ("give", "refuse"):
+        raise ValidationFailed(_("Choose yes or no."), code="decision_required")
+    notice_shown_record(shopper=shopper, notice_version=notice_version, channel=channel)
+    answer = consent_give if decision == "give" else consent_refuse
+    return answer(shopper=shopper, operator=operator, purpose=purpose, notice_version=notice_version, channel=channel)
+
+
+@transaction.atomic
 def consent_give(
     *,
     shopper: Any,

@@ -28,7 +28,7 @@ from biometrics import services as biometrics
 from biometrics.models import Enrollment
 from biometrics.sealed_bytes import bytes_seal, sealed_text
 from consent import services as consent
-from consent.models import Consent
+from consent.models import Consent, ConsentEvent
 from consent.services import consents
 from core.audit import Actor, audit_chain_verify
 from core.errors import ValidationFailed
@@ -184,6 +184,21 @@ SERVICES: dict[str, Row] = {
     "notice_shown_record": Row(
         lambda w, g: consent.notice_shown_record(shopper=w.shopper, notice_version=w.notice, channel="app"),
         [("consent.notice_shown", RESULT)],
+        given=lambda w: w.notice,
+    ),
+    "consent_answer": Row(
+        lambda w, g: consent.consent_answer(
+            shopper=w.shopper,
+            operator=w.operator,
+            purpose="face_entry",
+            notice_version=g,
+            decision="give",
+            channel="web",
+        ),
+        [
+            ("consent.notice_shown", lambda w, g, r: ConsentEvent.objects.get(kind="notice_shown", shopper=w.shopper)),
+            ("consent.given", RESULT),
+        ],
         given=lambda w: w.notice,
     ),
     "consent_give": Row(
@@ -346,10 +361,10 @@ SERVICES: dict[str, Row] = {
 
 # Public functions of services modules that leave no entry of their own, and why.
 WITHOUT_AN_ENTRY: dict[str, str] = {
-    "engine_settings": "reads settings",
     "face_consent_given": "reads",
     "shopper_old_enough_for_face": "reads",
     "check_old_enough_for_face": "checks, writes nothing",
+    "device_location_check": "checks, writes nothing",
     "template_encodings_by_shopper": "reads (for a match worker's memory)",
     "template_encodings": "reads",
     "match_index_change_record": (
