@@ -11,17 +11,17 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
 from core.errors import AuthenticationRequired, ValidationFailed
-from portal.models import ApiToken, EmailVerification, User
+from portal.models import ApiToken, User
 
 
-def api_token_hash(key: str) -> str:
-    """What is stored of a token: its SHA-256, never the token."""
-    return hashlib.sha256(key.encode()).hexdigest()
+def sha256_hex(value: str) -> str:
+    """What is stored of a token or a code, and the key a counter is kept under: its SHA-256."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def api_token_get_usable(*, key: str) -> ApiToken:
     """The live token for this key, with its user; each way a token fails has its own code."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=api_token_hash(key)).first()
+    token = ApiToken.objects.select_related("user").filter(key_hash=sha256_hex(key)).first()
     if token is None:
         raise AuthenticationRequired(_("The token is not valid."), code="token_invalid")
     if token.revoked_at is not None:
@@ -33,14 +33,13 @@ def api_token_get_usable(*, key: str) -> ApiToken:
     return token
 
 
-def user_get_active_by_email(*, email: str) -> User | None:
-    """The active account with this address, whatever its case; None when there is none."""
-    return User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-
-
-def email_verification_latest_locked(*, user: User) -> EmailVerification | None:
-    """The account's latest code, locked for the caller's transaction (a try is counted under it)."""
-    return EmailVerification.objects.select_for_update().filter(user=user).order_by("-created_at").first()
+def user_get_active_by_email(*, email: str, unverified: bool = False) -> User | None:
+    """The active account with this address, whatever its case (only if its address is not yet
+    verified, with `unverified`); None when there is none."""
+    users = User.objects.filter(email__iexact=email.strip(), is_active=True)
+    if unverified:
+        users = users.filter(email_verified_at__isnull=True)
+    return users.first()
 
 
 def password_reset_user_get(*, uidb64: str, token: str) -> User:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -27,19 +26,10 @@ from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
 from portal.models import ApiToken, EmailVerification, Language, User
-from portal.selectors import (
-    api_token_hash,
-    email_verification_latest_locked,
-    password_reset_user_get,
-    user_get_active_by_email,
-)
+from portal.selectors import password_reset_user_get, sha256_hex, user_get_active_by_email
 from portal.tasks import email_send
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 130
-
-
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _validate_password(password: str, user: User | None = None) -> None:
@@ -129,7 +119,7 @@ def email_verification_send(*, user: User, channel: str) -> None:
     code = f"{secrets.randbelow(1_000_000):06d}"
     verification = EmailVerification.objects.create(
         user=user,
-        code_hash=_sha256(f"{user.pk}:{code}"),
+        code_hash=sha256_hex(f"{user.pk}:{code}"),
         expires_at=now + settings.EMAIL_VERIFICATION_LIFETIME,
     )
     audit_entry_create(
@@ -169,13 +159,13 @@ def _within_limit(key: str, *, limit: int, window: int) -> bool:
 
 def email_verification_resend(*, email: str, channel: str) -> None:
     """Send a new code to an unverified account; silent for unknown addresses."""
-    if not _within_limit(f"verification-resend:{_sha256(email.strip().lower())}", limit=1, window=60):
+    if not _within_limit(f"verification-resend:{sha256_hex(email.strip().lower())}", limit=1, window=60):
         raise TooManyRequests(
             _("A code was sent a moment ago; wait a minute before asking again."),
             code="verification_resend_too_soon",
             retry_after=60,
         )
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True, email_verified_at__isnull=True).first()
+    user = user_get_active_by_email(email=email, unverified=True)
     if user is not None:
         email_verification_send(user=user, channel=channel)
 
@@ -194,7 +184,8 @@ def email_verify(*, email: str, code: str, channel: str) -> User:
     if user is None:
         raise invalid
     with transaction.atomic():
-        verification = email_verification_latest_locked(user=user)
+        # Locked: a wrong try is counted under the lock, so parallel guesses cannot share one try.
+        verification = EmailVerification.objects.select_for_update().filter(user=user).order_by("-created_at").first()
         if verification is None or (verification.used_at is not None and not user.email_verified):
             raise invalid
         if verification.attempts >= settings.EMAIL_VERIFICATION_MAX_ATTEMPTS:
@@ -205,7 +196,7 @@ def email_verify(*, email: str, code: str, channel: str) -> User:
                 code="verification_code_expired",
                 fields={"code": [_("The code has expired; ask for a new one.")]},
             )
-        matched = hmac.compare_digest(verification.code_hash, _sha256(f"{user.pk}:{code.strip()}"))
+        matched = hmac.compare_digest(verification.code_hash, sha256_hex(f"{user.pk}:{code.strip()}"))
         if matched and not user.email_verified:
             now = timezone.now()
             verification.used_at = now
@@ -246,11 +237,11 @@ def user_email_mark_verified(*, user: User, actor: Actor) -> User:
 def _failure_keys(email: str, client_ip: str) -> dict[str, str]:
     """The counters a failed login adds to: this address trying this account, the account from
     anywhere, and the address against any account."""
-    account = _sha256(email.strip().lower())
+    account = sha256_hex(email.strip().lower())
     return {
-        "pair": f"login-failures:pair:{_sha256(f'{client_ip}|{account}')}",
+        "pair": f"login-failures:pair:{sha256_hex(f'{client_ip}|{account}')}",
         "account": f"login-failures:account:{account}",
-        "address": f"login-failures:address:{_sha256(client_ip)}",
+        "address": f"login-failures:address:{sha256_hex(client_ip)}",
     }
 
 
@@ -315,7 +306,7 @@ def api_token_create(*, user: User, label: str = "") -> IssuedToken:
     now = timezone.now()
     token = ApiToken.objects.create(
         user=user,
-        key_hash=api_token_hash(key),
+        key_hash=sha256_hex(key),
         prefix=key[3:11],
         label=label[:80],
         created_at=now,
@@ -351,7 +342,7 @@ def password_reset_request(*, email: str, channel: str) -> None:
     """
     window = 60 * 60
     if not _within_limit(
-        f"password-reset:{_sha256(email.strip().lower())}", limit=settings.PASSWORD_RESET_MAIL_LIMIT, window=window
+        f"password-reset:{sha256_hex(email.strip().lower())}", limit=settings.PASSWORD_RESET_MAIL_LIMIT, window=window
     ):
         raise TooManyRequests(
             _("A reset link was sent to this address several times already; wait an hour or use the last one."),
