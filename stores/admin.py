@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.audit import Actor
-from core.errors import DomainError
+from core.errors import DomainError, ValidationFailed
 from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
 from stores.services import (
+    device_location_check,
     device_register,
     device_revoke,
     device_rotate_secret,
@@ -151,11 +152,11 @@ class DeviceForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        # The service refuses these too (private_space); here it becomes a form error, not a 500.
-        if cleaned.get("location") in Device.PRIVATE_LOCATIONS:
-            self.add_error(
-                "location", _("Devices cannot be placed in private spaces such as fitting rooms or toilets.")
-            )
+        # The service's own rule, shown beside the field rather than as a refusal after the save.
+        try:
+            device_location_check(location=cleaned.get("location", ""))
+        except ValidationFailed as refusal:
+            self.add_error("location", refusal.message)
         return cleaned
 
 

@@ -257,7 +257,8 @@ def _new_secret() -> str:
     return "fcs_" + secrets.token_urlsafe(32)
 
 
-def _check_location(location: str) -> None:
+def device_location_check(*, location: str) -> None:
+    """Devices never watch private spaces (fitting rooms, toilets): 400 `private_space`."""
     if location in Device.PRIVATE_LOCATIONS:
         raise ValidationFailed(
             _("Devices cannot be placed in private spaces such as fitting rooms or toilets."),
@@ -268,7 +269,7 @@ def _check_location(location: str) -> None:
 
 @transaction.atomic
 def device_register(*, actor: Actor, store: Store, name: str, kind: str, location: str) -> IssuedDevice:
-    _check_location(location)
+    device_location_check(location=location)
     if kind not in Device.Kind.values:
         raise ValidationFailed(_("Unknown device kind."), code="invalid", fields={"kind": [_("Unknown device kind.")]})
     device_id = "dev_" + secrets.token_hex(8)
@@ -300,7 +301,7 @@ def device_update(*, actor: Actor, device: Device, name: str | None = None, loca
     """Rename or move a device; None leaves a field as it is. Its store, kind and secret stay."""
     device = Device.objects.select_for_update().get(pk=device.pk)
     if location is not None:
-        _check_location(location)
+        device_location_check(location=location)
     changed = _changes(device, {"name": name, "location": location})
     if not changed:
         return device
