@@ -16,43 +16,34 @@ from core.errors import NotFound
 # Notices and consents ----------------------------------------------------------------------------
 
 
-def notice_versions_current(*, operator) -> list[NoticeVersion]:
-    """The latest published version of each of the operator's notices, in purpose order."""
-    latest: dict[str, NoticeVersion] = {}
-    versions = (
-        NoticeVersion.objects.filter(notice__operator=operator, status=NoticeVersion.Status.PUBLISHED)
-        .select_related("notice")
-        .order_by("notice__purpose", "-version")
-    )
-    for version in versions:
-        latest.setdefault(version.notice.purpose, version)
-    order = {purpose: index for index, purpose in enumerate(Purpose.values)}
-    return sorted(latest.values(), key=lambda version: order[version.notice.purpose])
-
-
-def notice_version_current(*, operator, purpose: str) -> NoticeVersion:
-    """The version of the operator's notice for this purpose that is shown now: its latest published one."""
-    version = (
-        NoticeVersion.objects.filter(
-            notice__operator=operator, notice__purpose=purpose, status=NoticeVersion.Status.PUBLISHED
-        )
-        .select_related("notice__operator")
-        .order_by("-version")
-        .first()
-    )
-    if version is None:
-        raise NotFound(_("This operator has published no notice for this purpose."), code="notice_not_found")
-    return version
-
-
 def _latest_published_versions() -> QuerySet[NoticeVersion]:
-    """The current version of every notice of every operator, in one query."""
+    """The current version of every notice of every operator (its latest published one), in one query."""
     latest = (
         NoticeVersion.objects.filter(notice=OuterRef("notice"), status=NoticeVersion.Status.PUBLISHED)
         .order_by("-version")
         .values("version")[:1]
     )
     return NoticeVersion.objects.filter(status=NoticeVersion.Status.PUBLISHED, version=Subquery(latest))
+
+
+def notice_versions_current(*, operator) -> list[NoticeVersion]:
+    """The current version of each of the operator's notices, in purpose order."""
+    order = {purpose: index for index, purpose in enumerate(Purpose.values)}
+    versions = _latest_published_versions().filter(notice__operator=operator).select_related("notice")
+    return sorted(versions, key=lambda version: order[version.notice.purpose])
+
+
+def notice_version_current(*, operator, purpose: str) -> NoticeVersion:
+    """The version of the operator's notice for this purpose that is shown now."""
+    version = (
+        _latest_published_versions()
+        .filter(notice__operator=operator, notice__purpose=purpose)
+        .select_related("notice__operator")
+        .first()
+    )
+    if version is None:
+        raise NotFound(_("This operator has published no notice for this purpose."), code="notice_not_found")
+    return version
 
 
 def notice_version_get_published(*, pk: int) -> NoticeVersion:
