@@ -22,8 +22,7 @@ import face_recognition.api
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from biometrics.faces import REASONS as REASONS  # re-exported: the engine's refusals
-from biometrics.faces import FaceRefused as FaceRefused
+from biometrics.faces import FaceRefused as FaceRefused  # re-exported: what the engine raises
 from biometrics.faces import refuse
 
 # face_recognition switches Pillow to padding truncated files with grey on import; a cut-off

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from biometrics import engine
+from biometrics.engine_config import engine_settings
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate
 from biometrics.services import (
@@ -25,19 +26,6 @@ from biometrics.services import (
 )
 from biometrics.shoppers import shopper_lock
 from core.audit import Actor, audit_entry_create
-
-
-def engine_settings() -> engine.EngineSettings:
-    """The engine's limits and quality gate, as this deployment sets them (enrollment and door alike)."""
-    return engine.EngineSettings(
-        max_bytes=settings.ENROLL_MAX_PHOTO_BYTES,
-        max_pixels=settings.ENROLL_MAX_PIXELS,
-        work_max_side=settings.FACE_WORK_MAX_SIDE,
-        detect_max_side=settings.FACE_DETECT_MAX_SIDE,
-        min_face_px=settings.ENROLL_MIN_FACE_PX,
-        min_sharpness=settings.ENROLL_MIN_SHARPNESS,
-        min_brightness=settings.ENROLL_MIN_BRIGHTNESS,
-    )
 
 
 def enrollment_mark_processing(*, enrollment_id: int) -> Enrollment | None:

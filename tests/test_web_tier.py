@@ -26,7 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ["dlib", "face_recognition", "cv2"]
 INDEX = ["faiss"]
 # Only the enroll and match workers import these; everything else in the apps is the web's too.
-WORKER_MODULES = ["biometrics.engine", "biometrics.processing", "biometrics.match_index", "stores.door.matching"]
+WORKER_MODULES = [
+    "biometrics.engine",
+    "biometrics.engine_config",
+    "biometrics.processing",
+    "biometrics.match_index",
+    "stores.door.matching",
+]
 APPS = ["portal", "consent", "stores", "biometrics", "core"]
 
 WEB_PROCESS = """
