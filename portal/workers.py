@@ -3,7 +3,7 @@ web server.
 
 One home for the layout that `manage.py serve`, the integration tests, the benchmarks and the
 README's production commands share (docs/decisions/0013-worker-layout.md): door matches have a
-worker process of their own, so enrollments, erasures and mails never stand between a door and
+worker process of their own, so enrollments and mails never stand between a door and
 its answer.
 """
 
@@ -32,7 +32,8 @@ class WorkerRole:
 # Door probes: a thread pool in one process holds one copy of the match indexes; the face encoder
 # holds the GIL, so more photo throughput means more such processes (docs/decisions/0006-matching.md).
 MATCH = WorkerRole(name="match", queues=("match",), pool="threads", concurrency=4)
-# Everything else: enrollments (seconds of engine work each), erasures, mails, periodic jobs. Nobody
+# Everything else: enrollments (seconds of engine work each), mails, periodic jobs; the `erasure`
+# queue is kept for the erasure tasks to come, so deployments need no new worker then. Nobody
 # stands waiting on them with a 3 s timeout, so they yield the processors to the door.
 BACKGROUND = WorkerRole(
     name="background", queues=("default", "enroll", "erasure"), pool="prefork", concurrency=2, niceness=10

@@ -21,9 +21,9 @@ from django.db import close_old_connections, connections
 from django.db.models import Max
 
 from biometrics import engine
+from biometrics.engine_config import engine_settings
 from biometrics.match_index import MatchIndex, decide
 from biometrics.models import MatchIndexChange
-from biometrics.processing import engine_settings
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
 
