@@ -3,12 +3,10 @@
 CONTACT = "Demo Mart Retail Ltd., privacy office, 1 Demo Street, Shanghai · dpo@demo-mart.example"
 
 RIGHTS_EN = (
-    "You may withdraw at any time with one tap; it takes effect at once. You may see, download and "
-    "erase everything we hold about you, and complain to the data protection authority."
+    "You may withdraw at any time with one tap; it takes effect at once. You may delete your face template "
+    "at any time, download a receipt of each consent, and complain to the data protection authority."
 )
-RIGHTS_ZH = (
-    "您可随时一键撤回同意，立即生效。您可以查阅、下载和删除我们持有的关于您的全部信息，并可向个人信息保护监管部门投诉。"
-)
+RIGHTS_ZH = "您可随时一键撤回同意，立即生效。您可以随时删除您的人脸特征模板、下载每项同意的凭证，并可向个人信息保护监管部门投诉。"
 
 DEMO_NOTICES = {
     "face_entry": {
@@ -24,9 +22,12 @@ DEMO_NOTICES = {
             "入口摄像头计算人脸特征并与您登记的特征比对。入口拍摄的照片不会保存；未匹配的比对不留任何痕迹。"
         ),
         "retention_en": (
-            "Your encrypted face template is kept until you withdraw, and destroyed after 12 months without a visit."
+            "Your encrypted face template is kept until your last consent to face recognition is withdrawn or "
+            "runs out, or until you delete it; then it is destroyed at once."
         ),
-        "retention_zh_hans": "您的加密人脸特征保存至您撤回同意为止；连续 12 个月未到店即销毁。",
+        "retention_zh_hans": (
+            "您的加密人脸特征模板保存至您最后一项人脸识别同意被撤回或到期，或您自行删除为止，届时立即销毁。"
+        ),
         "retention_days": 365,
         "data_categories": ["facial template (biometric)", "entry time", "store and door"],
     },
@@ -37,8 +38,8 @@ DEMO_NOTICES = {
         "purpose_zh_hans": "记录您的到店情况及在各货架前的停留时长，用于改进门店布局。",
         "method_en": "Shelf sensors report dwell time linked to your pseudonymous shopper reference.",
         "method_zh_hans": "货架传感器上报与您的假名化顾客编号关联的停留时长。",
-        "retention_en": "Kept for 12 months, then destroyed.",
-        "retention_zh_hans": "保存 12 个月后销毁。",
+        "retention_en": "Kept for 12 months; scheduled destruction is not yet applied.",
+        "retention_zh_hans": "保存 12 个月；目前尚未按计划自动销毁。",
         "retention_days": 365,
         "data_categories": ["visits", "shelf dwell (shelf, seconds)", "purchases"],
     },
@@ -49,8 +50,8 @@ DEMO_NOTICES = {
         "purpose_zh_hans": "根据您的购买和浏览记录向您推送优惠。",
         "method_en": "Your purchases and dwell are used to pick offers shown in the app.",
         "method_zh_hans": "使用您的购买和停留记录挑选在应用内展示的优惠。",
-        "retention_en": "Offer profiles are kept for 6 months, then destroyed.",
-        "retention_zh_hans": "优惠画像保存 6 个月后销毁。",
+        "retention_en": "Offer profiles are kept for 6 months; scheduled destruction is not yet applied.",
+        "retention_zh_hans": "优惠画像保存 6 个月；目前尚未按计划自动销毁。",
         "retention_days": 180,
         "data_categories": ["purchases", "shelf dwell", "offer interactions"],
     },

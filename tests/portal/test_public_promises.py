@@ -106,3 +106,15 @@ def test_a_receipt_states_no_template_period_that_nothing_applies(shopper, opera
     receipt = consent_receipt_build(consent=consent, links=ReceiptLinks("https://r", "https://w", "https://n"))
     assert "face_template_days_without_visit" not in receipt["retention"]
     assert "400" not in json.dumps(receipt["retention"])
+
+
+def test_the_demo_operators_notices_promise_nothing_not_built():
+    """`make run` seeds these notices: they are the first a new user reads."""
+    from portal.demo_notices import DEMO_NOTICES, RIGHTS_EN
+
+    texts = [RIGHTS_EN.lower()] + [
+        str(value).lower() for notice in DEMO_NOTICES.values() for key, value in notice.items() if key.endswith("_en")
+    ]
+    for text in texts:
+        for words in (*NOT_BUILT, "without a visit", "then destroyed"):
+            assert words not in text, (words, text)
