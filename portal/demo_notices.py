@@ -6,7 +6,10 @@ RIGHTS_EN = (
     "You may withdraw at any time with one tap; it takes effect at once. You may delete your face template "
     "at any time, download a receipt of each consent, and complain to the data protection authority."
 )
-RIGHTS_ZH = "您可随时一键撤回同意，立即生效。您可以随时删除您的人脸特征模板、下载每项同意的凭证，并可向个人信息保护监管部门投诉。"
+RIGHTS_ZH = (
+    "您可随时一键撤回同意，立即生效。"
+    "您可以随时删除您的人脸特征模板、下载每项同意的凭证，并可向个人信息保护监管部门投诉。"
+)
 
 DEMO_NOTICES = {
     "face_entry": {
