@@ -35,12 +35,15 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py serve --bind $(BIND)
 
-# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+# Browser tests drive Debian's Chromium, with a font for the Chinese pages (without one they draw
+# boxes); install what is missing when we may.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei
 browser:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh-cn 2>/dev/null | grep -q .; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)) >/dev/null; \
-	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	    (apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	      (apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES))) >/dev/null; \
+	  else echo "Browser tests need Debian's chromium and a Chinese font: sudo apt-get install $(BROWSER_PACKAGES)"; exit 1; fi; }
 
 test: install browser
 	$(BIN)/pytest
