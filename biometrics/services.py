@@ -22,7 +22,7 @@ from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.protection import SealedTemplate
 from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
 from biometrics.shoppers import shopper_lock
-from biometrics.uploads import photo_size_check
+from biometrics.uploads import photo_size_check, photo_type_check
 from core.audit import Actor, audit_entry_create
 from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
@@ -88,6 +88,7 @@ def enrollment_start(*, shopper: Any, photos: list[bytes], channel: str) -> Enro
             fields={"photos": [_("Send at most %(count)d photos.") % {"count": settings.ENROLL_MAX_PHOTOS}]},
         )
     photo_size_check(photos=photos, field="photos")
+    photo_type_check(photos=photos, field="photos")
     shopper_lock(shopper_id=shopper.pk)
     if Enrollment.objects.filter(
         shopper=shopper, status__in=[Enrollment.Status.QUEUED, Enrollment.Status.PROCESSING]

@@ -60,9 +60,23 @@ class TestEnroll:
         assert finished["status"] == "done"
         assert FaceTemplate.objects.filter(shopper=consenting).count() == 2
 
+    @pytest.mark.parametrize("content", [b"just some text", b"GIF89a not accepted here"])
+    def test_a_file_that_is_no_jpeg_png_or_webp_is_refused_at_once(self, enroll, consenting, content):
+        """Answered 415 before anything is queued, not 202 and a refusal from the worker later."""
+        response, _ = enroll(consenting, astronaut_jpeg(), content)
+        assert_error(response, 415, "unsupported_media_type", "Send photos as JPEG, PNG or WebP images.")
+        assert response.json()["error"]["fields"] == {
+            "photos": [{"code": "unsupported_media_type", "message": "Send photos as JPEG, PNG or WebP images."}]
+        }
+        assert not Enrollment.objects.exists()
+
     def test_each_refused_photo_says_why(self, enroll, consenting):
         _, finished = enroll(
-            consenting, kit_photo("multi/two_people.jpg"), b"not an image", kit_photo("obama/obama_240p.jpg")
+            # A JPEG cut off after its first bytes: a JPEG by its signature, unreadable to the engine.
+            consenting,
+            kit_photo("multi/two_people.jpg"),
+            astronaut_jpeg()[:300],
+            kit_photo("obama/obama_240p.jpg"),
         )
         assert finished["status"] == "refused" and finished["reason"] == "no_usable_photo"
         assert [(r["photo"], r["code"]) for r in finished["results"]] == [

@@ -68,7 +68,7 @@ def test_an_enrollment_that_succeeds_leaves_queued_processing_and_done(
 def test_an_enrollment_refused_leaves_queued_processing_and_refused(
     api_client, consenting, django_capture_on_commit_callbacks
 ):
-    enrollment, queued = start(api_client, consenting, django_capture_on_commit_callbacks, b"not an image")
+    enrollment, queued = start(api_client, consenting, django_capture_on_commit_callbacks, astronaut_jpeg()[:300])
     for callback in queued:
         callback()
     assert [entry[0] for entry in trail(enrollment)] == [

@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection
 from biometrics.services import enrollment_start
 from biometrics.shoppers import shopper_lock
 from consent.services import consent_withdraw
+from tests.biometrics.photos import astronaut_jpeg
 from tests.factories import UserFactory, face_consent
 from tests.locks import held_in_another_transaction, waited_out
 
@@ -20,5 +21,5 @@ def test_face_changes_wait_for_the_shopper_lock_of_their_own_shopper_only():
         with pytest.raises(DatabaseError):
             waited_out(lambda: consent_withdraw(consent=held_consent, channel="app"))
         with pytest.raises(DatabaseError):
-            waited_out(lambda: enrollment_start(shopper=held, photos=[b"a photo"], channel="app"))
+            waited_out(lambda: enrollment_start(shopper=held, photos=[astronaut_jpeg()], channel="app"))
         waited_out(lambda: consent_withdraw(consent=free_consent, channel="app"))

@@ -267,7 +267,7 @@ SERVICES: dict[str, Row] = {
     ),
     # biometrics
     "enrollment_start": Row(
-        lambda w, g: biometrics.enrollment_start(shopper=w.shopper, photos=[b"a photo"], channel="app"),
+        lambda w, g: biometrics.enrollment_start(shopper=w.shopper, photos=[b"\xff\xd8\xff a photo"], channel="app"),
         [("enrollment.queued", RESULT)],
         given=lambda w: w.consent(),
     ),

@@ -74,7 +74,7 @@ def test_garbage_is_refused_by_the_worker_which_stays_up(real_worker, api_client
     face_consent(shopper)
     api_client.force_authenticate(shopper)
     files = [
-        SimpleUploadedFile("a.jpg", b"GIF89a not really", "image/jpeg"),
+        SimpleUploadedFile("a.jpg", b"\xff\xd8\xff not really a JPEG", "image/jpeg"),
         SimpleUploadedFile("b.jpg", kit_photo("multi/obama_and_biden.jpg"), "image/jpeg"),
         SimpleUploadedFile("c.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "image/png"),
     ]
