@@ -17,6 +17,18 @@ ERROR_RESPONSE = inline_serializer(
                 "code": serializers.CharField(),
                 "message": serializers.CharField(),
                 "fields": serializers.DictField(child=serializers.ListField(child=serializers.DictField())),
+                # Extra keys a few refusals carry (DomainError.extra); each is named here.
+                "status": serializers.CharField(
+                    required=False, help_text="consent_not_active: the consent's status (withdrawn, expired ...)."
+                ),
+                "current_notice_version": serializers.IntegerField(
+                    required=False, help_text="notice_version_superseded: the version to show and answer instead."
+                ),
+                "accepted": serializers.ListField(
+                    child=serializers.CharField(),
+                    required=False,
+                    help_text="unsupported_media_type: the content types this operation accepts.",
+                ),
             },
         )
     },

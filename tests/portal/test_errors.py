@@ -34,3 +34,23 @@ def test_the_api_docs_page_answers_other_methods_with_405_not_a_500(client, db, 
     response = getattr(client, method)("/api/docs/")
     assert_error(response, 405, "method_not_allowed")
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_every_extra_key_an_error_carries_is_in_the_schema(client, db):
+    """A refusal's extra keys (`DomainError(extra=...)`) are part of the API: each is documented in
+    the error schema, so an app can rely on it."""
+    import re
+    from pathlib import Path
+
+    import yaml
+    from django.conf import settings
+
+    keys = set()
+    for app in ("portal", "stores", "consent", "biometrics", "core"):
+        for module in (Path(settings.BASE_DIR) / app).rglob("*.py"):
+            for found in re.findall(r"extra=\{([^}]*)\}", module.read_text()):
+                keys.update(re.findall(r'"([a-z_]+)":', found))
+    assert {"status", "current_notice_version", "accepted"} <= keys
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    documented = set(schema["components"]["schemas"]["ErrorBody"]["properties"])
+    assert keys <= documented, keys - documented
