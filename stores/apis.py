@@ -223,8 +223,11 @@ class OperatorNoticesApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        operation_id="operator_notices", responses={200: NoticeVersionOutputSerializer(many=True), **errors(404)}
+        operation_id="operator_notices",
+        responses={200: paginated(NoticeVersionOutputSerializer, "NoticeVersionPage"), **errors(404)},
     )
     def get(self, request, slug: str):
         operator = operator_get_by_slug(slug=slug)
-        return Response(NoticeVersionOutputSerializer(notice_versions_current(operator=operator), many=True).data)
+        # Paginated like every other list, though an operator has one notice per purpose.
+        versions = notice_versions_current(operator=operator)
+        return paginated_response(request, self, versions, NoticeVersionOutputSerializer)

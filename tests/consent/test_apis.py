@@ -360,7 +360,9 @@ class TestPublicNotices:
         published_notice(operator, "store_analytics")
         operators = api_client.get("/api/v1/operators").json()
         assert [entry["slug"] for entry in operators["results"]] == ["fresh-mart"]
-        notices = api_client.get("/api/v1/operators/fresh-mart/notices").json()
+        page = api_client.get("/api/v1/operators/fresh-mart/notices").json()
+        assert (page["count"], page["next"], page["previous"]) == (2, None, None)
+        notices = page["results"]
         assert [entry["purpose"] for entry in notices] == ["face_entry", "store_analytics"]
         assert notices[0]["text"]["zh-hans"]["title"] == "入口人脸识别"
         assert notices[0]["text"]["en"]["rights"] == "Withdraw at any time."
@@ -368,7 +370,7 @@ class TestPublicNotices:
     def test_only_the_current_published_version_is_listed(self, api_client, operator, notice):
         newer = published_notice(operator, material=False)
         notice_version_create_draft(actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS)
-        notices = api_client.get("/api/v1/operators/fresh-mart/notices").json()
+        notices = api_client.get("/api/v1/operators/fresh-mart/notices").json()["results"]
         assert [entry["id"] for entry in notices] == [newer.pk]
 
     def test_unknown_operator(self, api_client, db):
