@@ -30,7 +30,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api_docs"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.language_switch, name="set_language"),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -13,11 +14,13 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.i18n import set_language
 
 from core.errors import DomainError
 from core.http import client_address
 from core.models import Channel
 from portal import forms
+from portal.models import Language
 from portal.selectors import password_reset_user_get
 from portal.services import (
     email_verification_resend,
@@ -44,6 +47,31 @@ def _show_error(form, error: DomainError) -> None:
         form.add_error(None, error.message)
 
 
+# A language picked in the header before logging in: login makes it the profile's language.
+LANGUAGE_CHOSEN_SESSION_KEY = "portal_language_chosen"
+
+
+def _language_follow_profile(response: HttpResponse, user) -> HttpResponse:
+    """From this answer on, pages and the header's menu speak the profile's language."""
+    translation.activate(user.language)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The header's language menu. The choice just made wins: signed in, it becomes the profile's
+    language (audited); before login, login makes it so."""
+    response = set_language(request)
+    language = request.POST.get("language")
+    if request.method == "POST" and language in Language.values:
+        if request.user.is_authenticated:
+            user_profile_update(user=request.user, channel=Channel.WEB, language=language)
+        else:
+            request.session[LANGUAGE_CHOSEN_SESSION_KEY] = language
+    return response
+
+
 @require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico where a page names no icon (the admin, an API answer)."""
@@ -65,8 +93,11 @@ def signup(request: HttpRequest) -> HttpResponse:
             _show_error(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # The form's language field is the latest choice; it is already the profile's.
+            request.session.pop(LANGUAGE_CHOSEN_SESSION_KEY, None)
+            response = _language_follow_profile(redirect(f"{reverse('portal:verify_email')}?email={user.email}"), user)
             messages.success(request, _("Welcome! We sent a six-digit code to %(email)s.") % {"email": user.email})
-            return redirect(f"{reverse('portal:verify_email')}?email={user.email}")
+            return response
     return render(request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -111,12 +142,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _show_error(form, error)
             status = error.status if error.status == 429 else 400
         else:
+            chosen = request.session.get(LANGUAGE_CHOSEN_SESSION_KEY)
             login(request, user)
-            translation.activate(user.language)
+            request.session.pop(LANGUAGE_CHOSEN_SESSION_KEY, None)
+            if chosen in Language.values:
+                # Chosen in this browser just before logging in: the shopper's latest word.
+                user_profile_update(user=user, channel=Channel.WEB, language=chosen)
             target = request.GET.get("next", "")
             if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
                 target = reverse("portal:profile")
-            return redirect(target)
+            return _language_follow_profile(redirect(target), user)
     elif form.errors:
         status = 400
     return render(request, "portal/login.html", {"form": form}, status=status)
@@ -185,9 +220,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             _show_error(form, error)
         else:
-            translation.activate(user.language)
+            response = _language_follow_profile(redirect("portal:profile"), user)
             messages.success(request, _("Your profile is saved."))
-            response = redirect("portal:profile")
-            response.set_cookie("django_language", user.language, samesite="Lax")
             return response
     return render(request, "portal/profile.html", {"form": form}, status=400 if form.errors else 200)
