@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import segno
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -262,6 +264,20 @@ class PassScopeField(SlugRelatedField):
     """An operator's slug; empty, like null, means any operator (as the page's "Any store" sends)."""
 
 
+QR_FORMATS = ["svg", "png"]
+
+
+def _qr_svg(token: str) -> str:
+    """A standalone SVG document: with its namespace, so that it is an image outside HTML too."""
+    buffer = io.BytesIO()
+    segno.make(token, error="m").save(buffer, kind="svg", scale=4, xmldecl=False, svgns=True, nl=False)
+    return buffer.getvalue().decode()
+
+
+def _qr_png(token: str) -> str:
+    return segno.make(token, error="m").png_data_uri(scale=4)
+
+
 class EntryPassIssueApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -288,13 +304,34 @@ class EntryPassIssueApi(APIView):
             default=None,
             help_text="The one operator whose doors accept the pass; null: any operator's.",
         )
-        qr_svg = serializers.SerializerMethodField()
+        qr_svg = serializers.SerializerMethodField(
+            help_text="The token's QR code as a standalone SVG document (image/svg+xml, with its namespace): "
+            "inline it, or show it as an image from a data: URL."
+        )
+        qr_png = serializers.SerializerMethodField(
+            help_text="With `?qr=png`: the same QR code as a PNG, a data: URL for an <img>; null otherwise."
+        )
 
         def get_qr_svg(self, issued) -> str:
-            return segno.make(issued.token, error="m").svg_inline(scale=4)
+            return _qr_svg(issued.token)
+
+        def get_qr_png(self, issued) -> str | None:
+            return _qr_png(issued.token) if self.context.get("qr") == "png" else None
+
+    class QuerySerializer(serializers.Serializer):
+        qr = serializers.ChoiceField(choices=QR_FORMATS, default="svg")
 
     @extend_schema(
         operation_id="entry_pass_issue",
+        parameters=[
+            OpenApiParameter(
+                "qr",
+                str,
+                enum=QR_FORMATS,
+                default="svg",
+                description="`png` adds `qr_png`, the QR code as a PNG data: URL; `qr_svg` is always there.",
+            )
+        ],
         request=InputSerializer,
         responses={201: OutputSerializer, **errors(400, 401)},
         description=(
@@ -314,12 +351,17 @@ class EntryPassIssueApi(APIView):
         ),
     )
     def post(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         issued = entry_pass_issue(
             shopper=request.user, channel=Channel.APP, operator=serializer.validated_data.get("operator")
         )
-        return Response(self.OutputSerializer(issued).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.OutputSerializer(issued, context={"qr": query.validated_data["qr"]}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class EntryPassRevokeApi(APIView):

@@ -28,23 +28,31 @@ def face(request: HttpRequest) -> HttpResponse:
     user = request.user
     old_enough = shopper_old_enough_for_face(shopper=user)
     status = face_status_for_shopper(shopper=user)
+    reasons = {code: str(_(message)) for code, message in {**REASONS, **ENROLLMENT_REASONS}.items()}
+    latest = status.latest_enrollment
     return render(
         request,
         "portal/face.html",
         {
+            # The page shows the shopper's latest enrollment, whatever `?enrollment=` names: a shopper
+            # has one enrollment in progress at most, and the page must never follow one that is not theirs.
             "face": status,
-            "watch": request.GET.get("enrollment")
-            or (
-                status.latest_enrollment.public_id
-                if status.latest_enrollment and not status.latest_enrollment.finished
-                else ""
-            ),
             "consented": face_consent_given(user),
             "old_enough": old_enough,
             "minimum_age": settings.FACE_MINIMUM_AGE,
             "max_photos": settings.ENROLL_MAX_PHOTOS,
             "status_labels": {value: str(label) for value, label in Enrollment.Status.choices},
-            "reasons": {code: str(_(message)) for code, message in {**REASONS, **ENROLLMENT_REASONS}.items()},
+            "reasons": reasons,
+            # A finished enrollment is shown as it ended, with no script; an unfinished one is followed.
+            "latest_results": [
+                {
+                    "photo": result["photo"],
+                    "accepted": result["accepted"],
+                    "why": reasons.get(result.get("code"), result.get("message")),
+                }
+                for result in (latest.results if latest else [])
+            ],
+            "latest_reason": reasons.get(latest.reason, latest.reason) if latest and latest.reason else "",
         },
     )
 

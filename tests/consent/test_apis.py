@@ -1,13 +1,18 @@
 """The consent API for the app: happy paths, other shoppers (404), bad input, receipts, passes."""
 
 import base64
+import io
 import json
 import time
 import uuid
 from datetime import timedelta
+from xml.etree import ElementTree
 
+import cv2
+import numpy as np
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from consent.models import Consent, ConsentEvent, EntryPass
 from consent.selectors import entry_pass_get_by_token
@@ -282,6 +287,45 @@ class TestEntryPass:
         assert payload["i"] == EntryPass.objects.get(pk=issued["id"]).token_id
         for personal in (shopper.email, str(shopper.public_id), shopper.display_name):
             assert personal not in issued["token"]
+
+    def test_the_qr_svg_is_a_standalone_svg_document(self, client_for, shopper):
+        # An app shows it as <img src="data:image/svg+xml,...">: an image, parsed as XML on its own.
+        svg = self.issue(client_for(shopper))["qr_svg"]
+        root = ElementTree.fromstring(svg)
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert int(root.get("width")) == int(root.get("height")) >= 100
+
+    def test_the_qr_comes_as_png_when_asked(self, client_for, shopper):
+        response = client_for(shopper).post("/api/v1/entry-passes?qr=png")
+        assert response.status_code == 201
+        issued = response.json()
+        prefix = "data:image/png;base64,"
+        assert issued["qr_png"].startswith(prefix)
+        png = base64.b64decode(issued["qr_png"].removeprefix(prefix), validate=True)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        image = Image.open(io.BytesIO(png))
+        image.load()
+        assert image.format == "PNG" and image.width == image.height >= 100
+        decoded, _points, _straight = cv2.QRCodeDetector().detectAndDecode(
+            cv2.cvtColor(np.array(image.convert("RGB")), cv2.COLOR_RGB2BGR)
+        )
+        assert decoded == issued["token"]
+        assert ElementTree.fromstring(issued["qr_svg"]).tag == "{http://www.w3.org/2000/svg}svg"
+
+    def test_without_asking_there_is_no_png(self, client_for, shopper):
+        assert self.issue(client_for(shopper))["qr_png"] is None
+
+    def test_an_unknown_qr_format_is_refused(self, client_for, shopper):
+        response = client_for(shopper).post("/api/v1/entry-passes?qr=gif")
+        assert_error(response, 400, "invalid")
+        assert not EntryPass.objects.exists()
+
+    def test_the_schema_documents_the_qr_formats(self):
+        from drf_spectacular.generators import SchemaGenerator
+
+        operation = SchemaGenerator().get_schema(request=None, public=True)["paths"]["/api/v1/entry-passes"]["post"]
+        (qr,) = [parameter for parameter in operation["parameters"] if parameter["name"] == "qr"]
+        assert qr["in"] == "query" and set(qr["schema"]["enum"]) == {"svg", "png"} and qr["schema"]["default"] == "svg"
 
     def test_any_shopper_gets_one_without_consenting(self, client_for):
         shopper = UserFactory(email_verified_at=None)

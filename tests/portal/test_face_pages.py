@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from biometrics.models import Enrollment, FaceTemplate
 from tests.biometrics.photos import astronaut_jpeg
-from tests.factories import face_consent
+from tests.factories import UserFactory, face_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +53,32 @@ def test_a_photo_over_the_size_limit_is_refused_on_the_page(client, shopper, set
     response = client.post("/face/enroll/", {"photos": [SimpleUploadedFile("me.jpg", astronaut_jpeg())]}, follow=True)
     assert "The image is too large." in response.content.decode()
     assert not Enrollment.objects.exists()
+
+
+def test_after_the_templates_are_deleted_the_page_shows_the_last_enrollment_as_finished(client, shopper):
+    face_consent(shopper)
+    client.force_login(shopper)
+    done = Enrollment.objects.create(shopper=shopper, channel="web", photo_count=1, status="done")
+    someone_elses = Enrollment.objects.create(shopper=UserFactory(), channel="web", photo_count=1)
+    html = client.get(f"/face/?enrollment={someone_elses.public_id}").content.decode()
+    # The page's script follows only what the page marks unfinished; this one it leaves alone.
+    assert f'data-url="/api/v1/enrollments/{done.public_id}" data-status="done"' in html
+    assert f"/api/v1/enrollments/{someone_elses.public_id}" not in html
+    assert "Not enrolled" in html and 'type="file"' in html
+
+
+def test_a_finished_refusal_is_shown_with_its_reasons(client, shopper):
+    face_consent(shopper)
+    client.force_login(shopper)
+    Enrollment.objects.create(
+        shopper=shopper,
+        channel="web",
+        photo_count=1,
+        status="refused",
+        reason="no_usable_photo",
+        results=[{"photo": 1, "accepted": False, "code": "no_face", "message": "No face was found in the photo."}],
+    )
+    html = client.get("/face/").content.decode()
+    assert 'data-status="refused"' in html
+    assert "Photo 1: No face was found in the photo." in html
+    assert "None of the photos could be used." in html
