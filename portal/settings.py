@@ -301,7 +301,7 @@ MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 # How often match workers read new consent and template changes into their indexes.
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
-# /simulator/ lets a logged-in user play the demo entrance device; a demo tool, off in deployments.
+# /simulator/ lets staff play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 # Where the simulator sends its signed requests: empty calls the device API in the web process
 # itself; an address (http://127.0.0.1:8000) sends them over HTTP, as a device would.
