@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 BIND ?= 127.0.0.1:8000
+# seed_demo and serve both see it: the demo's instructions, mails and receipts link to where it listens.
+run: export BIND := $(BIND)
 
 # Without Redis, `make run` gives its worker a broker made of files under var/.
 ifeq ($(strip $(REDIS_URL)$(CELERY_BROKER_URL)),)

@@ -231,6 +231,27 @@ def user_email_mark_verified(*, user: User, actor: Actor) -> User:
     return user
 
 
+@transaction.atomic
+def staff_member_create(*, actor: Actor, email: str, password: str, display_name: str, superuser: bool = False) -> User:
+    """An account for a member of staff (the admin, the door simulator); its address counts as checked."""
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("An account with this email already exists."), code="email_taken")
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        is_staff=True,
+        is_superuser=superuser,
+        email_verified_at=timezone.now(),
+    )
+    _validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    user.save()
+    audit_entry_create(actor=actor, action="account.staff_created", target=user, data={"superuser": superuser})
+    return user
+
+
 # Login ------------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ REDIS_URL brings Redis as cache, broker and result backend, with real workers.
 
 import os
 import secrets
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,10 +50,28 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (_embedded_secret_key() if EMB
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set.")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if EMBEDDED else [])
+
+def _site_url_for_bind(bind: str) -> str:
+    """Where a server listening at `bind` (gunicorn's HOST:PORT) is reached; every interface means this machine."""
+    if bind.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    try:
+        parts = urllib.parse.urlsplit(f"http://{bind}")
+        host, port = parts.hostname or "", parts.port or 8000
+    except ValueError as error:
+        raise ImproperlyConfigured(f"BIND is not HOST:PORT: {bind!r}") from error
+    every_interface = ("", "0.0.0.0", "::")  # noqa: S104  (recognised here, not bound to)
+    host = "127.0.0.1" if host in every_interface else host
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+# The address people reach the portal at, used in mails, receipts and the demo's instructions. Unless
+# named, it is where `make run` and `manage.py serve` listen (BIND, which they pass to every process).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/") or _site_url_for_bind(env.str("BIND", default="127.0.0.1:8000"))
+_site_host = urllib.parse.urlsplit(SITE_URL).hostname or "127.0.0.1"
+_site_host = f"[{_site_host}]" if ":" in _site_host else _site_host  # how Django names an IPv6 host
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=sorted({"127.0.0.1", "localhost", _site_host}) if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# The address people reach the portal at, used in mails.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "portal.admin_apps.PortalAdminConfig",
@@ -301,7 +320,7 @@ MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 # How often match workers read new consent and template changes into their indexes.
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
-# /simulator/ lets a logged-in user play the demo entrance device; a demo tool, off in deployments.
+# /simulator/ lets staff play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 # Where the simulator sends its signed requests: empty calls the device API in the web process
 # itself; an address (http://127.0.0.1:8000) sends them over HTTP, as a device would.

@@ -4,7 +4,7 @@ The request is the reference client's (`stores.client`), signed exactly as a sto
 it. It goes to the device API in this process, or over HTTP to `SIMULATOR_DEVICE_API_URL` when that
 is set: never to an address taken from the request, whose Host header anyone can write. The photo
 is read into memory, sent and dropped; nothing is kept. Only on when `ENTRANCE_SIMULATOR` is set
-(the embedded default and DEBUG).
+(the embedded default and DEBUG), and only for staff: whoever uses it acts as the store's door.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import resolve
+from django.urls import resolve, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -106,6 +107,21 @@ def simulator_enabled(view):
     return wrapper
 
 
+def staff_only(view):
+    """Staff alone play the door: others are sent to the admin's login, a logged-in shopper is refused."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not (user.is_active and user.is_staff):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class SimulatorForm(forms.Form):
     photo = forms.FileField(label=gettext_lazy("Photo"), required=False)
     entry_pass = forms.CharField(
@@ -164,7 +180,7 @@ def _call_device_api(credentials: dict[str, str], photo: bytes | None, entry_pas
 
 
 @simulator_enabled
-@login_required
+@staff_only
 @never_cache
 @permissions_policy_allow(camera=["self"])  # the webcam frame; every other page denies the camera
 @sensitive_post_parameters("entry_pass")

@@ -6,7 +6,9 @@ Usable without Django (standard library only). As a command:
     python -m stores.client ... match --encoding encoding.json      # 128 numbers computed on the device
     python -m stores.client ... entry-pass --token TOKEN_FROM_QR
 
-Credentials may also come from FACECONSENT_URL, FACECONSENT_DEVICE and FACECONSENT_SECRET.
+Credentials may also come from FACECONSENT_URL, FACECONSENT_DEVICE and FACECONSENT_SECRET. The exit
+status is 0 when the server accepted the request, 1 when it refused it (its answer is printed), and 2
+when it could not be reached or the command line is wrong (one line on stderr).
 """
 
 from __future__ import annotations
@@ -165,15 +167,34 @@ def main(argv: list[str] | None = None) -> int:
     entry.add_argument("--token", required=True)
     args = parser.parse_args(argv)
 
-    with DeviceClient(args.url, args.device, args.secret) as client:
+    try:
+        client = DeviceClient(args.url, args.device, args.secret)
+    except ValueError as error:
+        parser.error(str(error))
+    probe: bytes | list[float] | None = None
+    source = (args.photo or args.encoding) if args.command == "match" else None
+    try:
         if args.command == "match" and args.photo:
             with open(args.photo, "rb") as photo:
-                response = client.match_photo(photo.read(), args.entry_pass)
+                probe = photo.read()
         elif args.command == "match":
             with open(args.encoding) as encoding:
-                response = client.match_encoding(json.load(encoding), args.entry_pass)
-        else:
-            response = client.entry_pass(args.token)
+                probe = json.load(encoding)
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot read {source}: {getattr(error, 'strerror', None) or error}")
+    try:
+        with client:
+            if isinstance(probe, bytes):
+                response = client.match_photo(probe, args.entry_pass)
+            elif probe is not None:
+                response = client.match_encoding(probe, args.entry_pass)
+            else:
+                response = client.entry_pass(args.token)
+    except (OSError, http.client.HTTPException) as error:
+        # No server there, a wrong port or host, a broken connection: one line saying so, not a traceback.
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        print(f"{parser.prog}: cannot reach {client.base_url}: {reason}", file=sys.stderr)
+        return 2
     print(json.dumps({"status": response.status, **response.body}, indent=2, ensure_ascii=False))
     return 0 if response.status < 400 else 1
 

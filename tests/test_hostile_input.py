@@ -428,7 +428,7 @@ class TestFinding9TheSimulatorNeverFollowsTheHostHeader:
 
         catcher = threading.Thread(target=capture)
         catcher.start()
-        client.force_login(UserFactory())
+        client.force_login(UserFactory(is_staff=True))
         response = client.post(
             "/simulator/",
             {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())},

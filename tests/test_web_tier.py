@@ -19,7 +19,7 @@ import pytest
 
 from biometrics.protection import generate_key
 from tests.biometrics.photos import astronaut_jpeg
-from tests.factories import OperatorFactory, StoreFactory, face_consent
+from tests.factories import OperatorFactory, StoreFactory, UserFactory, face_consent
 from tests.worker import _database_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,9 @@ photo = Path(photo_path).read_bytes()
 answers["face page"] = client.get("/face/").status_code
 answers["consents page"] = client.get("/consents/").status_code
 answers["simulator"] = client.get("/simulator/").status_code
+staff = Client()
+staff.force_login(get_user_model().objects.get(email=sys.argv[6]))
+answers["simulator for staff"] = staff.get("/simulator/").status_code
 answers["enrollment start"] = client.post(
     "/api/v1/enrollments", {"photos": [SimpleUploadedFile("face.jpg", photo, "image/jpeg")]}
 ).status_code
@@ -164,6 +167,7 @@ def test_a_web_process_never_loads_the_face_engine_or_the_match_index(process_en
             ",".join(WORKER_MODULES),
             ",".join(APPS),
             ",".join(ENGINE + INDEX + WORKER_MODULES),
+            UserFactory(is_staff=True).email,
             env=process_env,
         )
     )
@@ -176,7 +180,8 @@ def test_a_web_process_never_loads_the_face_engine_or_the_match_index(process_en
         "schema": 200,
         "face page": 200,
         "consents page": 200,
-        "simulator": 200,
+        "simulator": 403,  # for staff only
+        "simulator for staff": 200,
         "enrollment start": 202,
         "face status": 200,
         "door probe sent": True,

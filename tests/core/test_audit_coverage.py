@@ -331,6 +331,12 @@ SERVICES: dict[str, Row] = {
         [("account.email_verified", GIVEN)],
         given=lambda w: w.unverified(),
     ),
+    "staff_member_create": Row(
+        lambda w, g: portal.staff_member_create(
+            actor=STAFF, email="new-staff@example.com", password="staff-pass-2026-long", display_name="New Staff"
+        ),
+        [("account.staff_created", lambda w, g, r: r)],
+    ),
     "api_token_create": Row(
         lambda w, g: portal.api_token_create(user=w.shopper), [("account.token_issued", lambda w, g, r: r.token)]
     ),

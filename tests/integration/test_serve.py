@@ -1,19 +1,26 @@
-"""`manage.py serve` (what `make run` ends with): which worker process takes which queue."""
+"""`manage.py serve` (what `make run` ends with): which worker process takes which queue, and the
+address its processes link to."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
 
 import pytest
 from celery import Celery
 from django.conf import settings
 
 from portal import workers
+from portal.services import api_token_create
+from tests.factories import UserFactory, face_consent
 from tests.worker import ROOT, _database_url, _key_file_spec
 
 pytestmark = pytest.mark.integration
@@ -39,7 +46,8 @@ def all_queues_taken(app: Celery) -> bool:
 
 @pytest.fixture
 def served(transactional_db, django_db_blocker, tmp_path, template_keys_file):
-    """`serve` running with no broker configured, on the test database; a Celery app to ask its workers."""
+    """`serve` running with no broker configured, on the test database: its address, and a Celery app to
+    ask its workers."""
     with django_db_blocker.unblock():
         database_url = _database_url()
     env = {
@@ -56,9 +64,10 @@ def served(transactional_db, django_db_blocker, tmp_path, template_keys_file):
         **({"CACHE_REDIS_URL": settings.CACHE_REDIS_URL} if settings.CACHE_REDIS_URL else {}),
     }
     log_path = tmp_path / "serve.log"
+    bind = f"127.0.0.1:{free_port()}"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{free_port()}"],
+            [sys.executable, "manage.py", "serve", "--bind", bind],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -84,7 +93,7 @@ def served(transactional_db, django_db_blocker, tmp_path, template_keys_file):
         while not all_queues_taken(app):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"serve's workers did not take every queue:\n{log_path.read_text()[-4000:]}")
-        yield app
+        yield SimpleNamespace(app=app, url=f"http://{bind}")
     finally:
         server.send_signal(signal.SIGTERM)  # serve stops its web server and workers
         try:
@@ -94,7 +103,7 @@ def served(transactional_db, django_db_blocker, tmp_path, template_keys_file):
 
 
 def test_door_matches_have_a_worker_process_of_their_own(served):
-    inspect = served.control.inspect(timeout=2)
+    inspect = served.app.control.inspect(timeout=2)
     queues = {name: sorted(queue["name"] for queue in consumed) for name, consumed in inspect.active_queues().items()}
     stats = inspect.stats()
 
@@ -104,3 +113,24 @@ def test_door_matches_have_a_worker_process_of_their_own(served):
     assert stats[match_worker]["pid"] != stats[other_worker]["pid"]
     # One process, one copy of the match indexes, several doors at once.
     assert "thread" in stats[match_worker]["pool"]["implementation"]
+
+
+def test_links_point_where_the_server_listens(served):
+    """Nothing names SITE_URL: a receipt served by `serve --bind` links to that address, not to port 8000."""
+    shopper = UserFactory()
+    consent = face_consent(shopper)
+    request = urllib.request.Request(
+        f"{served.url}/api/v1/consents/{consent.public_id}/receipt",
+        headers={"Authorization": f"Bearer {api_token_create(user=shopper).key}", "Accept": "application/json"},
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:  # the workers may be ready before the web server is
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                receipt = json.loads(response.read())
+            break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline, "the web server did not start"
+            time.sleep(0.5)
+    links = [value for value in json.dumps(receipt).split('"') if value.startswith("http")]
+    assert links and all(link.startswith(f"{served.url}/") for link in links), links

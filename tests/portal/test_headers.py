@@ -155,10 +155,12 @@ def every_page(client, site, language: str):
         "/entry-pass/",
         "/face/",
         f"/face/?enrollment={uuid4()}",
-        "/simulator/",
     ):
         yield url, client.get(url)
     yield "POST /entry-pass/", client.post("/entry-pass/")
+
+    client.force_login(UserFactory(is_staff=True, language=language))  # the simulator is for staff
+    yield "/simulator/", client.get("/simulator/")
     yield "POST /simulator/ (nothing sent)", client.post("/simulator/", {})
 
 

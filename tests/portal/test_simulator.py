@@ -1,4 +1,6 @@
-"""The demo entrance device made by seed_demo, and the door simulator that calls the device API with it."""
+"""The demo entrance device made by seed_demo, and the door simulator that calls the device API with it.
+
+The simulator acts as the store's door, so it is for staff only: a shopper neither sees nor reaches it."""
 
 import io
 import json
@@ -11,11 +13,13 @@ from django.core.management import call_command
 
 from consent.services import entry_pass_issue
 from core.models import AuditEntry
+from portal.models import User
 from stores.models import Device, ProbeCounter, Store, Visit
 from stores.sealing import device_secret_open
 from tests.biometrics.photos import astronaut_jpeg
-from tests.factories import UserFactory, face_consent
+from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
 
+DEMO_STAFF, DEMO_STAFF_PASSWORD = "staff@demo.faceconsent.local", "demo-staff-2026"
 MISSING = "The demo device's credentials are missing"
 NO_MATCH = "The door recognised nobody who consented to this store's operator (no_match)."
 FIRST_VISIT = "First visit: show the collection notice"
@@ -39,6 +43,12 @@ def sealed_secret(device: Device) -> str:
 def var_dir(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     return tmp_path
+
+
+@pytest.fixture
+def staff(db):
+    """A member of staff, who logs in through the admin."""
+    return UserFactory(is_staff=True)
 
 
 @pytest.fixture
@@ -101,6 +111,22 @@ class TestSeedDemo:
         current = Device.objects.exclude(pk=revoked.pk).get()
         assert demo_device_json(var_dir)["device_id"] == current.device_id
 
+    def test_the_printed_staff_login_leads_to_the_simulator(self, client, var_dir, settings):
+        settings.ENTRANCE_SIMULATOR = True
+        output = seed()
+        staff_line = f"Staff:    {DEMO_STAFF} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/)"
+        assert staff_line in output
+        assert f"open the door simulator at {settings.SITE_URL}/simulator/ (it asks for the admin's login)" in output
+        staff = User.objects.get(email=DEMO_STAFF)
+        assert staff.is_staff and staff.email_verified
+        assert AuditEntry.objects.filter(action="account.staff_created", target_id=str(staff.pk)).count() == 1
+
+        login = client.post("/admin/login/?next=/simulator/", {"username": DEMO_STAFF, "password": DEMO_STAFF_PASSWORD})
+        assert login.status_code == 302 and login["Location"] == "/simulator/"
+        assert client.get("/simulator/").status_code == 200
+        seed()
+        assert User.objects.filter(is_staff=True).count() == 1
+
     def test_refused_in_a_deployment_without_force(self, var_dir, settings):
         from django.core.management.base import CommandError
 
@@ -120,23 +146,49 @@ class TestAccess:
         assert client.get("/simulator/").status_code == 404
         assert client.post("/simulator/", {"entry_pass": "x"}).status_code == 404
 
-    def test_login_is_required(self, client, settings):
+    def test_anonymous_visitors_are_sent_to_the_staff_login(self, client, settings):
         settings.ENTRANCE_SIMULATOR = True
         response = client.get("/simulator/")
         assert response.status_code == 302
-        assert response["Location"] == "/login/?next=/simulator/"
+        assert response["Location"] == "/admin/login/?next=/simulator/"
 
-    def test_the_page_and_its_nav_link(self, client, shopper, settings, var_dir):
+    def test_a_shopper_cannot_act_as_the_door(self, client, shopper, door):
+        client.force_login(shopper)
+        assert client.get("/simulator/").status_code == 403
+        token = entry_pass_issue(shopper=shopper, channel="app").token
+        assert client.post("/simulator/", {"entry_pass": token}).status_code == 403
+        photo = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
+        assert photo.status_code == 403
+        assert not ProbeCounter.objects.exists() and not Visit.objects.exists()
+
+    def test_a_shoppers_menu_does_not_offer_it(self, client, shopper, settings):
         settings.ENTRANCE_SIMULATOR = True
         client.force_login(shopper)
-        html = client.get("/simulator/").content.decode()
-        assert 'href="/simulator/"' in html and "Door simulator" in html
+        for url in ("/", "/consents/", "/profile/"):
+            html = client.get(url).content.decode()
+            assert "/simulator/" not in html and "Door simulator" not in html, url
+
+    def test_staff_get_the_page(self, client, staff, settings, var_dir):
+        settings.ENTRANCE_SIMULATOR = True
+        client.force_login(staff)
+        response = client.get("/simulator/")
+        html = response.content.decode()
+        assert response.status_code == 200 and "Door simulator" in html
         assert 'type="file"' in html and 'name="entry_pass"' in html
         assert '<script src="/static/portal/simulator.js" defer></script>' in html and 'id="camera"' in html
 
-    def test_without_the_demo_device_the_page_says_what_to_run(self, client, shopper, settings, var_dir):
+    def test_a_staff_login_through_the_admin_leads_to_it(self, client, staff, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
-        client.force_login(shopper)
+        response = client.post(
+            "/admin/login/?next=/simulator/",
+            {"username": staff.email, "password": DEFAULT_PASSWORD, "next": "/simulator/"},
+        )
+        assert response.status_code == 302 and response["Location"] == "/simulator/"
+        assert client.get("/simulator/").status_code == 200
+
+    def test_without_the_demo_device_the_page_says_what_to_run(self, client, staff, settings, var_dir):
+        settings.ENTRANCE_SIMULATOR = True
+        client.force_login(staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         html = response.content.decode()
         assert response.status_code == 200
@@ -144,29 +196,29 @@ class TestAccess:
         assert str(var_dir / "demo-device.json") in html
         assert not ProbeCounter.objects.exists()
 
-    def test_nothing_to_send(self, client, shopper, settings, var_dir):
+    def test_nothing_to_send(self, client, staff, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
         seed()
-        client.force_login(shopper)
+        client.force_login(staff)
         html = client.post("/simulator/", {}).content.decode()
         assert "Choose a photo, take one with the camera, or paste an entry pass token." in html
 
 
 @pytest.mark.django_db(transaction=True)
 class TestWhereTheSimulatorSends:
-    def test_over_http_to_the_configured_address(self, client, shopper, door, live_server, settings):
+    def test_over_http_to_the_configured_address(self, client, staff, door, live_server, settings):
         settings.SIMULATOR_DEVICE_API_URL = live_server.url
-        client.force_login(shopper)
+        client.force_login(staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         assert response.context["answer"] == {"kind": "no_match"}
         assert ProbeCounter.objects.get(device=door).no_match == 1
 
-    def test_an_unreachable_configured_address_is_said(self, client, shopper, door, settings):
+    def test_an_unreachable_configured_address_is_said(self, client, staff, door, settings):
         with socket.socket() as unused:
             unused.bind(("127.0.0.1", 0))
             port = unused.getsockname()[1]
         settings.SIMULATOR_DEVICE_API_URL = f"http://127.0.0.1:{port}"
-        client.force_login(shopper)
+        client.force_login(staff)
         answer = client.post("/simulator/", {"entry_pass": "whatever"}).context["answer"]
         assert (answer["kind"], answer["code"]) == ("error", "device_api_unreachable")
         assert f"http://127.0.0.1:{port}" in answer["message"]
@@ -174,8 +226,8 @@ class TestWhereTheSimulatorSends:
 
 @pytest.mark.django_db(transaction=True)
 class TestTheDoorThroughTheSimulator:
-    def test_a_stranger_is_no_match(self, client, shopper, door):
-        client.force_login(shopper)
+    def test_a_stranger_is_no_match(self, client, staff, door):
+        client.force_login(staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         html = response.content.decode()
         assert response.status_code == 200
@@ -188,23 +240,23 @@ class TestTheDoorThroughTheSimulator:
         # The signed request reached the device API as the demo device: its counter moved.
         assert ProbeCounter.objects.get(device=door).no_match == 1
 
-    def test_a_garbage_file_shows_the_error_code(self, client, shopper, door):
-        client.force_login(shopper)
+    def test_a_garbage_file_shows_the_error_code(self, client, staff, door):
+        client.force_login(staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", b"not an image at all")})
         answer = response.context["answer"]
         assert (answer["kind"], answer["status"], answer["code"]) == ("error", 400, "unreadable_image")
         html = response.content.decode()
         assert "<code>unreadable_image</code>" in html and answer["message"] in html
 
-    def test_a_photo_over_the_size_limit_is_refused_before_it_is_sent(self, client, shopper, door, settings):
-        client.force_login(shopper)
+    def test_a_photo_over_the_size_limit_is_refused_before_it_is_sent(self, client, staff, door, settings):
+        client.force_login(staff)
         settings.FILE_UPLOAD_MAX_MEMORY_SIZE = settings.ENROLL_MAX_PHOTO_BYTES = 10_000
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         assert response.context["answer"] is None
         assert response.context["form"].errors["photo"] == ["The image is too large."]
         assert ProbeCounter.objects.filter(device=door).count() == 0
 
-    def test_a_consenting_shopper_is_recognised_and_told_of_the_first_visit(self, client, api_client, door):
+    def test_a_consenting_shopper_is_recognised_and_told_of_the_first_visit(self, client, api_client, staff, door):
         shopper = UserFactory()
         face_consent(shopper, door.store.operator)
         api_client.force_authenticate(shopper)
@@ -215,7 +267,7 @@ class TestTheDoorThroughTheSimulator:
         )
         assert enrolled.status_code == 202
 
-        client.force_login(UserFactory())
+        client.force_login(staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         answer = response.context["answer"]
         visit = Visit.objects.get()
@@ -229,23 +281,23 @@ class TestTheDoorThroughTheSimulator:
         assert again.context["answer"]["first_visit"] is False
         assert FIRST_VISIT not in again.content.decode()
 
-    def test_an_entry_pass_alone_lets_a_shopper_in(self, client, shopper, door):
+    def test_an_entry_pass_alone_lets_a_shopper_in(self, client, shopper, staff, door):
         token = entry_pass_issue(shopper=shopper, channel="app").token
-        client.force_login(shopper)
+        client.force_login(staff)
         answer = client.post("/simulator/", {"entry_pass": token}).context["answer"]
         assert answer["kind"] == "match" and answer["first_visit"] is True
         assert Visit.objects.get().method == Visit.Method.ENTRY_PASS
         again = client.post("/simulator/", {"entry_pass": token}).context["answer"]
         assert (again["kind"], again["status"], again["code"]) == ("error", 409, "pass_used")
 
-    def test_the_photo_is_not_kept(self, client, shopper, door, settings):
+    def test_the_photo_is_not_kept(self, client, staff, door, settings):
         from pathlib import Path
 
         from biometrics import engine
         from tests.biometrics.leaks import leaks
 
         probe = astronaut_jpeg()
-        client.force_login(shopper)
+        client.force_login(staff)
         client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", probe)})
         folders = [Path(settings.MEDIA_ROOT), Path(settings.VAR_DIR)]
         assert leaks(probe, engine.probe_encoding(probe), folders=folders) == []

@@ -1,6 +1,9 @@
 """The reference client store integrators use: signed requests over real HTTP, and its command line."""
 
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -8,6 +11,7 @@ from consent.services import entry_pass_issue
 from stores import client as reference
 from stores.models import Visit
 from tests.factories import UserFactory, live_store, registered_device
+from tests.worker import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,3 +46,21 @@ def test_one_connection_serves_a_door_and_closes_with_the_client(live_server, de
         assert client._connection is connection  # kept alive between shoppers
     assert first.status == second.status == 200
     assert client._connection is None
+
+
+def test_a_server_that_is_not_listening_is_one_line_and_exit_status_2():
+    """What an integrator sees with the wrong port: why, in one line, not a traceback."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    arguments = ["--url", url, "--device", "dev_x", "--secret", "fcs_x", "entry-pass", "--token", "t"]
+    done = subprocess.run(
+        [sys.executable, "-m", "stores.client", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"python -m stores.client: cannot reach {url}: Connection refused\n"

@@ -1,4 +1,4 @@
-"""Seed a demo operator, live store, entrance device and shopper; safe to run again."""
+"""Seed a demo operator, live store, entrance device, shopper and staff member; safe to run again."""
 
 import json
 import os
@@ -13,7 +13,7 @@ from consent.services import notice_version_create_draft, notice_version_publish
 from core.audit import Actor
 from portal.demo_notices import CONTACT, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
-from portal.services import user_email_mark_verified, user_register
+from portal.services import staff_member_create, user_email_mark_verified, user_register
 from portal.simulator_views import demo_device_credentials, demo_device_file
 from stores.models import Device, Operator, Store
 from stores.sealing import device_secret_open
@@ -28,11 +28,17 @@ from stores.services import (
 
 DEMO_EMAIL = "shopper@demo.faceconsent.local"
 DEMO_PASSWORD = "demo-shopper-2026"
+# Staff log in to the admin with it, and from there reach the door simulator.
+DEMO_STAFF_EMAIL = "staff@demo.faceconsent.local"
+DEMO_STAFF_PASSWORD = "demo-staff-2026"
 DEMO_DEVICE_NAME = "Demo Mart Central door"
 
 
 class Command(BaseCommand):
-    help = "Create the demo operator 'Demo Mart', its live store and entrance device, and a demo shopper (idempotent)."
+    help = (
+        "Create the demo operator 'Demo Mart', its live store and entrance device, a demo shopper and a demo"
+        " staff member (idempotent)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Seed even outside the embedded default.")
@@ -51,6 +57,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  Store:    {store.name} (live)")
         self.stdout.write(f"  Notices:  {', '.join(DEMO_NOTICES)} (version 1, published)")
         self.stdout.write(f"  Shopper:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"  Staff:    {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/)"
+        )
         self.stdout.write(f"  Device:   {device.name} ({device.device_id}), credentials in {demo_device_file()}")
         self._print_client_usage()
 
@@ -97,6 +106,14 @@ class Command(BaseCommand):
                 send_verification=False,
             )
             user_email_mark_verified(user=shopper, actor=system)
+        if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
+            staff_member_create(
+                actor=system,
+                email=DEMO_STAFF_EMAIL,
+                password=DEMO_STAFF_PASSWORD,
+                display_name="Demo Staff",
+                superuser=True,
+            )
         if store.signage_confirmed_at is None:
             store = store_confirm_signage(actor=system, store=store, confirmed_by="Demo seed")
         if not store.is_live:
@@ -139,7 +156,11 @@ class Command(BaseCommand):
         self.stdout.write("  Call the device API as the demo door with the reference client:")
         self.stdout.write(f"    {client} match --photo face.jpg")
         self.stdout.write(f"    {client} entry-pass --token TOKEN")
-        self.stdout.write("  or log in and open /simulator/ to do it from the browser.")
+        if settings.ENTRANCE_SIMULATOR:
+            self.stdout.write(
+                f"  or, as the demo staff member, open the door simulator at {settings.SITE_URL}/simulator/"
+                " (it asks for the admin's login) to do it from the browser."
+            )
 
 
 def _file_holds_secret_of(device: Device, credentials: dict[str, str] | None) -> bool:

@@ -24,7 +24,11 @@ class Command(BaseCommand):
     help = "Run the web server, a Celery worker for door matches and one for the other queues (with beat)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--bind",
+            default=os.environ.get("BIND", "127.0.0.1:8000"),
+            help="HOST:PORT to listen at (default: BIND); unless SITE_URL is set, the site's address in links",
+        )
         parser.add_argument("--web-threads", type=int, default=8)
         parser.add_argument(
             "--worker-concurrency",
@@ -39,7 +43,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, bind: str, web_threads: int, worker_concurrency: int, match_threads: int, **options
     ) -> None:
-        env = dict(os.environ)
+        # Every process links to where the web server listens (settings.SITE_URL), unless SITE_URL says otherwise.
+        env = dict(os.environ, BIND=bind)
         if settings.CELERY_TASK_ALWAYS_EAGER:
             # Nothing configured: tasks run in the caller's process, which would put enrollments
             # in the web server beside the doors. A broker made of files keeps them apart.
