@@ -40,18 +40,6 @@ ENROLLMENT_REASONS = {
 }
 
 
-def photo_format(data: bytes) -> str | None:
-    """ "jpeg", "png" or "webp" by the file's own first bytes (what it says it is counts for nothing);
-    None for anything else, which the engine could not read."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
 class FaceRefused(DomainError):
     """A photo the engine cannot use; `code` says why."""
 

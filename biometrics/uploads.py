@@ -10,8 +10,9 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from biometrics.faces import REASONS, photo_format
+from biometrics.faces import REASONS
 from core.errors import UnsupportedMediaType, ValidationFailed
+from core.images import image_format
 
 
 class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
@@ -52,6 +53,6 @@ def photo_size_check(
 def photo_type_check(*, photos: Iterable[bytes], field: str | None = None) -> None:
     """Photos are JPEG, PNG or WebP by their own bytes; anything else is refused at once with 415
     `unsupported_media_type`, before an enrollment is queued for a worker to refuse it later."""
-    if any(photo_format(photo) is None for photo in photos):
+    if any(image_format(photo) is None for photo in photos):
         message = _("Send photos as JPEG, PNG or WebP images.")
         raise UnsupportedMediaType(message, fields={field: [message]} if field else None)

@@ -23,6 +23,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.images import CONTENT_TYPES, image_format
 from stores.signing import signed_headers
 
 MATCH_PATH = "/api/v1/device/match"
@@ -31,13 +32,7 @@ ENTRY_PASS_PATH = "/api/v1/device/entry-pass"
 
 def photo_content_type(photo: bytes) -> str:
     """The image type from the photo's first bytes (the server checks the image itself either way)."""
-    if photo.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if photo.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if photo[:4] == b"RIFF" and photo[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    return CONTENT_TYPES.get(image_format(photo) or "", "application/octet-stream")
 
 
 @dataclass
