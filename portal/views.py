@@ -54,7 +54,17 @@ LANGUAGE_CHOSEN_SESSION_KEY = "portal_language_chosen"
 def _language_follow_profile(response: HttpResponse, user) -> HttpResponse:
     """From this answer on, pages and the header's menu speak the profile's language."""
     translation.activate(user.language)
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+    # With the attributes Django's own language switch gives it (secure where the site is HTTPS).
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        user.language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
     return response
 
 

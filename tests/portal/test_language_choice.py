@@ -143,3 +143,13 @@ def test_sign_up_keeps_the_language_chosen_on_its_form(client):
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "en"
     assert page_language(client.get("/profile/").content.decode()) == "en"
+
+
+def test_the_language_cookie_set_at_login_is_secure_where_the_site_is(client, shopper, settings):
+    """Login and the profile set the language cookie themselves: with the attributes Django's own
+    switch gives it, so on an HTTPS site it is `Secure` like the session's."""
+    settings.LANGUAGE_COOKIE_SECURE = True
+    response = log_in(client, shopper)
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == shopper.language
+    assert cookie["secure"] is True and cookie["samesite"] == "Lax"
