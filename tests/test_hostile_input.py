@@ -11,8 +11,6 @@ import logging
 import os
 import socket
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from portal.models import EmailVerification
 from portal.throttling import AnonymousAccountThrottle
 from stores.models import Device, ProbeCounter
 from tests.biometrics.photos import astronaut_jpeg
+from tests.commands import manage
 from tests.conftest import assert_error
 from tests.factories import OperatorFactory, UserFactory, face_consent, published_notice, registered_device
 from tests.portal.test_account_apis import mailed_code
@@ -519,16 +518,7 @@ class TestFinding13NothingPersonalInLogsOrFilesForOthers:
             DJANGO_SETTINGS_MODULE="portal.settings",
         )
         for command in (["migrate", "--noinput", "-v", "0"], ["seed_demo"]):
-            run = subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            assert run.returncode == 0, run.stderr
+            manage(*command, env=env)
         assert stat.S_IMODE(var.stat().st_mode) == 0o700
         held = [path for path in var.rglob("*") if path.is_file() and "static" not in path.relative_to(var).parts]
         assert any(path.name == "faceconsent.sqlite3" for path in held)

@@ -13,14 +13,18 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_enroll_and_watch_it_finish(real_worker, page):
-    shopper = UserFactory()
-    face_consent(shopper)
+def log_in_and_open_my_face(page, shopper) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill(shopper.email)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="My face").click()
+
+
+def test_enroll_and_watch_it_finish(real_worker, page):
+    shopper = UserFactory()
+    face_consent(shopper)
+    log_in_and_open_my_face(page, shopper)
 
     page.set_input_files("#photos", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": astronaut_jpeg()}])
     page.get_by_role("button", name="Enroll", exact=True).click()
@@ -41,11 +45,7 @@ def test_after_deleting_the_templates_the_page_stays_put_and_enrolls_again(real_
     page.on(
         "request", lambda request: "/api/v1/enrollments/" in request.url and status_requests.append(time.monotonic())
     )
-    page.goto("/login/")
-    page.get_by_label("Email").fill(shopper.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="My face").click()
+    log_in_and_open_my_face(page, shopper)
     page.set_input_files("#photos", files=[{"name": "me.jpg", "mimeType": "image/jpeg", "buffer": astronaut_jpeg()}])
     page.get_by_role("button", name="Enroll", exact=True).click()
     page.wait_for_selector('#enrollment[data-status="done"]', timeout=60_000)

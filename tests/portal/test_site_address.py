@@ -5,12 +5,10 @@ It is what the demo prints and writes for the reference client, and what mails a
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.worker import ROOT
+from tests.commands import manage
 
 
 def embedded_environment(var_dir, **variables: str) -> dict[str, str]:
@@ -21,20 +19,6 @@ def embedded_environment(var_dir, **variables: str) -> dict[str, str]:
         if not name.startswith(("DATABASE_URL", "REDIS_URL", "CACHE_", "CELERY_", "SITE_URL", "BIND"))
     }
     return inherited | {"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "portal.settings", **variables}
-
-
-def manage(*command: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done.stdout
 
 
 def shown_address(env: dict[str, str]) -> tuple[str, str]:
