@@ -92,6 +92,8 @@ URL = re.compile(r"https?://\S+")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 VERSION = re.compile(r"\bv\d+\b")
 WORD = re.compile(r"[A-Za-z]+")
+# ASCII punctuation touching a Chinese character: Chinese text takes the full-width forms (：，；？！).
+HALF_WIDTH_PUNCTUATION = re.compile(r"[\u3400-\u9fff][:;,?!]|[:;,?!] ?[\u3400-\u9fff]")
 
 
 def _web_route_names() -> set[str]:
@@ -198,12 +200,12 @@ def log_in(page, shopper) -> None:
         page.locator("main form button[type=submit]").click()
 
 
-def look_at(page, name: str, language: str, path: str | None, names: list[str]) -> list[str]:
+def look_at(page, name: str, language: str, path: str | None, names: list[str], *, status: int = 200) -> list[str]:
     """Open a page; return what is wrong with it on a phone."""
     problems = []
     if path is not None:  # else the page is already open
         response = page.goto(path)
-        if response is None or response.status != 200:
+        if response is None or response.status != status:
             problems.append(f"{name}: {path} answered {response and response.status}")
     page.wait_for_load_state("load")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -220,9 +222,13 @@ def look_at(page, name: str, language: str, path: str | None, names: list[str]) 
         )
         problems.append(f"{name}: {width} px wide in a {PHONE['width']} px screen ({wide})")
     if language == "zh-hans":
-        words = english_words(page.evaluate("document.body.innerText"), names)
+        text = page.evaluate("document.title + '\\n' + document.body.innerText")
+        words = english_words(text, names)
         if words:
             problems.append(f"{name}: English on the Chinese page: {words}")
+        punctuation = HALF_WIDTH_PUNCTUATION.findall(text)
+        if punctuation:
+            problems.append(f"{name}: ASCII punctuation in Chinese text: {punctuation}")
     return problems
 
 
@@ -258,6 +264,8 @@ def test_every_shopper_page_fits_a_phone_and_speaks_one_language(page, language)
     # Signed in, the home page and the public pages are walked again with the signed-in header.
     problems += look_at(page, "home-signed-in", language, paths["home"], world["names"])
     problems += look_at(page, "notice_version-signed-in", language, paths["notice_version"], world["names"])
+    # A page that is not there is a page too.
+    problems += look_at(page, "not_found", language, "/consents/nobody/face_entry/decide/", world["names"], status=404)
 
     assert not problems, "\n".join(problems)
 
