@@ -21,12 +21,14 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils.encoding import force_bytes
+from django.utils import timezone
 from django.utils.http import urlencode, urlsafe_base64_encode
 
 from biometrics.models import Enrollment
 from consent.services import consent_give, consent_refuse, consent_withdraw, entry_pass_issue
 from portal import web_urls
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
+from tests.browser.test_language_choice import choose_language
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, published_notice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -187,11 +189,6 @@ def demo_world(*, language: str) -> dict:
     }
 
 
-def choose_language(page, language: str) -> None:
-    with page.expect_navigation():
-        page.select_option("#language-switch", language)
-
-
 def log_in(page, shopper) -> None:
     page.goto("/login/")
     page.locator("#id_email").fill(shopper.email)
@@ -271,10 +268,10 @@ def test_every_shopper_page_fits_a_phone_and_speaks_one_language(page, language)
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_the_face_page_asks_at_most_once_a_second_and_never_reloads_in_a_loop(page, language):
+def test_the_face_page_asks_at_most_once_a_second_and_reloads_once_when_done(page, language):
     shopper = UserFactory(language=language)
     # An enrollment the worker has not taken yet: the page follows it.
-    Enrollment.objects.create(shopper=shopper, channel="web", photo_count=1)
+    enrollment = Enrollment.objects.create(shopper=shopper, channel="web", photo_count=1)
     page.set_viewport_size(PHONE)
     log_in(page, shopper)
     navigations, status_requests = [], []
@@ -285,9 +282,17 @@ def test_the_face_page_asks_at_most_once_a_second_and_never_reloads_in_a_loop(pa
 
     page.goto("/face/")
     page.wait_for_timeout(4_000)
-
     assert len(navigations) == 1, navigations  # the visit itself; no reload
     assert 2 <= len(status_requests) <= 5, status_requests
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The worker finishes, though no template is left to show (the face was deleted meanwhile, say):
+    # the page reloads once to show the outcome, and then neither asks nor reloads any more.
+    Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.DONE, finished_at=timezone.now())
+    page.wait_for_timeout(4_000)
+    assert len(navigations) == 2, navigations
+    requests_after_reload = len(status_requests)
+    page.wait_for_timeout(2_000)
+    assert len(status_requests) == requests_after_reload and len(navigations) == 2
     gaps = [later - earlier for earlier, later in itertools.pairwise(status_requests)]
     assert all(gap >= 0.9 for gap in gaps), gaps
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
