@@ -74,7 +74,8 @@ class NoticeVersionOutputSerializer(serializers.ModelSerializer):
     def get_text(self, version: NoticeVersion) -> dict[str, dict[str, str]]:
         return {
             language: {
-                field: version.text(field, language) for field in ("title", "purpose", "method", "retention", "rights")
+                field: version.text(field, language)
+                for field in ("title", "purpose", "method", "retention", "rights", "contact")
             }
             for language in ("en", "zh-hans")
         }
