@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,6 +78,29 @@ def consent_status_at(consent: Consent, *, now: datetime | None = None) -> str:
     if consent.status == Consent.Status.ACTIVE and consent.expires_at <= (now or timezone.now()):
         return Consent.Status.EXPIRED
     return consent.status
+
+
+def consent_reaffirm_from(consent: Consent) -> datetime:
+    """When reaffirming opens: the last CONSENT_REAFFIRM_WINDOW of the consent's validity."""
+    return consent.expires_at - settings.CONSENT_REAFFIRM_WINDOW
+
+
+def consent_can_reaffirm(consent: Consent, *, now: datetime | None = None) -> bool:
+    """Active, and within the last part of its validity: the one rule the service, API and page follow."""
+    now = now or timezone.now()
+    return consent_status_at(consent, now=now) == Consent.Status.ACTIVE and consent_reaffirm_from(consent) <= now
+
+
+def notice_shown_get(*, shopper, notice_version: NoticeVersion, channel: str) -> ConsentEvent | None:
+    """The first showing of this notice version to this shopper on this channel, if one is on record."""
+    return (
+        ConsentEvent.objects.filter(
+            kind=ConsentEvent.Kind.NOTICE_SHOWN, shopper=shopper, notice_version=notice_version, channel=channel
+        )
+        .select_related("operator", "notice_version", "consent")
+        .order_by("occurred_at", "id")
+        .first()
+    )
 
 
 def consent_is_active(*, shopper, operator, purpose: str) -> bool:
@@ -163,6 +187,14 @@ class ConsentChoice:
     @property
     def on_older_notice(self) -> bool:
         return self.consent is not None and self.consent.notice_version_id != self.notice_version.pk
+
+    @property
+    def can_reaffirm(self) -> bool:
+        return self.consent is not None and consent_can_reaffirm(self.consent)
+
+    @property
+    def reaffirm_from(self) -> datetime | None:
+        return None if self.consent is None else consent_reaffirm_from(self.consent)
 
 
 def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:

@@ -273,6 +273,8 @@ EMAIL_VERIFICATION_MAX_ATTEMPTS = 5
 # Consent ----------------------------------------------------------------------------------------
 # A consent lapses after this many days unless the shopper reaffirms it (ISO/IEC TS 27560).
 CONSENT_VALIDITY = timedelta(days=env.int("CONSENT_VALIDITY_DAYS", default=365))
+# Reaffirming is offered, and accepted, only in this last part of a consent's validity.
+CONSENT_REAFFIRM_WINDOW = timedelta(days=env.int("CONSENT_REAFFIRM_WINDOW_DAYS", default=30))
 # Below this age a shopper cannot consent to face recognition or enroll a face (PIPL 31).
 FACE_MINIMUM_AGE = env.int("FACE_MINIMUM_AGE", default=14)
 # How long an entry pass (the QR code shown instead of a face) stays valid.

@@ -1,6 +1,7 @@
 """Writes for consent: notices, consents and entry passes."""
 
 from consent.services.consents import (
+    NoticeShown,
     consent_answer,
     consent_expire_due,
     consent_give,
@@ -15,6 +16,7 @@ from consent.services.notices import notice_version_create_draft, notice_version
 
 __all__ = [
     "IssuedEntryPass",
+    "NoticeShown",
     "consent_answer",
     "consent_expire_due",
     "consent_give",

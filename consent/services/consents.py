@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from biometrics.services import (
     check_old_enough_for_face,
@@ -18,7 +20,14 @@ from biometrics.services import (
 )
 from biometrics.shoppers import shopper_lock
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
+from consent.selectors import (
+    consent_can_reaffirm,
+    consent_past_expiry_q,
+    consent_reaffirm_from,
+    consent_status_at,
+    notice_shown_get,
+    shopper_has_face_consent,
+)
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
 
@@ -203,13 +212,16 @@ def consents_invalidate(
     return ended
 
 
-@transaction.atomic
-def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel: str) -> ConsentEvent:
-    """Record that a shopper was shown a notice (its screen in the app or on the web)."""
-    if not notice_version.is_published:
-        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+@dataclass(frozen=True)
+class NoticeShown:
+    """A showing of a notice: the event on record, and whether this call recorded it."""
+
+    event: ConsentEvent
+    created: bool
+
+
+def _notice_shown_create(*, shopper: Any, notice_version: NoticeVersion, actor: Actor) -> ConsentEvent:
     notice = notice_version.notice
-    actor = Actor.shopper(shopper, channel)
     event = _event(
         kind=ConsentEvent.Kind.NOTICE_SHOWN,
         shopper=shopper,
@@ -226,15 +238,34 @@ def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel:
 
 
 @transaction.atomic
+def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel: str) -> NoticeShown:
+    """Record that a shopper was shown a notice (its screen in the app), once per notice version,
+    shopper and channel: showing it again returns the event already on record and writes nothing, so
+    the history is not a list of screen views. (A decision records its own showing: `consent_answer`.)"""
+    if not notice_version.is_published:
+        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+    shopper_lock(shopper_id=shopper.pk)  # two showings at once make one event
+    existing = notice_shown_get(shopper=shopper, notice_version=notice_version, channel=channel)
+    if existing is not None:
+        return NoticeShown(event=existing, created=False)
+    event = _notice_shown_create(shopper=shopper, notice_version=notice_version, actor=Actor.shopper(shopper, channel))
+    return NoticeShown(event=event, created=True)
+
+
+@transaction.atomic
 def consent_answer(
     *, shopper: Any, operator: Any, purpose: str, notice_version: NoticeVersion, decision: str, channel: str
 ) -> Consent | ConsentEvent:
     """The shopper's yes or no on a notice screen, with the notice recorded as shown, in one
     transaction: a page that shows a notice records nothing (a GET never writes), so the notice is
-    on record once it is answered, and never for an answer that failed."""
+    on record once it is answered, and never for an answer that failed. The showing that goes with
+    a decision is always recorded, even when the same version was shown before: it is the one the
+    decision was made on."""
     if decision not in ("give", "refuse"):
         raise ValidationFailed(_("Choose yes or no."), code="decision_required")
-    notice_shown_record(shopper=shopper, notice_version=notice_version, channel=channel)
+    if not notice_version.is_published:
+        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+    _notice_shown_create(shopper=shopper, notice_version=notice_version, actor=Actor.shopper(shopper, channel))
     answer = consent_give if decision == "give" else consent_refuse
     return answer(shopper=shopper, operator=operator, purpose=purpose, notice_version=notice_version, channel=channel)
 
@@ -339,9 +370,22 @@ def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = No
 
 @transaction.atomic
 def consent_reaffirm(*, consent: Consent, notice_version: NoticeVersion, channel: str) -> Consent:
-    """Renew an active consent for another validity period, on the current notice version."""
+    """Renew an active consent for another validity period, on the current notice version; only in
+    the last CONSENT_REAFFIRM_WINDOW of its validity (409 `reaffirm_too_early` before)."""
     now = timezone.now()
     consent = _locked_active(consent, now)
+    if not consent_can_reaffirm(consent, now=now):
+        days = settings.CONSENT_REAFFIRM_WINDOW.days
+        raise Conflict(
+            ngettext(
+                "You can reaffirm a consent only in the last day of its validity.",
+                "You can reaffirm a consent only in the last %(days)d days of its validity.",
+                days,
+            )
+            % {"days": days},
+            code="reaffirm_too_early",
+            extra={"reaffirm_from": consent_reaffirm_from(consent).isoformat()},
+        )
     _check_notice_version(operator=consent.operator, purpose=consent.purpose, notice_version=notice_version)
     actor = Actor.shopper(consent.shopper, channel)
     consent.notice_version = notice_version

@@ -183,7 +183,7 @@ SERVICES: dict[str, Row] = {
     # consent: consents
     "notice_shown_record": Row(
         lambda w, g: consent.notice_shown_record(shopper=w.shopper, notice_version=w.notice, channel="app"),
-        [("consent.notice_shown", RESULT)],
+        [("consent.notice_shown", lambda w, g, r: r.event)],
         given=lambda w: w.notice,
     ),
     "consent_answer": Row(
@@ -218,7 +218,7 @@ SERVICES: dict[str, Row] = {
     "consent_reaffirm": Row(
         lambda w, g: consent.consent_reaffirm(consent=g, notice_version=w.notice, channel="app"),
         [("consent.reaffirmed", GIVEN)],
-        given=lambda w: w.consent(),
+        given=lambda w: w.consent_due_for_reaffirm(),
     ),
     "consent_withdraw": Row(
         lambda w, g: consent.consent_withdraw(consent=g, channel="app"),
