@@ -28,6 +28,7 @@ from consent.services import (
     consent_reaffirm,
     consent_refuse,
     consent_withdraw,
+    consents_withdraw_all,
     entry_pass_issue,
     entry_pass_revoke,
     notice_shown_record,
@@ -247,19 +248,83 @@ class ConsentDetailApi(APIView):
         return Response(ConsentDetailOutputSerializer(consent).data)
 
 
+TEMPLATES_DELETED_HELP = (
+    "Whether this call deleted the shopper's face templates: it does when no face_entry consent to any "
+    "operator is left (C6). To be recognised again the shopper gives consent and enrolls anew."
+)
+
+
 class ConsentWithdrawApi(APIView):
     permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(ConsentOutputSerializer):
+        templates_deleted = serializers.SerializerMethodField(help_text=TEMPLATES_DELETED_HELP)
+
+        class Meta(ConsentOutputSerializer.Meta):
+            fields = [*ConsentOutputSerializer.Meta.fields, "templates_deleted"]
+
+        def get_templates_deleted(self, consent: Consent) -> bool:
+            return self.context["templates_deleted"]
 
     @extend_schema(
         operation_id="consent_withdraw",
         request=None,
-        responses={200: ConsentOutputSerializer, **errors(401, 404, 409)},
-        description="Withdraw in one call. When it returns, the consent allows nothing any more.",
+        responses={200: OutputSerializer, **errors(401, 404, 409)},
+        description=(
+            "Withdraw in one call. When it returns, the consent allows nothing any more. Withdrawing the "
+            "last `face_entry` consent deletes the face templates in the same call; `templates_deleted` "
+            "says whether it did."
+        ),
     )
     def post(self, request, public_id):
         consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
-        consent = consent_withdraw(consent=consent, channel=Channel.APP)
-        return Response(ConsentOutputSerializer(consent).data)
+        ended = consent_withdraw(consent=consent, channel=Channel.APP)
+        return Response(
+            self.OutputSerializer(ended.consent, context={"templates_deleted": ended.templates_deleted}).data
+        )
+
+
+class ConsentWithdrawAllApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.ModelSerializer):
+        serializer_related_field = SlugRelatedField  # the consent's own foreign key, by slug
+
+        class Meta:
+            model = Consent
+            fields = ["operator"]
+            extra_kwargs = {
+                "operator": {
+                    "slug_field": "slug",
+                    "required": False,
+                    "help_text": "Withdraw only what was given to this operator. Leave it out for every operator.",
+                }
+            }
+            validators: list = []
+
+    class OutputSerializer(serializers.Serializer):
+        withdrawn = ConsentOutputSerializer(many=True, source="consents", help_text="The consents this call ended.")
+        templates_deleted = serializers.BooleanField(help_text=TEMPLATES_DELETED_HELP)
+
+    @extend_schema(
+        operation_id="consent_withdraw_all",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401)},
+        description=(
+            "Withdraw everything in one call: every active consent the shopper gave to `operator`, or to every "
+            "operator without it. Each is withdrawn on its own (its event, its audit entry), all in one "
+            "transaction: when the call returns, no door of those operators can recognise the shopper. With no "
+            "`face_entry` consent left, the face templates are deleted too (`templates_deleted`). With nothing "
+            "to withdraw, `withdrawn` is empty."
+        ),
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        withdrawn = consents_withdraw_all(
+            shopper=request.user, channel=Channel.APP, operator=serializer.validated_data.get("operator")
+        )
+        return Response(self.OutputSerializer(withdrawn).data)
 
 
 class ConsentReaffirmApi(APIView):

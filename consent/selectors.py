@@ -10,6 +10,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biometrics.selectors import shopper_holds_templates
 from consent.entry_pass_tokens import EntryPassRefused, entry_pass_token_id
 from consent.models import Consent, ConsentEvent, EntryPass, Notice, NoticeVersion, Purpose
 from core.errors import NotFound
@@ -110,6 +111,36 @@ def consent_is_active(*, shopper, operator, purpose: str) -> bool:
 def shopper_has_face_consent(shopper) -> bool:
     """Active `face_entry` consent for at least one operator: the condition for holding a face."""
     return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()
+
+
+@dataclass(frozen=True)
+class FaceWithdrawalOutlook:
+    """What a withdrawal would do to the shopper's face templates, read before the click: they go with
+    the last face_entry consent (C6), as `consent_end` and `consents_withdraw_all` do it."""
+
+    holds_templates: bool
+    face_operator_ids: frozenset[int]
+
+    def withdrawal_deletes_templates(self, consent: Consent) -> bool:
+        """Withdrawing this one consent would delete the templates."""
+        return (
+            self.holds_templates
+            and consent.purpose == Purpose.FACE_ENTRY
+            and self.face_operator_ids <= {consent.operator_id}
+        )
+
+    def withdrawing_all_deletes_templates(self, operator=None) -> bool:
+        """Withdrawing everything given to this operator (or, without one, to all) would delete them."""
+        return self.holds_templates and (operator is None or self.face_operator_ids <= {operator.pk})
+
+
+def face_withdrawal_outlook(*, shopper) -> FaceWithdrawalOutlook:
+    operator_ids = Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).values_list(
+        "operator_id", flat=True
+    )
+    return FaceWithdrawalOutlook(
+        holds_templates=shopper_holds_templates(shopper=shopper), face_operator_ids=frozenset(operator_ids)
+    )
 
 
 def face_consent_pairs(*, shopper_id: int | None = None) -> list[tuple[int, int]]:

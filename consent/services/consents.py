@@ -21,6 +21,7 @@ from biometrics.services import (
 from biometrics.shoppers import shopper_lock
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import (
+    consent_active_q,
     consent_can_reaffirm,
     consent_past_expiry_q,
     consent_reaffirm_from,
@@ -121,22 +122,32 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
     return consent
 
 
-def _consent_expire(*, consent: Consent, now: datetime) -> Consent:
+def _consent_expire(*, consent: Consent, now: datetime) -> ConsentEnded:
     """Record that a consent's validity ran out: the same end, event and audit entry whoever notices first."""
     return consent_end(
         consent=consent, status=Consent.Status.EXPIRED, kind=ConsentEvent.Kind.EXPIRED, actor=Actor.system(), now=now
     )
 
 
-def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> None:
+def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> bool:
     """C6: with no face_entry consent left for any operator, the face templates go, in this transaction.
+    Returns whether templates were deleted.
 
     The shopper row is locked first, as the enrollment worker does before it stores templates,
     so a template can never be written after the last consent ended.
     """
     shopper_lock(shopper_id=shopper.pk)
-    if not shopper_has_face_consent(shopper):
-        templates_delete(shopper=shopper, actor=actor, reason=reason)
+    if shopper_has_face_consent(shopper):
+        return False
+    return templates_delete(shopper=shopper, actor=actor, reason=reason) > 0
+
+
+@dataclass(frozen=True)
+class ConsentEnded:
+    """An ended consent, and whether ending it deleted the shopper's face templates (C6)."""
+
+    consent: Consent
+    templates_deleted: bool
 
 
 def consent_end(
@@ -149,16 +160,20 @@ def consent_end(
     notice_version: NoticeVersion | None = None,
     reason: str = "",
 ) -> Consent:
-    """End an active consent (withdrawn, expired, invalidated) with its event and audit entry.
+    """End an active consent (withdrawn, expired, invalidated) with its event and audit entry; with the
+    last face_entry consent the templates go, and the answer says whether they did.
 
     Callers hold the row lock; this runs inside their transaction.
     """
     consent.status = status
     consent.ended_at = now
     consent.save(update_fields=["status", "ended_at"])
+    templates_deleted = False
     if consent.purpose == Purpose.FACE_ENTRY:
         match_index_change_record(shopper_id=consent.shopper_id, operator_id=consent.operator_id)
-        _templates_delete_unless_consented(shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}")
+        templates_deleted = _templates_delete_unless_consented(
+            shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}"
+        )
     _consent_event(consent=consent, kind=kind, actor=actor, now=now, notice_version=notice_version)
     audit_entry_create(
         actor=actor,
@@ -172,7 +187,7 @@ def consent_end(
             **({"reason": reason} if reason else {}),
         },
     )
-    return consent
+    return ConsentEnded(consent=consent, templates_deleted=templates_deleted)
 
 
 @transaction.atomic
@@ -358,14 +373,58 @@ def _locked_active(consent: Consent, now: datetime) -> Consent:
 
 
 @transaction.atomic
-def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = None) -> Consent:
-    """One action; when it returns, the consent allows nothing any more."""
+def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = None) -> ConsentEnded:
+    """One action; when it returns, the consent allows nothing any more. Withdrawing the last
+    face_entry consent deletes the face templates (C6): `templates_deleted` says whether it did."""
     now = timezone.now()
     consent = _locked_active(consent, now)
     actor = actor or Actor.shopper(consent.shopper, channel)
     return consent_end(
         consent=consent, status=Consent.Status.WITHDRAWN, kind=ConsentEvent.Kind.WITHDRAWN, actor=actor, now=now
     )
+
+
+@dataclass(frozen=True)
+class ConsentsWithdrawn:
+    """What "withdraw everything" ended, and whether the face templates went with it."""
+
+    consents: list[Consent]
+    templates_deleted: bool
+
+
+@transaction.atomic
+def consents_withdraw_all(
+    *, shopper: Any, channel: str, operator: Any | None = None, actor: Actor | None = None
+) -> ConsentsWithdrawn:
+    """Withdraw every active consent of the shopper, for one operator or (without one) for all, in one
+    transaction: each its own withdrawal, event and audit entry. When it returns, no door of those
+    operators can recognise the shopper; with no face_entry consent left, the templates are deleted
+    (C6). Nothing to withdraw is not an error: the answer lists none."""
+    now = timezone.now()
+    actor = actor or Actor.shopper(shopper, channel)
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(consent_active_q(now=now), shopper=shopper)
+        .select_related("shopper", "operator", "notice_version")
+        .order_by("pk")
+    )
+    if operator is not None:
+        active = active.filter(operator=operator)
+    withdrawn = []
+    templates_deleted = False
+    for consent in active:
+        ended = consent_end(
+            consent=consent, status=Consent.Status.WITHDRAWN, kind=ConsentEvent.Kind.WITHDRAWN, actor=actor, now=now
+        )
+        withdrawn.append(ended.consent)
+        templates_deleted = templates_deleted or ended.templates_deleted
+    if not templates_deleted:
+        # No face is kept without a face_entry consent, even one left behind by a consent that ran out
+        # before the expiry job recorded it.
+        templates_deleted = _templates_delete_unless_consented(
+            shopper=shopper, actor=actor, reason="consents withdrawn"
+        )
+    return ConsentsWithdrawn(consents=withdrawn, templates_deleted=templates_deleted)
 
 
 @transaction.atomic
