@@ -230,6 +230,16 @@ SERVICES: dict[str, Row] = {
         [("templates.deleted", SHOPPER), ("consent.withdrawn", GIVEN)],
         given=lambda w: (w.consent(), w.template())[0],
     ),
+    "consents_withdraw_all": Row(
+        lambda w, g: consent.consents_withdraw_all(shopper=w.shopper, channel="web", operator=w.operator),
+        [("consent.withdrawn", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consents_withdraw_all: every operator, the last face consent takes the templates": Row(
+        lambda w, g: consent.consents_withdraw_all(shopper=w.shopper, channel="app"),
+        [("templates.deleted", SHOPPER), ("consent.withdrawn", GIVEN)],
+        given=lambda w: (w.consent(), w.template())[0],
+    ),
     "consent_end": Row(
         lambda w, g: consents.consent_end(
             consent=g, status="withdrawn", kind="withdrawn", actor=STAFF, now=timezone.now()
