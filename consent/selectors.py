@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from biometrics.selectors import shopper_holds_templates
 from consent.entry_pass_tokens import EntryPassRefused, entry_pass_token_id
+from consent.minors import shopper_may_consent
 from consent.models import Consent, ConsentEvent, EntryPass, Notice, NoticeVersion, Purpose
 from core.errors import NotFound
 
@@ -209,6 +210,8 @@ class ConsentChoice:
     purpose: str
     notice_version: NoticeVersion
     consent: Consent | None
+    # Below the minimum age for this purpose under the operator's law: the screen says why instead of asking.
+    too_young: bool = False
 
     @property
     def needs_answer(self) -> bool:
@@ -246,6 +249,9 @@ def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:
             version.notice.purpose,
             version,
             active.get((version.notice.operator_id, version.notice.purpose)),
+            too_young=not shopper_may_consent(
+                shopper=shopper, operator=version.notice.operator, purpose=version.notice.purpose
+            ),
         )
         for version in versions
     ]

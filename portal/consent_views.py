@@ -33,6 +33,7 @@ from consent.services import (
     entry_pass_issue,
 )
 from core.errors import DomainError, NotFound
+from core.minors import minimum_age
 from core.models import Channel
 from portal.forms import EntryPassForm
 from portal.receipts import consent_receipt
@@ -57,6 +58,7 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "choices": choices,
+            "minimum_age": minimum_age(),
             "consenting_operators": operators,
             "consents": consent_list_for_shopper(shopper=request.user)[:50],
             "events": consent_events_for_shopper(shopper=request.user)[:50],

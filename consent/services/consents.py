@@ -12,13 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from biometrics.services import (
-    check_old_enough_for_face,
-    match_index_change_record,
-    shopper_old_enough_for_face,
-    templates_delete,
-)
+from biometrics.services import match_index_change_record, templates_delete
 from biometrics.shoppers import shopper_lock
+from consent.minors import consent_age_check, shopper_may_consent
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
 from consent.selectors import (
     consent_active_q,
@@ -102,11 +98,10 @@ def _check_notice_version(*, operator: Any, purpose: str, notice_version: Notice
         )
 
 
-def _check_shopper(*, shopper: Any, purpose: str) -> None:
+def _check_shopper(*, shopper: Any, operator: Any, purpose: str) -> None:
     if not shopper.email_verified:
         raise Forbidden(_("Verify your email address before giving consent."), code="email_not_verified")
-    if purpose == Purpose.FACE_ENTRY:
-        check_old_enough_for_face(shopper=shopper)
+    consent_age_check(shopper=shopper, operator=operator, purpose=purpose)
 
 
 def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: datetime) -> Consent | None:
@@ -192,20 +187,22 @@ def consent_end(
 
 @transaction.atomic
 def consents_end_below_minimum_age(*, shopper: Any, actor: Actor) -> int:
-    """A shopper who is now under the minimum age for face recognition (a corrected date of birth)
-    keeps no consent that needs that age: each active face_entry consent ends as invalidated, with
-    its event and audit entry, and with the last one the templates go (C6, C8). Returns how many ended."""
-    if shopper_old_enough_for_face(shopper=shopper):
-        return 0
-    return consents_invalidate(
-        Consent.objects.select_for_update()
-        .filter(shopper=shopper, purpose=Purpose.FACE_ENTRY, status=Consent.Status.ACTIVE)
+    """A shopper who is now under the minimum age (a corrected date of birth) keeps no consent that
+    needs that age under its operator's law (`consent.minors`): each ends as invalidated, with its
+    event and audit entry, and with the last face_entry one the templates go (C6, C8). Returns how
+    many ended."""
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(shopper=shopper, status=Consent.Status.ACTIVE)
         .select_related("shopper", "operator")
-        .order_by("pk"),
-        actor=actor,
-        now=timezone.now(),
-        reason="under_minimum_age",
+        .order_by("pk")
     )
+    too_young = [
+        consent
+        for consent in active
+        if not shopper_may_consent(shopper=shopper, operator=consent.operator, purpose=consent.purpose)
+    ]
+    return consents_invalidate(too_young, actor=actor, now=timezone.now(), reason="under_minimum_age")
 
 
 def consents_invalidate(
@@ -298,7 +295,7 @@ def consent_give(
     """An explicit yes, on the notice version the shopper was shown."""
     actor = actor or Actor.shopper(shopper, channel)
     _check_notice_version(operator=operator, purpose=purpose, notice_version=notice_version)
-    _check_shopper(shopper=shopper, purpose=purpose)
+    _check_shopper(shopper=shopper, operator=operator, purpose=purpose)
     now = timezone.now()
     if _lapse_if_past_expiry(shopper=shopper, operator=operator, purpose=purpose, now=now) is not None:
         raise Conflict(_("You have already given this consent."), code="consent_already_active")
