@@ -173,3 +173,19 @@ class TestConsentsPage:
         consent.refresh_from_db()
         assert f'<td class="withdrawn-at"><time datetime="{timezone.localtime(consent.ended_at).isoformat()}' in html
         assert f'<td class="expires-at"><time datetime="{timezone.localtime(active.expires_at).isoformat()}' in html
+
+
+def test_the_history_columns_and_the_window_speak_chinese(client, api_client, notice):
+    shopper = UserFactory(language="zh-hans")
+    consent = give(shopper, notice)
+    client.force_login(shopper)
+    html = client.get("/consents/").content.decode()
+    assert "到期日期" in html and "撤回日期" in html and "起重新确认。" in html
+    api_client.force_authenticate(shopper)
+    response = api_client.post(
+        f"/api/v1/consents/{consent.public_id}/reaffirm",
+        {"notice_version": notice.pk},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert assert_error(response, 409, "reaffirm_too_early")["message"] == "只能在同意有效期的最后 30 天内重新确认。"

@@ -125,3 +125,21 @@ def test_a_corrected_birth_date_ends_every_sensitive_consent(chinese_operator, o
         ("corner-shop", "store_analytics"): "active",
         ("corner-shop", "personalised_offers"): "active",
     }
+
+
+def test_the_refusal_and_the_page_speak_chinese(client, api_client, chinese_operator):
+    child = aged(11)
+    child.language = "zh-hans"
+    child.save(update_fields=["language"])
+    version = published_notice(chinese_operator, "store_analytics")
+    client.force_login(child)
+    assert "年满 14 周岁可用" in client.get("/consents/").content.decode()
+    api_client.force_authenticate(child)
+    response = api_client.post(
+        "/api/v1/consents",
+        {"operator": "fresh-mart", "purpose": "store_analytics", "notice_version": version.pk},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    error = assert_error(response, 403, "under_minimum_age")
+    assert error["message"].startswith("年满 14 周岁方可给予此项同意")

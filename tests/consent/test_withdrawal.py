@@ -254,3 +254,16 @@ class TestWithdrawAllPage:
     def test_it_needs_login(self, client, consents):
         assert client.post("/consents/withdraw-all/", {}).status_code == 302
         assert set(statuses(consents).values()) == {"active"}
+
+
+def test_the_withdrawal_pages_speak_chinese(client, fresh_mart):
+    shopper = UserFactory(language="zh-hans")
+    face_consent(shopper, fresh_mart)
+    held_template(shopper)
+    client.force_login(shopper)
+    overview = client.get("/consents/").content.decode()
+    assert "撤回此项同意也会删除您的人脸特征模板" in overview and "全部撤回" in overview
+    confirmation = client.get("/consents/withdraw-all/").content.decode()
+    assert "您的人脸特征模板也会被删除" in confirmation and "是的，全部撤回" in confirmation
+    done = client.post("/consents/withdraw-all/", {"operator": ""}, follow=True).content.decode()
+    assert "已撤回 1 项同意。" in done and "您的人脸特征模板已删除" in done
