@@ -212,6 +212,8 @@ class ConsentChoice:
     consent: Consent | None
     # Below the minimum age for this purpose under the operator's law: the screen says why instead of asking.
     too_young: bool = False
+    # Withdrawing this consent would delete the face template (C6): the screen says so beside the button.
+    withdrawal_deletes_templates: bool = False
 
     @property
     def needs_answer(self) -> bool:
@@ -232,29 +234,40 @@ class ConsentChoice:
 
 
 def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:
-    """Every operator's current notices, each with the shopper's active consent if any: operators
-    by name, purposes in their order. Two queries, however many operators there are."""
+    """Every operator's current notices, each with the shopper's active consent if any and what
+    withdrawing it would do to the face template: operators by name, purposes in their order. Four
+    queries, however many operators there are."""
     active = {
         (consent.operator_id, consent.purpose): consent
         for consent in Consent.objects.filter(consent_active_q(), shopper=shopper).select_related("notice_version")
     }
+    outlook = face_withdrawal_outlook(shopper=shopper)
     order = {purpose: index for index, purpose in enumerate(Purpose.values)}
     versions = sorted(
         _latest_published_versions().select_related("notice__operator"),
         key=lambda version: (version.notice.operator.name, version.notice.operator_id, order[version.notice.purpose]),
     )
-    return [
-        ConsentChoice(
-            version.notice.operator,
-            version.notice.purpose,
-            version,
-            active.get((version.notice.operator_id, version.notice.purpose)),
-            too_young=not shopper_may_consent(
-                shopper=shopper, operator=version.notice.operator, purpose=version.notice.purpose
-            ),
+    choices = []
+    for version in versions:
+        operator, purpose = version.notice.operator, version.notice.purpose
+        consent = active.get((operator.pk, purpose))
+        choices.append(
+            ConsentChoice(
+                operator,
+                purpose,
+                version,
+                consent,
+                too_young=not shopper_may_consent(shopper=shopper, operator=operator, purpose=purpose),
+                withdrawal_deletes_templates=consent is not None and outlook.withdrawal_deletes_templates(consent),
+            )
         )
-        for version in versions
-    ]
+    return choices
+
+
+def consenting_operators(choices: list[ConsentChoice]) -> list:
+    """The operators on a consent screen that hold an active consent of the shopper, in screen order:
+    the ones "withdraw everything" can be asked for."""
+    return list({choice.operator.pk: choice.operator for choice in choices if choice.consent}.values())
 
 
 def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:

@@ -20,6 +20,7 @@ from consent.selectors import (
     consent_events_for_shopper,
     consent_get_for_shopper,
     consent_list_for_shopper,
+    consenting_operators,
     face_withdrawal_outlook,
     notice_version_current,
     notice_version_get_published,
@@ -46,20 +47,13 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
     """Every operator's purposes with the shopper's answer, and the history of every decision; beside
     each withdrawal, whether it would delete the face template."""
     choices = consent_choices_for_shopper(shopper=request.user)
-    outlook = face_withdrawal_outlook(shopper=request.user)
-    rows = [
-        (choice, choice.consent is not None and outlook.withdrawal_deletes_templates(choice.consent))
-        for choice in choices
-    ]
-    operators = list({choice.operator.pk: choice.operator for choice in choices if choice.consent}.values())
     return render(
         request,
         "portal/consents/overview.html",
         {
-            "rows": rows,
             "choices": choices,
             "minimum_age": minimum_age(),
-            "consenting_operators": operators,
+            "consenting_operators": consenting_operators(choices),
             "consents": consent_list_for_shopper(shopper=request.user)[:50],
             "events": consent_events_for_shopper(shopper=request.user)[:50],
         },
@@ -151,7 +145,7 @@ def _templates_deleted_message() -> str:
     )
 
 
-def _withdraw_all_scope(request: HttpRequest, slug: str):
+def _withdraw_all_scope(slug: str):
     """The operator named by the form or the address, or None: every operator."""
     if not slug:
         return None
@@ -167,7 +161,7 @@ def consent_withdraw_all_view(request: HttpRequest) -> HttpResponse:
     """Withdraw everything, for one operator (`operator`) or for all: the page says what will happen,
     the button does it."""
     if request.method == "POST":
-        operator = _withdraw_all_scope(request, request.POST.get("operator", ""))
+        operator = _withdraw_all_scope(request.POST.get("operator", ""))
         withdrawn = consents_withdraw_all(shopper=request.user, channel=Channel.WEB, operator=operator)
         count = len(withdrawn.consents)
         if operator is None:
@@ -186,7 +180,7 @@ def consent_withdraw_all_view(request: HttpRequest) -> HttpResponse:
         if withdrawn.templates_deleted:
             messages.info(request, _templates_deleted_message())
         return redirect("portal:consents")
-    operator = _withdraw_all_scope(request, request.GET.get("operator", ""))
+    operator = _withdraw_all_scope(request.GET.get("operator", ""))
     filters = {"status": "active", **({"operator": operator.slug} if operator else {})}
     return render(
         request,

@@ -275,8 +275,7 @@ def consent_answer(
     decision was made on."""
     if decision not in ("give", "refuse"):
         raise ValidationFailed(_("Choose yes or no."), code="decision_required")
-    if not notice_version.is_published:
-        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+    # The answer checks the version; when it refuses, this showing rolls back with it.
     _notice_shown_create(shopper=shopper, notice_version=notice_version, actor=Actor.shopper(shopper, channel))
     answer = consent_give if decision == "give" else consent_refuse
     return answer(shopper=shopper, operator=operator, purpose=purpose, notice_version=notice_version, channel=channel)
