@@ -27,6 +27,11 @@ class FaceStatus:
     latest_enrollment: Enrollment | None
 
 
+def shopper_holds_templates(*, shopper) -> bool:
+    """Whether any face template of the shopper is stored."""
+    return FaceTemplate.objects.filter(shopper=shopper).exists()
+
+
 def face_status_for_shopper(*, shopper) -> FaceStatus:
     summary = FaceTemplate.objects.filter(shopper=shopper).aggregate(last=Max("created_at"))
     count = FaceTemplate.objects.filter(shopper=shopper).count()

@@ -13,7 +13,6 @@ import numpy as np
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -24,8 +23,8 @@ from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, se
 from biometrics.shoppers import shopper_lock
 from biometrics.uploads import photo_size_check, photo_type_check
 from core.audit import Actor, audit_entry_create
-from core.dates import age_on
 from core.errors import Conflict, Forbidden, ValidationFailed
+from core.minors import below_minimum_age, minimum_age
 
 
 def face_consent_given(shopper: Any) -> bool:
@@ -33,17 +32,16 @@ def face_consent_given(shopper: Any) -> bool:
 
 
 def shopper_old_enough_for_face(*, shopper: Any) -> bool:
-    """At or above the minimum age for face recognition (FACE_MINIMUM_AGE, 14 by default; PIPL 31)."""
-    if shopper.date_of_birth is None:
-        return False
-    return age_on(shopper.date_of_birth, timezone.localdate()) >= settings.FACE_MINIMUM_AGE
+    """At or above the minimum age (MINIMUM_AGE, 14 by default; PIPL 31): a face is sensitive under every
+    law, so enrolling one always needs it (the consent side of the rule is `consent.minors`)."""
+    return not below_minimum_age(shopper.date_of_birth)
 
 
 def check_old_enough_for_face(*, shopper: Any) -> None:
     """Refuse, with `under_minimum_age`, anything face-related for a shopper under the minimum age."""
     if not shopper_old_enough_for_face(shopper=shopper):
         raise Forbidden(
-            _("Face recognition is only available from the age of %(age)d.") % {"age": settings.FACE_MINIMUM_AGE},
+            _("Face recognition is only available from the age of %(age)d.") % {"age": minimum_age()},
             code="under_minimum_age",
         )
 

@@ -6,7 +6,13 @@ import io
 
 import segno
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -14,9 +20,11 @@ from rest_framework.views import APIView
 
 from consent.models import Consent, ConsentEvent, EntryPass, NoticeVersion, Purpose
 from consent.selectors import (
+    consent_can_reaffirm,
     consent_events_for_shopper,
     consent_get_for_shopper,
     consent_list_for_shopper,
+    consent_reaffirm_from,
     consent_status_at,
     entry_pass_get_for_shopper,
     notice_version_get_published,
@@ -26,6 +34,7 @@ from consent.services import (
     consent_reaffirm,
     consent_refuse,
     consent_withdraw,
+    consents_withdraw_all,
     entry_pass_issue,
     entry_pass_revoke,
     notice_shown_record,
@@ -87,6 +96,15 @@ class ConsentOutputSerializer(serializers.ModelSerializer):
     notice_version = serializers.IntegerField(source="notice_version_id")
     notice_version_number = serializers.IntegerField(source="notice_version.version")
     status = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField(
+        help_text="When the consent runs out unless reaffirmed (C7); for an ended consent, when it would have."
+    )
+    withdrawn_at = serializers.SerializerMethodField(help_text="When the shopper withdrew it; null otherwise.")
+    reaffirm_from = serializers.SerializerMethodField(
+        help_text="From when it can be reaffirmed: the last CONSENT_REAFFIRM_WINDOW_DAYS (30 by default) of its "
+        "validity. Before that, reaffirming answers `409 reaffirm_too_early`."
+    )
+    can_reaffirm = serializers.SerializerMethodField(help_text="Active and within the reaffirm window now.")
 
     class Meta:
         model = Consent
@@ -102,10 +120,26 @@ class ConsentOutputSerializer(serializers.ModelSerializer):
             "expires_at",
             "reaffirmed_at",
             "ended_at",
+            "withdrawn_at",
+            "reaffirm_from",
+            "can_reaffirm",
         ]
 
     def get_status(self, consent: Consent) -> str:
         return consent_status_at(consent)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_withdrawn_at(self, consent: Consent):
+        if consent.status != Consent.Status.WITHDRAWN:
+            return None
+        return serializers.DateTimeField().to_representation(consent.ended_at)
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_reaffirm_from(self, consent: Consent):
+        return serializers.DateTimeField().to_representation(consent_reaffirm_from(consent))
+
+    def get_can_reaffirm(self, consent: Consent) -> bool:
+        return consent_can_reaffirm(consent)
 
 
 class ConsentEventOutputSerializer(serializers.ModelSerializer):
@@ -158,13 +192,27 @@ class NoticeShownApi(APIView):
     @extend_schema(
         operation_id="notice_shown",
         request=None,
-        responses={201: ConsentEventOutputSerializer, **errors(401, 404)},
-        description="Record that the app showed this notice version to the shopper.",
+        responses={
+            201: OpenApiResponse(ConsentEventOutputSerializer, description="The first showing, now on record."),
+            200: OpenApiResponse(
+                ConsentEventOutputSerializer, description="Shown before: the showing already on record, unchanged."
+            ),
+            **errors(401, 404),
+        },
+        description=(
+            "Record that the app showed this notice version to the shopper. A showing is recorded once per "
+            "notice version, shopper and channel: calling again answers 200 with the event already on record "
+            "and records nothing, so the history lists what the shopper saw, not every screen view. A newer "
+            "version is a new showing."
+        ),
     )
     def post(self, request, notice_version_id: int):
         version = notice_version_get_published(pk=notice_version_id)
-        event = notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.APP)
-        return Response(ConsentEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+        shown = notice_shown_record(shopper=request.user, notice_version=version, channel=Channel.APP)
+        return Response(
+            ConsentEventOutputSerializer(shown.event).data,
+            status=status.HTTP_201_CREATED if shown.created else status.HTTP_200_OK,
+        )
 
 
 class ConsentListApi(APIView):
@@ -223,19 +271,83 @@ class ConsentDetailApi(APIView):
         return Response(ConsentDetailOutputSerializer(consent).data)
 
 
+TEMPLATES_DELETED_HELP = (
+    "Whether this call deleted the shopper's face templates: it does when no face_entry consent to any "
+    "operator is left (C6). To be recognised again the shopper gives consent and enrolls anew."
+)
+
+
 class ConsentWithdrawApi(APIView):
     permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(ConsentOutputSerializer):
+        templates_deleted = serializers.SerializerMethodField(help_text=TEMPLATES_DELETED_HELP)
+
+        class Meta(ConsentOutputSerializer.Meta):
+            fields = [*ConsentOutputSerializer.Meta.fields, "templates_deleted"]
+
+        def get_templates_deleted(self, consent: Consent) -> bool:
+            return self.context["templates_deleted"]
 
     @extend_schema(
         operation_id="consent_withdraw",
         request=None,
-        responses={200: ConsentOutputSerializer, **errors(401, 404, 409)},
-        description="Withdraw in one call. When it returns, the consent allows nothing any more.",
+        responses={200: OutputSerializer, **errors(401, 404, 409)},
+        description=(
+            "Withdraw in one call. When it returns, the consent allows nothing any more. Withdrawing the "
+            "last `face_entry` consent deletes the face templates in the same call; `templates_deleted` "
+            "says whether it did."
+        ),
     )
     def post(self, request, public_id):
         consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)
-        consent = consent_withdraw(consent=consent, channel=Channel.APP)
-        return Response(ConsentOutputSerializer(consent).data)
+        ended = consent_withdraw(consent=consent, channel=Channel.APP)
+        return Response(
+            self.OutputSerializer(ended.consent, context={"templates_deleted": ended.templates_deleted}).data
+        )
+
+
+class ConsentWithdrawAllApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.ModelSerializer):
+        serializer_related_field = SlugRelatedField  # the consent's own foreign key, by slug
+
+        class Meta:
+            model = Consent
+            fields = ["operator"]
+            extra_kwargs = {
+                "operator": {
+                    "slug_field": "slug",
+                    "required": False,
+                    "help_text": "Withdraw only what was given to this operator. Leave it out for every operator.",
+                }
+            }
+            validators: list = []
+
+    class OutputSerializer(serializers.Serializer):
+        withdrawn = ConsentOutputSerializer(many=True, source="consents", help_text="The consents this call ended.")
+        templates_deleted = serializers.BooleanField(help_text=TEMPLATES_DELETED_HELP)
+
+    @extend_schema(
+        operation_id="consent_withdraw_all",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401)},
+        description=(
+            "Withdraw everything in one call: every active consent the shopper gave to `operator`, or to every "
+            "operator without it. Each is withdrawn on its own (its event, its audit entry), all in one "
+            "transaction: when the call returns, no door of those operators can recognise the shopper. With no "
+            "`face_entry` consent left, the face templates are deleted too (`templates_deleted`). With nothing "
+            "to withdraw, `withdrawn` is empty."
+        ),
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        withdrawn = consents_withdraw_all(
+            shopper=request.user, channel=Channel.APP, operator=serializer.validated_data.get("operator")
+        )
+        return Response(self.OutputSerializer(withdrawn).data)
 
 
 class ConsentReaffirmApi(APIView):
@@ -248,6 +360,11 @@ class ConsentReaffirmApi(APIView):
         operation_id="consent_reaffirm",
         request=InputSerializer,
         responses={200: ConsentOutputSerializer, **errors(400, 401, 404, 409)},
+        description=(
+            "Renew an active consent for another validity period, on the notice version named. Only in the "
+            "last CONSENT_REAFFIRM_WINDOW_DAYS (30 by default) of its validity, from `reaffirm_from`: before "
+            "that, `409 reaffirm_too_early` (the error's `reaffirm_from` says when)."
+        ),
     )
     def post(self, request, public_id):
         consent = consent_get_for_shopper(shopper=request.user, public_id=public_id)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biometrics.selectors import shopper_holds_templates
 from consent.entry_pass_tokens import EntryPassRefused, entry_pass_token_id
+from consent.minors import shopper_may_consent
 from consent.models import Consent, ConsentEvent, EntryPass, Notice, NoticeVersion, Purpose
 from core.errors import NotFound
 
@@ -79,6 +82,29 @@ def consent_status_at(consent: Consent, *, now: datetime | None = None) -> str:
     return consent.status
 
 
+def consent_reaffirm_from(consent: Consent) -> datetime:
+    """When reaffirming opens: the last CONSENT_REAFFIRM_WINDOW of the consent's validity."""
+    return consent.expires_at - settings.CONSENT_REAFFIRM_WINDOW
+
+
+def consent_can_reaffirm(consent: Consent, *, now: datetime | None = None) -> bool:
+    """Active, and within the last part of its validity: the one rule the service, API and page follow."""
+    now = now or timezone.now()
+    return consent_status_at(consent, now=now) == Consent.Status.ACTIVE and consent_reaffirm_from(consent) <= now
+
+
+def notice_shown_get(*, shopper, notice_version: NoticeVersion, channel: str) -> ConsentEvent | None:
+    """The first showing of this notice version to this shopper on this channel, if one is on record."""
+    return (
+        ConsentEvent.objects.filter(
+            kind=ConsentEvent.Kind.NOTICE_SHOWN, shopper=shopper, notice_version=notice_version, channel=channel
+        )
+        .select_related("operator", "notice_version", "consent")
+        .order_by("occurred_at", "id")
+        .first()
+    )
+
+
 def consent_is_active(*, shopper, operator, purpose: str) -> bool:
     return Consent.objects.filter(consent_active_q(), shopper=shopper, operator=operator, purpose=purpose).exists()
 
@@ -86,6 +112,36 @@ def consent_is_active(*, shopper, operator, purpose: str) -> bool:
 def shopper_has_face_consent(shopper) -> bool:
     """Active `face_entry` consent for at least one operator: the condition for holding a face."""
     return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()
+
+
+@dataclass(frozen=True)
+class FaceWithdrawalOutlook:
+    """What a withdrawal would do to the shopper's face templates, read before the click: they go with
+    the last face_entry consent (C6), as `consent_end` and `consents_withdraw_all` do it."""
+
+    holds_templates: bool
+    face_operator_ids: frozenset[int]
+
+    def withdrawal_deletes_templates(self, consent: Consent) -> bool:
+        """Withdrawing this one consent would delete the templates."""
+        return (
+            self.holds_templates
+            and consent.purpose == Purpose.FACE_ENTRY
+            and self.face_operator_ids <= {consent.operator_id}
+        )
+
+    def withdrawing_all_deletes_templates(self, operator=None) -> bool:
+        """Withdrawing everything given to this operator (or, without one, to all) would delete them."""
+        return self.holds_templates and (operator is None or self.face_operator_ids <= {operator.pk})
+
+
+def face_withdrawal_outlook(*, shopper) -> FaceWithdrawalOutlook:
+    operator_ids = Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).values_list(
+        "operator_id", flat=True
+    )
+    return FaceWithdrawalOutlook(
+        holds_templates=shopper_holds_templates(shopper=shopper), face_operator_ids=frozenset(operator_ids)
+    )
 
 
 def face_consent_pairs(*, shopper_id: int | None = None) -> list[tuple[int, int]]:
@@ -154,6 +210,10 @@ class ConsentChoice:
     purpose: str
     notice_version: NoticeVersion
     consent: Consent | None
+    # Below the minimum age for this purpose under the operator's law: the screen says why instead of asking.
+    too_young: bool = False
+    # Withdrawing this consent would delete the face template (C6): the screen says so beside the button.
+    withdrawal_deletes_templates: bool = False
 
     @property
     def needs_answer(self) -> bool:
@@ -164,28 +224,50 @@ class ConsentChoice:
     def on_older_notice(self) -> bool:
         return self.consent is not None and self.consent.notice_version_id != self.notice_version.pk
 
+    @property
+    def can_reaffirm(self) -> bool:
+        return self.consent is not None and consent_can_reaffirm(self.consent)
+
+    @property
+    def reaffirm_from(self) -> datetime | None:
+        return None if self.consent is None else consent_reaffirm_from(self.consent)
+
 
 def consent_choices_for_shopper(*, shopper) -> list[ConsentChoice]:
-    """Every operator's current notices, each with the shopper's active consent if any: operators
-    by name, purposes in their order. Two queries, however many operators there are."""
+    """Every operator's current notices, each with the shopper's active consent if any and what
+    withdrawing it would do to the face template: operators by name, purposes in their order. Four
+    queries, however many operators there are."""
     active = {
         (consent.operator_id, consent.purpose): consent
         for consent in Consent.objects.filter(consent_active_q(), shopper=shopper).select_related("notice_version")
     }
+    outlook = face_withdrawal_outlook(shopper=shopper)
     order = {purpose: index for index, purpose in enumerate(Purpose.values)}
     versions = sorted(
         _latest_published_versions().select_related("notice__operator"),
         key=lambda version: (version.notice.operator.name, version.notice.operator_id, order[version.notice.purpose]),
     )
-    return [
-        ConsentChoice(
-            version.notice.operator,
-            version.notice.purpose,
-            version,
-            active.get((version.notice.operator_id, version.notice.purpose)),
+    choices = []
+    for version in versions:
+        operator, purpose = version.notice.operator, version.notice.purpose
+        consent = active.get((operator.pk, purpose))
+        choices.append(
+            ConsentChoice(
+                operator,
+                purpose,
+                version,
+                consent,
+                too_young=not shopper_may_consent(shopper=shopper, operator=operator, purpose=purpose),
+                withdrawal_deletes_templates=consent is not None and outlook.withdrawal_deletes_templates(consent),
+            )
         )
-        for version in versions
-    ]
+    return choices
+
+
+def consenting_operators(choices: list[ConsentChoice]) -> list:
+    """The operators on a consent screen that hold an active consent of the shopper, in screen order:
+    the ones "withdraw everything" can be asked for."""
+    return list({choice.operator.pk: choice.operator for choice in choices if choice.consent}.values())
 
 
 def entry_pass_get_for_shopper(*, shopper, pk: int) -> EntryPass:

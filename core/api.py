@@ -44,6 +44,10 @@ ERROR_RESPONSE = inline_serializer(
                 "current_notice_version": serializers.IntegerField(
                     required=False, help_text="notice_version_superseded: the version to show and answer instead."
                 ),
+                "reaffirm_from": serializers.DateTimeField(
+                    required=False,
+                    help_text="reaffirm_too_early: when reaffirming opens (the consent's reaffirm_from).",
+                ),
                 "accepted": serializers.ListField(
                     child=serializers.CharField(),
                     required=False,

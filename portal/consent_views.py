@@ -20,6 +20,8 @@ from consent.selectors import (
     consent_events_for_shopper,
     consent_get_for_shopper,
     consent_list_for_shopper,
+    consenting_operators,
+    face_withdrawal_outlook,
     notice_version_current,
     notice_version_get_published,
     notice_versions_current,
@@ -28,9 +30,11 @@ from consent.services import (
     consent_answer,
     consent_reaffirm,
     consent_withdraw,
+    consents_withdraw_all,
     entry_pass_issue,
 )
 from core.errors import DomainError, NotFound
+from core.minors import minimum_age
 from core.models import Channel
 from portal.forms import EntryPassForm
 from portal.receipts import consent_receipt
@@ -40,12 +44,16 @@ from stores.selectors import operator_get_by_slug
 @login_required
 @require_GET
 def consent_overview(request: HttpRequest) -> HttpResponse:
-    """Every operator's purposes with the shopper's answer, and the history of every decision."""
+    """Every operator's purposes with the shopper's answer, and the history of every decision; beside
+    each withdrawal, whether it would delete the face template."""
+    choices = consent_choices_for_shopper(shopper=request.user)
     return render(
         request,
         "portal/consents/overview.html",
         {
-            "choices": consent_choices_for_shopper(shopper=request.user),
+            "choices": choices,
+            "minimum_age": minimum_age(),
+            "consenting_operators": consenting_operators(choices),
             "consents": consent_list_for_shopper(shopper=request.user)[:50],
             "events": consent_events_for_shopper(shopper=request.user)[:50],
         },
@@ -118,14 +126,73 @@ def _own_consent(request: HttpRequest, public_id):
 def consent_withdraw_view(request: HttpRequest, public_id) -> HttpResponse:
     consent = _own_consent(request, public_id)
     try:
-        consent_withdraw(consent=consent, channel=Channel.WEB)
+        ended = consent_withdraw(consent=consent, channel=Channel.WEB)
         messages.success(
             request,
             _("Withdrawn. From now on %(operator)s cannot use this consent.") % {"operator": consent.operator.name},
         )
+        if ended.templates_deleted:
+            messages.info(request, _templates_deleted_message())
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("portal:consents")
+
+
+def _templates_deleted_message() -> str:
+    return _(
+        "Your face template has been deleted: no store operator holds your face recognition consent any more. "
+        "To be recognised again, give that consent and enroll your face anew."
+    )
+
+
+def _withdraw_all_scope(slug: str):
+    """The operator named by the form or the address, or None: every operator."""
+    if not slug:
+        return None
+    try:
+        return operator_get_by_slug(slug=slug)
+    except NotFound as error:
+        raise Http404 from error
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_withdraw_all_view(request: HttpRequest) -> HttpResponse:
+    """Withdraw everything, for one operator (`operator`) or for all: the page says what will happen,
+    the button does it."""
+    if request.method == "POST":
+        operator = _withdraw_all_scope(request.POST.get("operator", ""))
+        withdrawn = consents_withdraw_all(shopper=request.user, channel=Channel.WEB, operator=operator)
+        count = len(withdrawn.consents)
+        if operator is None:
+            done = ngettext(
+                "Withdrawn: %(count)d consent. From now on no store can use it.",
+                "Withdrawn: %(count)d consents. From now on no store can use them.",
+                count,
+            ) % {"count": count}
+        else:
+            done = ngettext(
+                "Withdrawn: %(count)d consent. From now on %(operator)s cannot use it.",
+                "Withdrawn: %(count)d consents. From now on %(operator)s cannot use them.",
+                count,
+            ) % {"count": count, "operator": operator.name}
+        messages.success(request, done)
+        if withdrawn.templates_deleted:
+            messages.info(request, _templates_deleted_message())
+        return redirect("portal:consents")
+    operator = _withdraw_all_scope(request.GET.get("operator", ""))
+    filters = {"status": "active", **({"operator": operator.slug} if operator else {})}
+    return render(
+        request,
+        "portal/consents/withdraw_all.html",
+        {
+            "operator": operator,
+            "consents": consent_list_for_shopper(shopper=request.user, filters=filters),
+            "deletes_templates": face_withdrawal_outlook(shopper=request.user).withdrawing_all_deletes_templates(
+                operator
+            ),
+        },
+    )
 
 
 @login_required

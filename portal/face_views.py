@@ -19,6 +19,7 @@ from biometrics.services import enrollment_start, face_consent_given, shopper_ol
 from biometrics.uploads import photo_size_check
 from core.audit import Actor
 from core.errors import DomainError
+from core.minors import minimum_age
 from core.models import Channel
 
 
@@ -39,7 +40,7 @@ def face(request: HttpRequest) -> HttpResponse:
             "face": status,
             "consented": face_consent_given(user),
             "old_enough": old_enough,
-            "minimum_age": settings.FACE_MINIMUM_AGE,
+            "minimum_age": minimum_age(),
             "max_photos": settings.ENROLL_MAX_PHOTOS,
             "status_labels": {value: str(label) for value, label in Enrollment.Status.choices},
             "reasons": reasons,

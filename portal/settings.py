@@ -273,8 +273,11 @@ EMAIL_VERIFICATION_MAX_ATTEMPTS = 5
 # Consent ----------------------------------------------------------------------------------------
 # A consent lapses after this many days unless the shopper reaffirms it (ISO/IEC TS 27560).
 CONSENT_VALIDITY = timedelta(days=env.int("CONSENT_VALIDITY_DAYS", default=365))
-# Below this age a shopper cannot consent to face recognition or enroll a face (PIPL 31).
-FACE_MINIMUM_AGE = env.int("FACE_MINIMUM_AGE", default=14)
+# Reaffirming is offered, and accepted, only in this last part of a consent's validity.
+CONSENT_REAFFIRM_WINDOW = timedelta(days=env.int("CONSENT_REAFFIRM_WINDOW_DAYS", default=30))
+# Below this age a shopper cannot enroll a face, nor consent to any purpose the operator's law treats
+# as sensitive for a minor (PIPL 28, 31; consent.minors). FACE_MINIMUM_AGE is its former name.
+MINIMUM_AGE = env.int("MINIMUM_AGE", default=env.int("FACE_MINIMUM_AGE", default=14))
 # How long an entry pass (the QR code shown instead of a face) stays valid.
 ENTRY_PASS_LIFETIME = timedelta(seconds=env.int("ENTRY_PASS_LIFETIME_SECONDS", default=300))
 

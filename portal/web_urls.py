@@ -17,6 +17,7 @@ urlpatterns = [
     path("password-reset/<uidb64>/<token>/", views.password_reset_confirm_view, name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
     path("consents/", consent_views.consent_overview, name="consents"),
+    path("consents/withdraw-all/", consent_views.consent_withdraw_all_view, name="consent_withdraw_all"),
     path("consents/<slug:slug>/<str:purpose>/decide/", consent_views.consent_decide, name="consent_decide"),
     path("consents/<uuid:public_id>/withdraw/", consent_views.consent_withdraw_view, name="consent_withdraw"),
     path("consents/<uuid:public_id>/reaffirm/", consent_views.consent_reaffirm_view, name="consent_reaffirm"),

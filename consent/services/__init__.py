@@ -1,6 +1,9 @@
 """Writes for consent: notices, consents and entry passes."""
 
 from consent.services.consents import (
+    ConsentEnded,
+    ConsentsWithdrawn,
+    NoticeShown,
     consent_answer,
     consent_expire_due,
     consent_give,
@@ -8,13 +11,17 @@ from consent.services.consents import (
     consent_refuse,
     consent_withdraw,
     consents_end_below_minimum_age,
+    consents_withdraw_all,
     notice_shown_record,
 )
 from consent.services.entry_passes import IssuedEntryPass, entry_pass_issue, entry_pass_revoke, entry_pass_use
 from consent.services.notices import notice_version_create_draft, notice_version_publish, notice_version_update_draft
 
 __all__ = [
+    "ConsentEnded",
+    "ConsentsWithdrawn",
     "IssuedEntryPass",
+    "NoticeShown",
     "consent_answer",
     "consent_expire_due",
     "consent_give",
@@ -22,6 +29,7 @@ __all__ = [
     "consent_refuse",
     "consent_withdraw",
     "consents_end_below_minimum_age",
+    "consents_withdraw_all",
     "entry_pass_issue",
     "entry_pass_revoke",
     "entry_pass_use",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,16 +10,21 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from biometrics.services import (
-    check_old_enough_for_face,
-    match_index_change_record,
-    shopper_old_enough_for_face,
-    templates_delete,
-)
+from biometrics.services import match_index_change_record, templates_delete
 from biometrics.shoppers import shopper_lock
+from consent.minors import consent_age_check, shopper_may_consent
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
+from consent.selectors import (
+    consent_active_q,
+    consent_can_reaffirm,
+    consent_past_expiry_q,
+    consent_reaffirm_from,
+    consent_status_at,
+    notice_shown_get,
+    shopper_has_face_consent,
+)
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
 
@@ -92,11 +98,10 @@ def _check_notice_version(*, operator: Any, purpose: str, notice_version: Notice
         )
 
 
-def _check_shopper(*, shopper: Any, purpose: str) -> None:
+def _check_shopper(*, shopper: Any, operator: Any, purpose: str) -> None:
     if not shopper.email_verified:
         raise Forbidden(_("Verify your email address before giving consent."), code="email_not_verified")
-    if purpose == Purpose.FACE_ENTRY:
-        check_old_enough_for_face(shopper=shopper)
+    consent_age_check(shopper=shopper, operator=operator, purpose=purpose)
 
 
 def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: datetime) -> Consent | None:
@@ -112,22 +117,32 @@ def _lapse_if_past_expiry(*, shopper: Any, operator: Any, purpose: str, now: dat
     return consent
 
 
-def _consent_expire(*, consent: Consent, now: datetime) -> Consent:
+def _consent_expire(*, consent: Consent, now: datetime) -> ConsentEnded:
     """Record that a consent's validity ran out: the same end, event and audit entry whoever notices first."""
     return consent_end(
         consent=consent, status=Consent.Status.EXPIRED, kind=ConsentEvent.Kind.EXPIRED, actor=Actor.system(), now=now
     )
 
 
-def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> None:
+def _templates_delete_unless_consented(*, shopper: Any, actor: Actor, reason: str) -> bool:
     """C6: with no face_entry consent left for any operator, the face templates go, in this transaction.
+    Returns whether templates were deleted.
 
     The shopper row is locked first, as the enrollment worker does before it stores templates,
     so a template can never be written after the last consent ended.
     """
     shopper_lock(shopper_id=shopper.pk)
-    if not shopper_has_face_consent(shopper):
-        templates_delete(shopper=shopper, actor=actor, reason=reason)
+    if shopper_has_face_consent(shopper):
+        return False
+    return templates_delete(shopper=shopper, actor=actor, reason=reason) > 0
+
+
+@dataclass(frozen=True)
+class ConsentEnded:
+    """An ended consent, and whether ending it deleted the shopper's face templates (C6)."""
+
+    consent: Consent
+    templates_deleted: bool
 
 
 def consent_end(
@@ -140,16 +155,20 @@ def consent_end(
     notice_version: NoticeVersion | None = None,
     reason: str = "",
 ) -> Consent:
-    """End an active consent (withdrawn, expired, invalidated) with its event and audit entry.
+    """End an active consent (withdrawn, expired, invalidated) with its event and audit entry; with the
+    last face_entry consent the templates go, and the answer says whether they did.
 
     Callers hold the row lock; this runs inside their transaction.
     """
     consent.status = status
     consent.ended_at = now
     consent.save(update_fields=["status", "ended_at"])
+    templates_deleted = False
     if consent.purpose == Purpose.FACE_ENTRY:
         match_index_change_record(shopper_id=consent.shopper_id, operator_id=consent.operator_id)
-        _templates_delete_unless_consented(shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}")
+        templates_deleted = _templates_delete_unless_consented(
+            shopper=consent.shopper, actor=actor, reason=f"face_entry {kind}"
+        )
     _consent_event(consent=consent, kind=kind, actor=actor, now=now, notice_version=notice_version)
     audit_entry_create(
         actor=actor,
@@ -163,25 +182,27 @@ def consent_end(
             **({"reason": reason} if reason else {}),
         },
     )
-    return consent
+    return ConsentEnded(consent=consent, templates_deleted=templates_deleted)
 
 
 @transaction.atomic
 def consents_end_below_minimum_age(*, shopper: Any, actor: Actor) -> int:
-    """A shopper who is now under the minimum age for face recognition (a corrected date of birth)
-    keeps no consent that needs that age: each active face_entry consent ends as invalidated, with
-    its event and audit entry, and with the last one the templates go (C6, C8). Returns how many ended."""
-    if shopper_old_enough_for_face(shopper=shopper):
-        return 0
-    return consents_invalidate(
-        Consent.objects.select_for_update()
-        .filter(shopper=shopper, purpose=Purpose.FACE_ENTRY, status=Consent.Status.ACTIVE)
+    """A shopper who is now under the minimum age (a corrected date of birth) keeps no consent that
+    needs that age under its operator's law (`consent.minors`): each ends as invalidated, with its
+    event and audit entry, and with the last face_entry one the templates go (C6, C8). Returns how
+    many ended."""
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(shopper=shopper, status=Consent.Status.ACTIVE)
         .select_related("shopper", "operator")
-        .order_by("pk"),
-        actor=actor,
-        now=timezone.now(),
-        reason="under_minimum_age",
+        .order_by("pk")
     )
+    too_young = [
+        consent
+        for consent in active
+        if not shopper_may_consent(shopper=shopper, operator=consent.operator, purpose=consent.purpose)
+    ]
+    return consents_invalidate(too_young, actor=actor, now=timezone.now(), reason="under_minimum_age")
 
 
 def consents_invalidate(
@@ -203,13 +224,16 @@ def consents_invalidate(
     return ended
 
 
-@transaction.atomic
-def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel: str) -> ConsentEvent:
-    """Record that a shopper was shown a notice (its screen in the app or on the web)."""
-    if not notice_version.is_published:
-        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+@dataclass(frozen=True)
+class NoticeShown:
+    """A showing of a notice: the event on record, and whether this call recorded it."""
+
+    event: ConsentEvent
+    created: bool
+
+
+def _notice_shown_create(*, shopper: Any, notice_version: NoticeVersion, actor: Actor) -> ConsentEvent:
     notice = notice_version.notice
-    actor = Actor.shopper(shopper, channel)
     event = _event(
         kind=ConsentEvent.Kind.NOTICE_SHOWN,
         shopper=shopper,
@@ -226,15 +250,33 @@ def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel:
 
 
 @transaction.atomic
+def notice_shown_record(*, shopper: Any, notice_version: NoticeVersion, channel: str) -> NoticeShown:
+    """Record that a shopper was shown a notice (its screen in the app), once per notice version,
+    shopper and channel: showing it again returns the event already on record and writes nothing, so
+    the history is not a list of screen views. (A decision records its own showing: `consent_answer`.)"""
+    if not notice_version.is_published:
+        raise ValidationFailed(_("This notice version is not published."), code="notice_version_not_published")
+    shopper_lock(shopper_id=shopper.pk)  # two showings at once make one event
+    existing = notice_shown_get(shopper=shopper, notice_version=notice_version, channel=channel)
+    if existing is not None:
+        return NoticeShown(event=existing, created=False)
+    event = _notice_shown_create(shopper=shopper, notice_version=notice_version, actor=Actor.shopper(shopper, channel))
+    return NoticeShown(event=event, created=True)
+
+
+@transaction.atomic
 def consent_answer(
     *, shopper: Any, operator: Any, purpose: str, notice_version: NoticeVersion, decision: str, channel: str
 ) -> Consent | ConsentEvent:
     """The shopper's yes or no on a notice screen, with the notice recorded as shown, in one
     transaction: a page that shows a notice records nothing (a GET never writes), so the notice is
-    on record once it is answered, and never for an answer that failed."""
+    on record once it is answered, and never for an answer that failed. The showing that goes with
+    a decision is always recorded, even when the same version was shown before: it is the one the
+    decision was made on."""
     if decision not in ("give", "refuse"):
         raise ValidationFailed(_("Choose yes or no."), code="decision_required")
-    notice_shown_record(shopper=shopper, notice_version=notice_version, channel=channel)
+    # The answer checks the version; when it refuses, this showing rolls back with it.
+    _notice_shown_create(shopper=shopper, notice_version=notice_version, actor=Actor.shopper(shopper, channel))
     answer = consent_give if decision == "give" else consent_refuse
     return answer(shopper=shopper, operator=operator, purpose=purpose, notice_version=notice_version, channel=channel)
 
@@ -252,7 +294,7 @@ def consent_give(
     """An explicit yes, on the notice version the shopper was shown."""
     actor = actor or Actor.shopper(shopper, channel)
     _check_notice_version(operator=operator, purpose=purpose, notice_version=notice_version)
-    _check_shopper(shopper=shopper, purpose=purpose)
+    _check_shopper(shopper=shopper, operator=operator, purpose=purpose)
     now = timezone.now()
     if _lapse_if_past_expiry(shopper=shopper, operator=operator, purpose=purpose, now=now) is not None:
         raise Conflict(_("You have already given this consent."), code="consent_already_active")
@@ -327,8 +369,9 @@ def _locked_active(consent: Consent, now: datetime) -> Consent:
 
 
 @transaction.atomic
-def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = None) -> Consent:
-    """One action; when it returns, the consent allows nothing any more."""
+def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = None) -> ConsentEnded:
+    """One action; when it returns, the consent allows nothing any more. Withdrawing the last
+    face_entry consent deletes the face templates (C6): `templates_deleted` says whether it did."""
     now = timezone.now()
     consent = _locked_active(consent, now)
     actor = actor or Actor.shopper(consent.shopper, channel)
@@ -337,11 +380,67 @@ def consent_withdraw(*, consent: Consent, channel: str, actor: Actor | None = No
     )
 
 
+@dataclass(frozen=True)
+class ConsentsWithdrawn:
+    """What "withdraw everything" ended, and whether the face templates went with it."""
+
+    consents: list[Consent]
+    templates_deleted: bool
+
+
+@transaction.atomic
+def consents_withdraw_all(
+    *, shopper: Any, channel: str, operator: Any | None = None, actor: Actor | None = None
+) -> ConsentsWithdrawn:
+    """Withdraw every active consent of the shopper, for one operator or (without one) for all, in one
+    transaction: each its own withdrawal, event and audit entry. When it returns, no door of those
+    operators can recognise the shopper; with no face_entry consent left, the templates are deleted
+    (C6). Nothing to withdraw is not an error: the answer lists none."""
+    now = timezone.now()
+    actor = actor or Actor.shopper(shopper, channel)
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(consent_active_q(now=now), shopper=shopper)
+        .select_related("shopper", "operator", "notice_version")
+        .order_by("pk")
+    )
+    if operator is not None:
+        active = active.filter(operator=operator)
+    withdrawn = []
+    templates_deleted = False
+    for consent in active:
+        ended = consent_end(
+            consent=consent, status=Consent.Status.WITHDRAWN, kind=ConsentEvent.Kind.WITHDRAWN, actor=actor, now=now
+        )
+        withdrawn.append(ended.consent)
+        templates_deleted = templates_deleted or ended.templates_deleted
+    if not templates_deleted:
+        # No face is kept without a face_entry consent, even one left behind by a consent that ran out
+        # before the expiry job recorded it.
+        templates_deleted = _templates_delete_unless_consented(
+            shopper=shopper, actor=actor, reason="consents withdrawn"
+        )
+    return ConsentsWithdrawn(consents=withdrawn, templates_deleted=templates_deleted)
+
+
 @transaction.atomic
 def consent_reaffirm(*, consent: Consent, notice_version: NoticeVersion, channel: str) -> Consent:
-    """Renew an active consent for another validity period, on the current notice version."""
+    """Renew an active consent for another validity period, on the current notice version; only in
+    the last CONSENT_REAFFIRM_WINDOW of its validity (409 `reaffirm_too_early` before)."""
     now = timezone.now()
     consent = _locked_active(consent, now)
+    if not consent_can_reaffirm(consent, now=now):
+        days = settings.CONSENT_REAFFIRM_WINDOW.days
+        raise Conflict(
+            ngettext(
+                "You can reaffirm a consent only in the last day of its validity.",
+                "You can reaffirm a consent only in the last %(days)d days of its validity.",
+                days,
+            )
+            % {"days": days},
+            code="reaffirm_too_early",
+            extra={"reaffirm_from": consent_reaffirm_from(consent).isoformat()},
+        )
     _check_notice_version(operator=consent.operator, purpose=consent.purpose, notice_version=notice_version)
     actor = Actor.shopper(consent.shopper, channel)
     consent.notice_version = notice_version

@@ -116,7 +116,7 @@ class TestRefusedUpFront:
 
     def test_under_age(self, enroll, shopper, settings):
         face_consent(shopper)
-        settings.FACE_MINIMUM_AGE = 60
+        settings.MINIMUM_AGE = 60
         response, _ = enroll(shopper, astronaut_jpeg())
         assert_error(response, 403, "under_minimum_age", "Face recognition is only available from the age of 60.")
 

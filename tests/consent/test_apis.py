@@ -94,6 +94,7 @@ class TestGiveAndWithdraw:
     def test_detail_shows_the_event_history(self, client_for, shopper, notice):
         client = client_for(shopper)
         consent_id = give(client, notice).json()["id"]
+        Consent.objects.filter(public_id=consent_id).update(expires_at=timezone.now() + timedelta(days=3))
         client.post(f"/api/v1/consents/{consent_id}/reaffirm", {"notice_version": notice.pk}, format="json")
         client.post(f"/api/v1/consents/{consent_id}/withdraw")
         events = client.get(f"/api/v1/consents/{consent_id}").json()["events"]

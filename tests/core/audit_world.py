@@ -77,6 +77,13 @@ class World:
         self.shopper.refresh_from_db()
         return given
 
+    def consent_due_for_reaffirm(self) -> Consent:
+        """A face consent in the last days of its validity, when it can be reaffirmed."""
+        given = self.consent()
+        Consent.objects.filter(pk=given.pk).update(expires_at=timezone.now() + timedelta(days=3))
+        given.refresh_from_db()
+        return given
+
     def consent_past_expiry(self) -> Consent:
         given = self.consent()
         Consent.objects.filter(pk=given.pk).update(expires_at=timezone.now())

@@ -183,7 +183,7 @@ SERVICES: dict[str, Row] = {
     # consent: consents
     "notice_shown_record": Row(
         lambda w, g: consent.notice_shown_record(shopper=w.shopper, notice_version=w.notice, channel="app"),
-        [("consent.notice_shown", RESULT)],
+        [("consent.notice_shown", lambda w, g, r: r.event)],
         given=lambda w: w.notice,
     ),
     "consent_answer": Row(
@@ -218,7 +218,7 @@ SERVICES: dict[str, Row] = {
     "consent_reaffirm": Row(
         lambda w, g: consent.consent_reaffirm(consent=g, notice_version=w.notice, channel="app"),
         [("consent.reaffirmed", GIVEN)],
-        given=lambda w: w.consent(),
+        given=lambda w: w.consent_due_for_reaffirm(),
     ),
     "consent_withdraw": Row(
         lambda w, g: consent.consent_withdraw(consent=g, channel="app"),
@@ -227,6 +227,16 @@ SERVICES: dict[str, Row] = {
     ),
     "consent_withdraw: the last face consent takes the templates": Row(
         lambda w, g: consent.consent_withdraw(consent=g, channel="app"),
+        [("templates.deleted", SHOPPER), ("consent.withdrawn", GIVEN)],
+        given=lambda w: (w.consent(), w.template())[0],
+    ),
+    "consents_withdraw_all": Row(
+        lambda w, g: consent.consents_withdraw_all(shopper=w.shopper, channel="web", operator=w.operator),
+        [("consent.withdrawn", GIVEN)],
+        given=lambda w: w.consent(),
+    ),
+    "consents_withdraw_all: every operator, the last face consent takes the templates": Row(
+        lambda w, g: consent.consents_withdraw_all(shopper=w.shopper, channel="app"),
         [("templates.deleted", SHOPPER), ("consent.withdrawn", GIVEN)],
         given=lambda w: (w.consent(), w.template())[0],
     ),

@@ -41,7 +41,7 @@ def test_refusals_are_shown(client, shopper):
 
 
 def test_under_age_is_told_so(client, shopper, settings):
-    settings.FACE_MINIMUM_AGE = 99
+    settings.MINIMUM_AGE = 99
     client.force_login(shopper)
     assert "Face recognition is only available from the age of 99." in client.get("/face/").content.decode()
 

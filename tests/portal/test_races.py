@@ -152,3 +152,20 @@ def test_two_operators_or_stores_with_one_slug_make_one(monkeypatch, kind):
     assert refusals[0].code == "slug_taken"
     made = Store.objects.filter(slug="door") if kind == "store" else Operator.objects.filter(slug="same-mart")
     assert made.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_showings_of_one_notice_at_once_make_one_event(monkeypatch):
+    shopper = UserFactory()
+    notice = published_notice(OperatorFactory())
+    hold_both_after(monkeypatch, consent_services, "shopper_lock")
+
+    def show():
+        client = APIClient()
+        client.force_authenticate(shopper)
+        return client.post(f"/api/v1/notices/{notice.pk}/shown")
+
+    answers = at_once(show)
+    assert all(not isinstance(answer, Exception) for answer in answers), answers
+    assert sorted(answer.status_code for answer in answers) == [200, 201]
+    assert ConsentEvent.objects.filter(kind="notice_shown").count() == 1
