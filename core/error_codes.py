@@ -80,6 +80,7 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("decision_required", (400,), "The answer must say whether the shopper gives or refuses consent."),
         ("consent_not_found", (404,), "No such consent for this shopper."),
         ("consent_already_active", (409,), "The shopper already has an active consent for this purpose."),
+        ("reaffirm_too_early", (409,), "A consent can be reaffirmed only in its last days; reaffirm_from says from when."),
         ("consent_not_active", (409,), "The consent is not active; status says what it is (withdrawn, expired ...)."),
         ("under_minimum_age", (403,), "The shopper is younger than the minimum age for this purpose."),
     ],

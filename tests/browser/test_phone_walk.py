@@ -69,6 +69,7 @@ PAGES: dict[str, Page] = {
     "consent_decide": Page(
         signed_in=True, kwargs=lambda world: {"slug": world["operator"].slug, "purpose": "personalised_offers"}
     ),
+    "consent_withdraw_all": Page(signed_in=True),
     "entry_pass": Page(signed_in=True),
     "face": Page(signed_in=True),
 }

@@ -171,8 +171,8 @@ class TestConsentsPage:
         html = client.get("/consents/").content.decode()
         assert "Expires on" in html and "Withdrawn on" in html
         consent.refresh_from_db()
-        assert f'<td class="withdrawn-at"><time datetime="{timezone.localtime(consent.ended_at).isoformat()}' in html
-        assert f'<td class="expires-at"><time datetime="{timezone.localtime(active.expires_at).isoformat()}' in html
+        assert f'class="withdrawn-at"><time datetime="{timezone.localtime(consent.ended_at).isoformat()}' in html
+        assert f'class="expires-at"><time datetime="{timezone.localtime(active.expires_at).isoformat()}' in html
 
 
 def test_the_history_columns_and_the_window_speak_chinese(client, api_client, notice):
