@@ -3,7 +3,8 @@
 With nothing set, the embedded default runs: a SQLite file under var/, Celery tasks run
 in-process, a cache in a table of that database and mail printed to the console, so a fresh
 clone needs no outside service. Setting DATABASE_URL marks a real deployment: it then fails
-closed (no default secret key, DEBUG off unless asked for, Redis required beside PostgreSQL).
+closed (no default secret key, Redis required beside PostgreSQL). DEBUG is off unless asked for in
+every mode.
 REDIS_URL brings Redis as cache, broker and result backend, with real workers.
 """
 
@@ -45,7 +46,10 @@ def _embedded_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-DEBUG = env.bool("DEBUG", default=EMBEDDED)
+# Off unless a developer asks (DEBUG=true), the embedded default included: with it on, Django shows
+# its technical pages (every URL, tracebacks) instead of the product's error pages
+# (docs/decisions/0001-embedded-default-and-deployment-mode.md).
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_embedded_secret_key() if EMBEDDED else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set.")
@@ -483,4 +487,6 @@ LOGGING = {
 }
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure_view"
-WHITENOISE_USE_FINDERS = DEBUG
+# The embedded default serves the pages' files from the apps' sources, so `runserver` needs no
+# collectstatic first; a deployment serves what collectstatic gathered.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
