@@ -33,7 +33,7 @@ from consent.services import (
 from core.errors import DomainError, NotFound
 from core.models import Channel
 from portal.forms import EntryPassForm
-from portal.receipts import consent_receipt
+from portal.receipts import consent_receipt, receipt_language
 from stores.selectors import operator_get_by_slug
 
 
@@ -145,7 +145,11 @@ def consent_reaffirm_view(request: HttpRequest, public_id) -> HttpResponse:
 @require_GET
 def consent_receipt_download(request: HttpRequest, public_id) -> HttpResponse:
     consent = _own_consent(request, public_id)
-    body = json.dumps(consent_receipt(consent=consent), indent=2, ensure_ascii=False)
+    try:
+        language = receipt_language(request, shopper=request.user, accept_language=False)
+    except DomainError as error:
+        return render(request, "400.html", {"message": error.message}, status=400)
+    body = json.dumps(consent_receipt(consent=consent, language=language), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
     return response

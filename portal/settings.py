@@ -403,7 +403,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language"},
+    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language", "ActorTypeEnum": "core.models.ActorType"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.postprocess_examples",
