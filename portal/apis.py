@@ -13,6 +13,7 @@ from consent.selectors import consent_get_for_shopper
 from core.api import errors
 from core.http import client_address
 from core.models import Channel
+from core.time_zones import TIME_ZONE_MAX_LENGTH
 from portal.models import ApiToken, Language, User
 from portal.receipt_schema import ConsentReceiptSerializer
 from portal.receipts import consent_receipt, receipt_language
@@ -35,7 +36,16 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "display_name", "date_of_birth", "language", "email_verified", "date_joined"]
+        fields = [
+            "id",
+            "email",
+            "display_name",
+            "date_of_birth",
+            "language",
+            "time_zone",
+            "email_verified",
+            "date_joined",
+        ]
         read_only_fields = fields
 
 
@@ -206,6 +216,14 @@ class ProfileApi(APIView):
         display_name = serializers.CharField(max_length=80, required=False)
         language = serializers.ChoiceField(choices=Language.choices, required=False)
         date_of_birth = serializers.DateField(required=False)
+        time_zone = serializers.CharField(
+            max_length=TIME_ZONE_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            help_text="An IANA name (Asia/Shanghai); empty for the default, the zone of the operator a page "
+            "concerns, else the site's. Pages show times in it; the API answers ISO 8601 with the offset. "
+            "A name the time zone database does not know: 400 unknown_time_zone.",
+        )
 
         def validate(self, attrs):
             unknown = set(self.initial_data) - set(self.fields)

@@ -34,6 +34,7 @@ from core.errors import DomainError, NotFound
 from core.models import Channel
 from portal.forms import EntryPassForm
 from portal.receipts import consent_receipt, receipt_language
+from portal.time_zones import time_zone_activate
 from stores.selectors import operator_get_by_slug
 
 
@@ -41,12 +42,16 @@ from stores.selectors import operator_get_by_slug
 @require_GET
 def consent_overview(request: HttpRequest) -> HttpResponse:
     """Every operator's purposes with the shopper's answer, and the history of every decision."""
+    choices = consent_choices_for_shopper(shopper=request.user)
+    consents = list(consent_list_for_shopper(shopper=request.user)[:50])
+    # The operators the shopper dealt with, else those asking: their zone if they share one.
+    time_zone_activate(request, *[consent.operator for consent in consents] or [choice.operator for choice in choices])
     return render(
         request,
         "portal/consents/overview.html",
         {
-            "choices": consent_choices_for_shopper(shopper=request.user),
-            "consents": consent_list_for_shopper(shopper=request.user)[:50],
+            "choices": choices,
+            "consents": consents,
             "events": consent_events_for_shopper(shopper=request.user)[:50],
         },
     )
@@ -84,6 +89,7 @@ def consent_decide(request: HttpRequest, slug: str, purpose: str) -> HttpRespons
         version = notice_version_current(operator=operator, purpose=purpose)
     except NotFound as error:
         raise Http404 from error
+    time_zone_activate(request, operator)
     status = 200
     if request.method == "POST":
         try:
@@ -175,6 +181,7 @@ def entry_pass(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "portal/consents/entry_pass.html", {**context, "form": form}, status=400)
     issued = entry_pass_issue(shopper=request.user, channel=Channel.WEB, operator=form.cleaned_data["operator"])
+    time_zone_activate(request, issued.entry_pass.operator)
     qr_svg = segno.make(issued.token, error="m").svg_inline(scale=5, title=_("Your entry pass"))
     seconds = int((issued.entry_pass.expires_at - issued.entry_pass.issued_at).total_seconds())
     return render(
@@ -196,6 +203,7 @@ def operator_retention(request: HttpRequest, slug: str) -> HttpResponse:
         operator = operator_get_by_slug(slug=slug)
     except NotFound as error:
         raise Http404 from error
+    time_zone_activate(request, operator)
     return render(
         request,
         "portal/public/retention.html",
@@ -217,6 +225,7 @@ def notice_version_public(request: HttpRequest, slug: str, pk: int) -> HttpRespo
         raise Http404 from error
     if version.notice.operator.slug != slug:
         raise Http404
+    time_zone_activate(request, version.notice.operator)
     return render(
         request,
         "portal/public/notice.html",

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.UserLanguageMiddleware",
+    "portal.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -335,8 +336,12 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Where nothing closer applies: a page shows times in the shopper's zone, else the zone of the operator
+# it concerns, else this one (portal.selectors.time_zone_for). Stored times are UTC.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
+# One date format and one date-and-time format per language (portal/formats).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 # Static files ---------------------------------------------------------------------------------
 STATIC_URL = "static/"

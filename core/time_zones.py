@@ -1,0 +1,34 @@
+"""Time zone names: the IANA names zoneinfo knows, and one check for every field that holds one."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+TIME_ZONE_MAX_LENGTH = 64
+UNKNOWN_TIME_ZONE = _("Unknown time zone: use an IANA name such as Asia/Shanghai.")
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """Every zone name this machine's time zone database knows, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def time_zone_is_known(name: str) -> bool:
+    return name in frozenset(time_zone_names())
+
+
+def validate_time_zone(value: str) -> None:
+    """A model field's validator: empty passes (the field's own `blank` decides), any other name must be known."""
+    if value and not time_zone_is_known(value):
+        raise ValidationError(UNKNOWN_TIME_ZONE, code="unknown_time_zone")
+
+
+def site_time_zone() -> str:
+    """The site's zone (settings.TIME_ZONE): where nothing closer applies, and a new operator's default."""
+    return settings.TIME_ZONE
