@@ -96,29 +96,38 @@ def test_a_bad_host_answers_the_products_400_page(client, db):
 
 
 EMBEDDED_DEFAULT = """
-import json, os
+import json
 import django
 
 django.setup()
 from django.conf import settings
 from django.test import Client
+from django.test.utils import override_settings
 
-client = Client(HTTP_HOST="127.0.0.1")
-missing = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+client = Client(HTTP_HOST="127.0.0.1", raise_request_exception=False)
+pages = {}
+# This module's URLs: the site's, and a view for each failure the site has no address for.
+with override_settings(ROOT_URLCONF="tests.portal.test_error_pages"):
+    for status, path in {"400": "/test-errors/400/", "403": "/test-errors/403/", "404": "/no-such-page/",
+                         "500": "/test-errors/500/"}.items():
+        for accept in ("en", "zh-hans"):
+            answer = client.get(path, HTTP_ACCEPT_LANGUAGE=accept)
+            pages[f"{status} {accept}"] = [answer.status_code, answer.content.decode()]
 style = client.get("/static/portal/portal.css")
 print(json.dumps({
     "debug": settings.DEBUG,
     "embedded": settings.EMBEDDED,
     "simulator": settings.ENTRANCE_SIMULATOR,
-    "missing": [missing.status_code, missing.content.decode()],
+    "pages": pages,
     "style": [style.status_code, b"".join(style.streaming_content).decode() if style.streaming else ""],
 }))
 """
 
 
-def test_the_embedded_default_shows_the_products_404_and_still_serves_static_files(tmp_path):
+def test_the_embedded_default_shows_the_products_error_pages_and_still_serves_static_files(tmp_path):
     """`make run` with nothing set: DEBUG is off unless a developer asks, so a mistyped address meets
-    the product's page (not Django's URL list), and the pages' own files are still served."""
+    the product's page (not Django's URL list), each error page is the product's in both languages,
+    and the pages' own files are still served."""
     deployment = {"DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "SECRET_KEY", "TEMPLATE_KEYS", "DEBUG"}
     env = {name: value for name, value in os.environ.items() if name not in deployment}
     env.update(DJANGO_SETTINGS_MODULE="portal.settings", VAR_DIR=str(tmp_path / "var"))
@@ -136,10 +145,14 @@ def test_the_embedded_default_shows_the_products_404_and_still_serves_static_fil
     assert answers["embedded"] is True
     assert answers["debug"] is False
     assert answers["simulator"] is True  # the demo's door still plays in the embedded default
-    status, page = answers["missing"]
-    assert status == 404
-    assert PAGES["zh-hans"][404] in page
-    assert "URLconf" not in page
+    for status in (400, 403, 404, 500):
+        for language in ("en", "zh-hans"):
+            answered, page = answers["pages"][f"{status} {language}"]
+            assert answered == status
+            assert f'<html lang="{language}">' in page
+            assert PAGES[language][status] in page and PAGES[language]["back"] in page
+            for technical in ("URLconf", "Traceback", "boom", "a forged field"):
+                assert technical not in page
     status, style = answers["style"]
     assert status == 200
     assert "body" in style
