@@ -1,7 +1,8 @@
 """Consent receipts: a machine-readable record of one consent (ISO/IEC TS 27560, Kantara CR 1.1).
 
 The receipt links to pages people read (the notice, the retention schedule, where to withdraw); those
-pages are the portal's, so whoever serves a receipt gives their addresses (`ReceiptLinks`).
+pages are the portal's, so whoever serves a receipt gives their addresses (`ReceiptLinks`). A receipt is
+in one language, named in it: every text for people is in it, codes stay codes.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from consent.models import Consent, Purpose
+from consent.data_categories import data_category_label
+from consent.models import Consent, ConsentEvent, Purpose
 from consent.selectors import consent_status_at
+from core.models import Channel
 
 SCHEMA_VERSION = "ISO/IEC TS 27560:2023 + Kantara Consent Receipt 1.1 (faceconsent-receipt/1.0)"
 RECEIPT_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4c55-9d0f-4f3b8a3e2c10")
-LEGAL_BASIS = "explicit consent (PIPL art. 29; GDPR art. 9(2)(a); BIPA 15(b))"
 # Every purpose here stems from recognising a face, so every receipt is of biometric processing.
 SPECIAL_CATEGORIES = ["biometric"]
 
@@ -31,15 +34,21 @@ class ReceiptLinks:
     notice: str  # the notice version the consent was given on
 
 
-def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str, Any]:
-    """The receipt of a consent as it stands now, with its whole event history.
+def consent_receipt_build(*, consent: Consent, links: ReceiptLinks, language: str | None = None) -> dict[str, Any]:
+    """The receipt of a consent as it stands now, with its whole event history, in `language` (a
+    language of settings.LANGUAGES; the shopper's when not given).
 
     The receipt id is stable for one state of the consent: the same history gives the same id.
     """
+    language = translation.get_supported_language_variant(language or consent.shopper.language)
+    with translation.override(language):
+        return _receipt(consent=consent, links=links, language=language)
+
+
+def _receipt(*, consent: Consent, links: ReceiptLinks, language: str) -> dict[str, Any]:
     events = list(consent.events.select_related("notice_version").order_by("occurred_at", "id"))
     version = consent.notice_version
     operator = consent.operator
-    language = consent.shopper.language
     last_event_id = events[-1].pk if events else 0
     status = consent_status_at(consent)
     return {
@@ -51,10 +60,11 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
         "collection_method": {
             "type": "explicit opt-in",
             "channel": consent.channel,
-            "description": (
-                f"The shopper answered yes on a screen of its own in the {consent.channel} channel, "
-                f"naming notice version {version.version}; never pre-ticked, never bundled with sign-up."
-            ),
+            "description": _(
+                "The shopper answered yes on a screen of its own in the %(channel)s channel, naming notice "
+                "version %(version)s; never pre-ticked, never bundled with sign-up."
+            )
+            % {"channel": Channel(consent.channel).label, "version": version.version},
         },
         "principal_id": str(consent.shopper.public_id),
         "controller": {
@@ -68,6 +78,7 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
         "consent": {
             "id": str(consent.public_id),
             "status": status,
+            "status_label": str(Consent.Status(status).label),
             "given_at": consent.given_at.isoformat(),
             "expires_at": consent.expires_at.isoformat(),
             "reaffirmed_at": consent.reaffirmed_at.isoformat() if consent.reaffirmed_at else None,
@@ -79,14 +90,15 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
                 "name": str(Purpose(consent.purpose).label),
                 "description": version.text("purpose", language),
                 "method": version.text("method", language),
-                "legal_basis": LEGAL_BASIS,
+                "legal_basis": _("explicit consent (PIPL art. 29; GDPR art. 9(2)(a); BIPA 15(b))"),
                 "consent_type": "explicit",
                 "primary_purpose": consent.purpose == Purpose.FACE_ENTRY,
-                "termination": "on withdrawal, on expiry, or when a materially changed notice is published",
+                "termination": _("on withdrawal, on expiry, or when a materially changed notice is published"),
                 "third_party_disclosure": False,
             }
         ],
-        "data_categories": list(version.data_categories),
+        # The operator names its categories in English; those the catalogue knows are translated.
+        "data_categories": [data_category_label(category) for category in version.data_categories],
         "sensitive": True,
         "special_categories": SPECIAL_CATEGORIES,
         "retention": {
@@ -95,7 +107,7 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
             "schedule_url": links.retention_schedule,
         },
         "withdrawal": {
-            "method": "One action in the app or the web portal; it takes effect before the answer returns.",
+            "method": _("One action in the app or the web portal; it takes effect before the answer returns."),
             "api": f"POST /api/v1/consents/{consent.public_id}/withdraw",
             "url": links.withdrawal,
         },
@@ -111,6 +123,7 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
         "events": [
             {
                 "kind": event.kind,
+                "kind_label": str(ConsentEvent.Kind(event.kind).label),
                 "occurred_at": event.occurred_at.isoformat(),
                 "channel": event.channel,
                 "actor": event.actor_type,

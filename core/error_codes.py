@@ -62,6 +62,7 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("verification_resend_too_soon", (429,), "A code was sent less than a minute ago."),
         ("password_reset_too_often", (429,), "Password reset mails for this address are limited; try later."),
         ("reset_link_invalid", (400,), "The password reset link is wrong, used or expired."),
+        ("unknown_time_zone", (400,), "The time zone is not an IANA name the server knows (Asia/Shanghai is one)."),
     ],
     "Notices and consent": [
         ("unknown_purpose", (400,), "No such purpose; see the operator's notices for the purposes it asks."),
@@ -78,9 +79,14 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("notice_draft_exists", (409,), "The notice already has a draft; edit that one."),
         ("notice_version_immutable", (409,), "A published notice version cannot be changed; draft a new one."),
         ("decision_required", (400,), "The answer must say whether the shopper gives or refuses consent."),
+        ("language_unsupported", (400,), "A receipt's lang is not a language receipts are written in (en, zh-hans)."),
         ("consent_not_found", (404,), "No such consent for this shopper."),
         ("consent_already_active", (409,), "The shopper already has an active consent for this purpose."),
-        ("reaffirm_too_early", (409,), "A consent can be reaffirmed only in its last days; reaffirm_from says from when."),
+        (
+            "reaffirm_too_early",
+            (409,),
+            "A consent can be reaffirmed only in its last days; reaffirm_from says from when.",
+        ),
         ("consent_not_active", (409,), "The consent is not active; status says what it is (withdrawn, expired ...)."),
         ("under_minimum_age", (403,), "The shopper is younger than the minimum age for this purpose."),
     ],

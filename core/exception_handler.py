@@ -13,6 +13,8 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils import translation
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -167,9 +169,15 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:
-    return _error_view(
-        request, 500, "server_error", _("Something went wrong on our side; it has been logged."), "500.html"
-    )
+    """The 500 page: no context processors (the failure may be the database a processor reads, or
+    a processor itself), yet in the request's language, which the language middleware gave it."""
+    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+    with translation.override(language):
+        message = _("Something went wrong on our side; it has been logged.")
+        if wants_json(request):
+            return JsonResponse(error_body("server_error", message), status=500)
+        page = loader.render_to_string("500.html", {"message": message, "LANGUAGE_CODE": translation.get_language()})
+    return HttpResponse(page, status=500)
 
 
 def csrf_failure_view(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -48,6 +48,7 @@ INTEGER_EXAMPLES = {
     "notice_version_number": 2,
     "current_notice_version": 8,
     "retention_days": 365,
+    "days": 365,
     "templates": 1,
     "max_photos": 5,
     "entry_pass_id": 42,

@@ -37,7 +37,8 @@ from core.errors import DomainError, NotFound
 from core.minors import minimum_age
 from core.models import Channel
 from portal.forms import EntryPassForm
-from portal.receipts import consent_receipt
+from portal.receipts import consent_receipt, receipt_language
+from portal.time_zones import time_zone_activate
 from stores.selectors import operator_get_by_slug
 
 
@@ -47,6 +48,9 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
     """Every operator's purposes with the shopper's answer, and the history of every decision; beside
     each withdrawal, whether it would delete the face template."""
     choices = consent_choices_for_shopper(shopper=request.user)
+    consents = list(consent_list_for_shopper(shopper=request.user)[:50])
+    # The operators the shopper dealt with, else those asking: their zone if they share one.
+    time_zone_activate(request, *[consent.operator for consent in consents] or [choice.operator for choice in choices])
     return render(
         request,
         "portal/consents/overview.html",
@@ -54,7 +58,7 @@ def consent_overview(request: HttpRequest) -> HttpResponse:
             "choices": choices,
             "minimum_age": minimum_age(),
             "consenting_operators": consenting_operators(choices),
-            "consents": consent_list_for_shopper(shopper=request.user)[:50],
+            "consents": consents,
             "events": consent_events_for_shopper(shopper=request.user)[:50],
         },
     )
@@ -92,6 +96,7 @@ def consent_decide(request: HttpRequest, slug: str, purpose: str) -> HttpRespons
         version = notice_version_current(operator=operator, purpose=purpose)
     except NotFound as error:
         raise Http404 from error
+    time_zone_activate(request, operator)
     status = 200
     if request.method == "POST":
         try:
@@ -212,7 +217,11 @@ def consent_reaffirm_view(request: HttpRequest, public_id) -> HttpResponse:
 @require_GET
 def consent_receipt_download(request: HttpRequest, public_id) -> HttpResponse:
     consent = _own_consent(request, public_id)
-    body = json.dumps(consent_receipt(consent=consent), indent=2, ensure_ascii=False)
+    try:
+        language = receipt_language(request, shopper=request.user, accept_language=False)
+    except DomainError as error:
+        return render(request, "400.html", {"message": error.message}, status=400)
+    body = json.dumps(consent_receipt(consent=consent, language=language), indent=2, ensure_ascii=False)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{consent.public_id}.json"'
     return response
@@ -238,6 +247,7 @@ def entry_pass(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "portal/consents/entry_pass.html", {**context, "form": form}, status=400)
     issued = entry_pass_issue(shopper=request.user, channel=Channel.WEB, operator=form.cleaned_data["operator"])
+    time_zone_activate(request, issued.entry_pass.operator)
     qr_svg = segno.make(issued.token, error="m").svg_inline(scale=5, title=_("Your entry pass"))
     seconds = int((issued.entry_pass.expires_at - issued.entry_pass.issued_at).total_seconds())
     return render(
@@ -259,6 +269,7 @@ def operator_retention(request: HttpRequest, slug: str) -> HttpResponse:
         operator = operator_get_by_slug(slug=slug)
     except NotFound as error:
         raise Http404 from error
+    time_zone_activate(request, operator)
     return render(
         request,
         "portal/public/retention.html",
@@ -280,6 +291,7 @@ def notice_version_public(request: HttpRequest, slug: str, pk: int) -> HttpRespo
         raise Http404 from error
     if version.notice.operator.slug != slug:
         raise Http404
+    time_zone_activate(request, version.notice.operator)
     return render(
         request,
         "portal/public/notice.html",

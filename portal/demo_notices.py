@@ -1,4 +1,10 @@
-"""The wording of Demo Mart's notices, seeded by `seed_demo` so the demo has something to consent to."""
+"""The wording of Demo Mart's notices, seeded by `seed_demo` so the demo has something to consent to.
+
+Data categories are stored as written (English) and translated when a receipt shows them; marking
+them here keeps them in the catalogue.
+"""
+
+from django.utils.translation import gettext_noop
 
 CONTACT = "Demo Mart Retail Ltd., privacy office, 1 Demo Street, Shanghai · dpo@demo-mart.example"
 CONTACT_ZH = "Demo Mart 零售有限公司个人信息保护办公室，上海市示范街 1 号 · dpo@demo-mart.example"
@@ -33,7 +39,11 @@ DEMO_NOTICES = {
             "您的加密人脸特征模板保存至您最后一项人脸识别同意被撤回或到期，或您自行删除为止，届时立即销毁。"
         ),
         "retention_days": 365,
-        "data_categories": ["facial template (biometric)", "entry time", "store and door"],
+        "data_categories": [
+            gettext_noop("facial template (biometric)"),
+            gettext_noop("entry time"),
+            gettext_noop("store and door"),
+        ],
     },
     "store_analytics": {
         "title_en": "Visits and shelf dwell",
@@ -45,7 +55,11 @@ DEMO_NOTICES = {
         "retention_en": "Kept for 12 months; scheduled destruction is not yet applied.",
         "retention_zh_hans": "保存 12 个月；目前尚未按计划自动销毁。",
         "retention_days": 365,
-        "data_categories": ["visits", "shelf dwell (shelf, seconds)", "purchases"],
+        "data_categories": [
+            gettext_noop("visits"),
+            gettext_noop("shelf dwell (shelf, seconds)"),
+            gettext_noop("purchases"),
+        ],
     },
     "personalised_offers": {
         "title_en": "Personalised offers",
@@ -57,6 +71,6 @@ DEMO_NOTICES = {
         "retention_en": "Offer profiles are kept for 6 months; scheduled destruction is not yet applied.",
         "retention_zh_hans": "优惠画像保存 6 个月；目前尚未按计划自动销毁。",
         "retention_days": 180,
-        "data_categories": ["purchases", "shelf dwell", "offer interactions"],
+        "data_categories": [gettext_noop("purchases"), gettext_noop("shelf dwell"), gettext_noop("offer interactions")],
     },
 }

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.time_zones import time_zone_choices
 from portal.models import Language
 from stores.models import Operator
 
@@ -58,6 +59,24 @@ class ProfileForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=80)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=DateInput())
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Times on these pages are shown in it, with its name."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The names are read when the form is made, not when this module is imported. A zone set
+        # through the API that is not offered (a legacy alias) stays selectable for its holder.
+        names = list(time_zone_choices())
+        current = self.initial.get("time_zone") or ""
+        if current and current not in names:
+            names.insert(0, current)
+        self.fields["time_zone"].choices = [
+            ("", _("The store operator's time zone")),
+            *((name, name) for name in names),
+        ]
 
 
 class EntryPassForm(forms.Form):

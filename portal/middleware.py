@@ -1,6 +1,9 @@
-"""Pages speak the signed-in person's chosen language (docs/decisions/0019-language-choice.md)."""
+"""Pages speak the signed-in person's chosen language (docs/decisions/0019-language-choice.md) and
+show times in their time zone."""
 
-from django.utils import translation
+from django.utils import timezone, translation
+
+from portal.time_zones import time_zone_activate
 
 
 def user_language_activate(request, user) -> None:
@@ -23,3 +26,20 @@ class UserLanguageMiddleware:
         if user is not None and user.is_authenticated:
             user_language_activate(request, user)
         return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Pages render times in the shopper's zone (else the site's; a page about one operator narrows
+    it with `time_zone_activate`). The API is left alone: it answers ISO 8601 with the offset."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        time_zone_activate(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

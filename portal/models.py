@@ -10,6 +10,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.time_zones import TIME_ZONE_MAX_LENGTH, validate_time_zone
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
@@ -40,6 +42,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(_("display name"), max_length=80)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    # Empty: times are shown in the zone of the operator a page concerns, else the site's
+    # (portal.selectors.time_zone_for).
+    time_zone = models.CharField(
+        _("time zone"), max_length=TIME_ZONE_MAX_LENGTH, blank=True, validators=[validate_time_zone]
+    )
     email_verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

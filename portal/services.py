@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
+from core.time_zones import UNKNOWN_TIME_ZONE, time_zone_is_known
 from portal.models import ApiToken, EmailVerification, Language, User
 from portal.selectors import password_reset_user_get, sha256_hex, user_get_active_by_email
 from portal.tasks import email_send
@@ -408,12 +409,21 @@ def user_profile_update(
     display_name: str | None = None,
     language: str | None = None,
     date_of_birth: date | None = None,
+    time_zone: str | None = None,
 ) -> User:
+    """Change the shopper's own details; None leaves a field as it is. An empty `time_zone` goes back
+    to the default (the zone of the operator a page concerns, else the site's)."""
     changes = {}
     if display_name is not None and display_name.strip() != user.display_name:
         changes["display_name"] = display_name.strip()
     if language is not None and language != user.language:
         changes["language"] = language
+    if time_zone is not None and time_zone.strip() != user.time_zone:
+        time_zone = time_zone.strip()
+        if time_zone and not time_zone_is_known(time_zone):
+            message = str(UNKNOWN_TIME_ZONE)
+            raise ValidationFailed(message, code="unknown_time_zone", fields={"time_zone": [message]})
+        changes["time_zone"] = time_zone
     if date_of_birth is not None and date_of_birth != user.date_of_birth:
         _validate_date_of_birth(date_of_birth)
         changes["date_of_birth"] = date_of_birth

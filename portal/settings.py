@@ -3,7 +3,8 @@
 With nothing set, the embedded default runs: a SQLite file under var/, Celery tasks run
 in-process, a cache in a table of that database and mail printed to the console, so a fresh
 clone needs no outside service. Setting DATABASE_URL marks a real deployment: it then fails
-closed (no default secret key, DEBUG off unless asked for, Redis required beside PostgreSQL).
+closed (no default secret key, Redis required beside PostgreSQL). DEBUG is off unless asked for in
+every mode.
 REDIS_URL brings Redis as cache, broker and result backend, with real workers.
 """
 
@@ -45,7 +46,10 @@ def _embedded_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-DEBUG = env.bool("DEBUG", default=EMBEDDED)
+# Off unless a developer asks (DEBUG=true), the embedded default included: with it on, Django shows
+# its technical pages (every URL, tracebacks) instead of the product's error pages
+# (docs/decisions/0001-embedded-default-and-deployment-mode.md).
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or (_embedded_secret_key() if EMBEDDED else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set.")
@@ -108,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.UserLanguageMiddleware",
+    "portal.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -334,8 +339,12 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Where nothing closer applies: a page shows times in the shopper's zone, else the zone of the operator
+# it concerns, else this one (portal.selectors.time_zone_for). Stored times are UTC.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
+# One date format and one date-and-time format per language (portal/formats).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 # Static files ---------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -402,7 +411,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language"},
+    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language", "ActorTypeEnum": "core.models.ActorType"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.postprocess_examples",
@@ -486,4 +495,6 @@ LOGGING = {
 }
 
 CSRF_FAILURE_VIEW = "core.exception_handler.csrf_failure_view"
-WHITENOISE_USE_FINDERS = DEBUG
+# The embedded default serves the pages' files from the apps' sources, so `runserver` needs no
+# collectstatic first; a deployment serves what collectstatic gathered.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED

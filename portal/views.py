@@ -222,7 +222,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = forms.ProfileForm(
         request.POST or None,
-        initial={"display_name": user.display_name, "date_of_birth": user.date_of_birth, "language": user.language},
+        initial={
+            "display_name": user.display_name,
+            "date_of_birth": user.date_of_birth,
+            "language": user.language,
+            "time_zone": user.time_zone,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -37,6 +37,7 @@ OPERATOR_FIELDS = [
     "slug",
     "legal_name",
     "jurisdiction",
+    "time_zone",
     "contact_email",
     "contact_address",
     "privacy_officer_name",

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.time_zones import TIME_ZONE_MAX_LENGTH, site_time_zone, validate_time_zone
+
 # BIPA and Texas CUBI cap how long face data may be kept after its purpose ends: three years.
 MAX_TEMPLATE_RETENTION_DAYS = 3 * 365
 
@@ -23,6 +25,16 @@ class Operator(models.Model):
         max_length=8,
         default="CN",
         help_text=_("ISO 3166 country code whose law governs the processing."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=TIME_ZONE_MAX_LENGTH,
+        default=site_time_zone,
+        validators=[validate_time_zone],
+        help_text=_(
+            "Where its stores are, as an IANA name (Asia/Shanghai). Its pages show times in it to shoppers"
+            " who have not chosen a time zone of their own."
+        ),
     )
     contact_email = models.EmailField(_("contact email"))
     contact_address = models.TextField(_("contact address"), blank=True)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from consent.selectors import operator_has_consent_records
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
+from core.time_zones import site_time_zone
 from stores.models import Device, Operator, Store
 from stores.sealing import device_secret_seal
 
@@ -59,6 +60,7 @@ def operator_create(
     privacy_officer_email: str,
     legal_name: str = "",
     jurisdiction: str = "CN",
+    time_zone: str = "",
     contact_address: str = "",
     template_retention_days: int | None = None,
     footprint_retention_days: int | None = None,
@@ -68,6 +70,7 @@ def operator_create(
         slug=slug,
         legal_name=legal_name,
         jurisdiction=jurisdiction,
+        time_zone=time_zone or site_time_zone(),
         contact_email=contact_email,
         contact_address=contact_address,
         privacy_officer_name=privacy_officer_name,
@@ -102,6 +105,7 @@ def operator_update(
     slug: str | None = None,
     legal_name: str | None = None,
     jurisdiction: str | None = None,
+    time_zone: str | None = None,
     contact_email: str | None = None,
     contact_address: str | None = None,
     privacy_officer_name: str | None = None,
@@ -122,6 +126,7 @@ def operator_update(
             "slug": slug,
             "legal_name": legal_name,
             "jurisdiction": jurisdiction,
+            "time_zone": time_zone,
             "contact_email": contact_email,
             "contact_address": contact_address,
             "privacy_officer_name": privacy_officer_name,

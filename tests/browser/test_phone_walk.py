@@ -94,6 +94,10 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 URL = re.compile(r"https?://\S+")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 VERSION = re.compile(r"\bv\d+\b")
+# A time zone's IANA name ("Asia/Shanghai", "UTC") is an identifier, shown as it is in every language.
+TIME_ZONE = re.compile(
+    r"\b(?:UTC|(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)/[\w/+-]+)"
+)
 WORD = re.compile(r"[A-Za-z]+")
 # ASCII punctuation touching a Chinese character: Chinese text takes the full-width forms (：，；？！).
 HALF_WIDTH_PUNCTUATION = re.compile(r"[\u3400-\u9fff][:;,?!]|[:;,?!] ?[\u3400-\u9fff]")
@@ -118,7 +122,7 @@ def test_every_web_route_is_walked_or_set_aside():
 def english_words(text: str, names: list[str]) -> list[str]:
     """Latin-letter words of a Chinese page that are not names, emails, codes or versions."""
     allowed = ALLOWED_LATIN | {word for name in names for word in WORD.findall(name)}
-    for pattern in (EMAIL, URL, UUID, VERSION):
+    for pattern in (EMAIL, URL, UUID, VERSION, TIME_ZONE):
         text = pattern.sub(" ", text)
     return sorted({word for word in WORD.findall(text) if word not in allowed})
 

@@ -9,6 +9,7 @@ OPERATOR_FORM = {
     "slug": "mart",
     "legal_name": "",
     "jurisdiction": "CN",
+    "time_zone": "Asia/Shanghai",
     "contact_email": "privacy@mart.example",
     "contact_address": "",
     "privacy_officer_name": "Pat Officer",

@@ -11,6 +11,7 @@ from django.db import transaction
 from consent.models import NoticeVersion
 from consent.services import notice_version_create_draft, notice_version_publish
 from core.audit import Actor
+from core.time_zones import site_time_zone
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
 from portal.services import staff_member_create, user_email_mark_verified, user_register
@@ -21,12 +22,15 @@ from stores.services import (
     device_register,
     device_rotate_secret,
     operator_create,
+    operator_update,
     store_confirm_signage,
     store_create,
     store_go_live,
 )
 
 DEMO_EMAIL = "shopper@demo.faceconsent.local"
+# Demo Mart's stores are in Shanghai: shoppers without a zone of their own see its pages' times there.
+DEMO_TIME_ZONE = "Asia/Shanghai"
 DEMO_PASSWORD = "demo-shopper-2026"
 # Staff log in to the admin with it, and from there reach the door simulator.
 DEMO_STAFF_EMAIL = "staff@demo.faceconsent.local"
@@ -72,9 +76,13 @@ class Command(BaseCommand):
             legal_name="Demo Mart Retail Ltd.",
             contact_email="privacy@demo-mart.example",
             contact_address="1 Demo Street, Shanghai",
+            time_zone=DEMO_TIME_ZONE,
             privacy_officer_name="Dana Officer",
             privacy_officer_email="dpo@demo-mart.example",
         )
+        if operator.time_zone == site_time_zone() != DEMO_TIME_ZONE:
+            # Seeded before operators had a zone: the migration gave it the site's.
+            operator = operator_update(actor=system, operator=operator, time_zone=DEMO_TIME_ZONE)
         store = Store.objects.filter(operator=operator, slug="central").first() or store_create(
             actor=system,
             operator=operator,

@@ -1,0 +1,7 @@
+"""English: 3 Dec 2026 and 3 Dec 2026, 16:36 (24-hour clock), everywhere."""
+
+DATE_FORMAT = "j M Y"
+SHORT_DATE_FORMAT = DATE_FORMAT
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "j M Y, H:i"
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT

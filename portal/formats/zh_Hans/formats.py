@@ -1,0 +1,7 @@
+"""Simplified Chinese: 2026年12月3日 and 2026年12月3日 16:36, everywhere."""
+
+DATE_FORMAT = "Y年n月j日"
+SHORT_DATE_FORMAT = DATE_FORMAT
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "Y年n月j日 H:i"
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT
