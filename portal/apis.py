@@ -14,6 +14,7 @@ from consent.selectors import consent_get_for_shopper
 from core.api import errors
 from core.http import client_address
 from core.models import Channel
+from portal.account.services import web_session_logout
 from portal.models import ApiToken, Language, User
 from portal.receipts import consent_receipt
 from portal.services import (
@@ -153,6 +154,8 @@ class LogoutApi(APIView):
         if isinstance(request.auth, ApiToken):
             api_token_revoke(token=request.auth)
         else:
+            if request.session.session_key:
+                web_session_logout(user=request.user, session_key=request.session.session_key)
             logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

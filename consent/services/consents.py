@@ -18,6 +18,7 @@ from biometrics.services import (
 )
 from biometrics.shoppers import shopper_lock
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.notifications import consent_ended_notify, consent_given_notify
 from consent.selectors import consent_past_expiry_q, consent_status_at, shopper_has_face_consent
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
@@ -163,6 +164,7 @@ def consent_end(
             **({"reason": reason} if reason else {}),
         },
     )
+    consent_ended_notify(consent=consent, kind=kind, reason=reason)
     return consent
 
 
@@ -286,6 +288,7 @@ def consent_give(
             "expires_at": consent.expires_at.isoformat(),
         },
     )
+    consent_given_notify(consent=consent)
     return consent
 
 
