@@ -189,8 +189,8 @@ class WebSessionRevokeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(operation_id="account_session_revoke", request=None, responses={204: None, **errors(401, 404)})
-    def post(self, request, pk: int):
-        session = web_session_get_for_user(user=request.user, pk=pk)
+    def post(self, request, session_id: int):
+        session = web_session_get_for_user(user=request.user, pk=session_id)
         current = session.session_key == _session_key(request)
         web_session_end(session=session, actor=_actor(request), reason="signed_out")
         if current:
@@ -207,8 +207,8 @@ class ApiTokenRevokeApi(APIView):
         responses={204: None, **errors(401, 404)},
         description="Signs an app out. Revoking the token making the call logs this app out.",
     )
-    def post(self, request, pk: int):
-        token = api_token_get_for_user(user=request.user, pk=pk)
+    def post(self, request, token_id: int):
+        token = api_token_get_for_user(user=request.user, pk=token_id)
         api_token_revoke(token=token, actor=_actor(request), reason="signed_out")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

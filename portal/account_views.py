@@ -137,9 +137,9 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def web_session_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
+def web_session_sign_out(request: HttpRequest, session_id: int) -> HttpResponse:
     try:
-        session = web_session_get_for_user(user=request.user, pk=pk)
+        session = web_session_get_for_user(user=request.user, pk=session_id)
     except NotFound as error:
         raise Http404 from error
     current = session.session_key == request.session.session_key
@@ -154,9 +154,9 @@ def web_session_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
+def api_token_sign_out(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
-        token = api_token_get_for_user(user=request.user, pk=pk)
+        token = api_token_get_for_user(user=request.user, pk=token_id)
     except NotFound as error:
         raise Http404 from error
     api_token_revoke(token=token, actor=_actor(request), reason="signed_out")

@@ -22,8 +22,10 @@ api_v1 = [
     path("me/email/confirm", account_apis.EmailChangeConfirmApi.as_view(), name="email_change_confirm"),
     path("me/sessions", account_apis.SignedInListApi.as_view(), name="sessions"),
     path("me/sessions/revoke-others", account_apis.SignedInRevokeOthersApi.as_view(), name="sessions_revoke_others"),
-    path("me/sessions/web/<int:pk>/revoke", account_apis.WebSessionRevokeApi.as_view(), name="web_session_revoke"),
-    path("me/sessions/app/<int:pk>/revoke", account_apis.ApiTokenRevokeApi.as_view(), name="api_token_revoke"),
+    path(
+        "me/sessions/web/<int:session_id>/revoke", account_apis.WebSessionRevokeApi.as_view(), name="web_session_revoke"
+    ),
+    path("me/sessions/app/<int:token_id>/revoke", account_apis.ApiTokenRevokeApi.as_view(), name="api_token_revoke"),
     path("", include("consent.urls")),
     path("consents/<uuid:public_id>/receipt", apis.ConsentReceiptApi.as_view(), name="consent_receipt"),
     path("", include("biometrics.urls")),
