@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -560,3 +562,40 @@ def test_two_accounts_confirming_one_new_address_at_once_make_one_change(monkeyp
     loser = next(answer for answer in answers if answer.status_code == 409)
     assert_error(loser, 409, "email_taken", "An account with this email already exists.")
     assert User.objects.filter(email="wanted@example.com").count() == 1
+
+
+def test_sign_up_lists_the_browser_it_signed_in(django_capture_on_commit_callbacks):
+    client = Client(HTTP_USER_AGENT=SAFARI_IPHONE)
+    response = client.post(
+        "/signup/",
+        {
+            "email": "fresh@example.com",
+            "display_name": "Fresh",
+            "date_of_birth": "1990-02-03",
+            "language": "en",
+            "password": "a long enough passphrase",
+        },
+    )
+    assert response.status_code == 302
+    (session,) = WebSession.objects.all()
+    assert (session.user.email, session.label, session.session_key) == (
+        "fresh@example.com",
+        "Safari / iPhone",
+        client.session.session_key,
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me/sessions", "/profile/sessions/"])
+def test_the_list_costs_the_same_with_one_device_or_many(shopper, path):
+    browser = web_login(shopper)
+    app = app_login(shopper)
+    client = browser if path.startswith("/profile/") else app
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(path).status_code == 200
+    for _ in range(4):
+        web_login(shopper, SAFARI_IPHONE)
+        app_login(shopper, "Another")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(path)
+    assert response.status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)
