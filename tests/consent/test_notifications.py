@@ -45,7 +45,7 @@ def test_a_consent_given_is_mailed_after_the_commit_only(shopper, operator, djan
     assert message.to == [shopper.email]
     assert message.subject == "You gave a consent on FaceConsent"
     assert "you gave Green Mart your consent for: Recognised at the door." in message.body
-    assert "You can withdraw it at any time" in message.body
+    assert "It runs until " in message.body and "You can withdraw it at any time, in one step" in message.body
 
 
 def test_given_through_the_api(api_client, shopper, operator, django_capture_on_commit_callbacks):
