@@ -19,9 +19,16 @@ from core.audit import Actor
 from core.models import Channel
 
 
+class PhotoResultSerializer(serializers.Serializer):
+    photo = serializers.IntegerField(min_value=1, help_text="The photo's place in the upload, from 1.")
+    accepted = serializers.BooleanField()
+    code = serializers.CharField(allow_null=True, help_text="Why the photo was refused (no_face, several_faces ...).")
+    message = serializers.CharField(allow_blank=True)
+
+
 class EnrollmentOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    results = serializers.ListField(child=serializers.DictField(), help_text="One entry per photo.")
+    results = PhotoResultSerializer(many=True, help_text="One entry per photo, once processed.")
 
     class Meta:
         model = Enrollment

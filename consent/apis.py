@@ -6,7 +6,7 @@ import io
 
 import segno
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -35,9 +35,24 @@ from core.fields import SlugRelatedField
 from core.models import Channel
 
 
+class NoticeTextSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    purpose = serializers.CharField()
+    method = serializers.CharField()
+    retention = serializers.CharField()
+    rights = serializers.CharField()
+
+
+NOTICE_TEXTS = inline_serializer(
+    name="NoticeTexts",
+    fields={"en": NoticeTextSerializer(), "zh-hans": NoticeTextSerializer()},
+)
+
+
 class NoticeVersionOutputSerializer(serializers.ModelSerializer):
     operator = serializers.CharField(source="notice.operator.slug")
     purpose = serializers.CharField(source="notice.purpose")
+    data_categories = serializers.ListField(child=serializers.CharField(), help_text="What the purpose collects.")
     text = serializers.SerializerMethodField()
 
     class Meta:
@@ -55,10 +70,12 @@ class NoticeVersionOutputSerializer(serializers.ModelSerializer):
             "text",
         ]
 
+    @extend_schema_field(NOTICE_TEXTS)
     def get_text(self, version: NoticeVersion) -> dict[str, dict[str, str]]:
         return {
             language: {
-                field: version.text(field, language) for field in ("title", "purpose", "method", "retention", "rights")
+                field: version.text(field, language)
+                for field in ("title", "purpose", "method", "retention", "rights", "contact")
             }
             for language in ("en", "zh-hans")
         }

@@ -60,6 +60,11 @@ class NoticeVersion(models.Model):
     rights_en = models.TextField(_("rights (English)"))
     rights_zh_hans = models.TextField(_("rights (Simplified Chinese)"))
     contact = models.TextField(_("contact"), help_text=_("Who to contact about this processing, and how."))
+    contact_zh_hans = models.TextField(
+        _("contact (Simplified Chinese)"),
+        blank=True,
+        help_text=_("The contact as Chinese readers see it; when empty they see the contact above."),
+    )
     retention_days = models.PositiveIntegerField(_("retention in days"))
     data_categories = models.JSONField(_("data categories"), default=list)
     created_at = models.DateTimeField(default=timezone.now)
@@ -86,6 +91,8 @@ class NoticeVersion(models.Model):
     def text(self, field: str, language: str) -> str:
         """A translated field in `language` ('en' or 'zh-hans')."""
         suffix = "zh_hans" if language.lower().startswith("zh") else "en"
+        if field == "contact":  # One contact, with an optional Chinese version.
+            return (self.contact_zh_hans if suffix == "zh_hans" else "") or self.contact
         return getattr(self, f"{field}_{suffix}")
 
 

@@ -60,7 +60,7 @@ def consent_receipt_build(*, consent: Consent, links: ReceiptLinks) -> dict[str,
         "controller": {
             "name": operator.name,
             "legal_name": operator.legal_name or operator.name,
-            "contact": version.contact,
+            "contact": version.text("contact", language),
             "email": operator.contact_email,
             "address": operator.contact_address,
             "privacy_officer": {"name": operator.privacy_officer_name, "email": operator.privacy_officer_email},

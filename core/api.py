@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.pagination import PageNumberPagination
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Each field that failed, with one entry per reason (a code and a message).",
+        "additionalProperties": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["code", "message"],
+            },
+        },
+        "example": {"email": [{"code": "invalid", "message": "Enter a valid email address."}]},
+    }
+)
+class FieldErrorsField(serializers.DictField):
+    """`fields` of an error: {"field": [{"code", "message"}]}."""
+
 
 ERROR_RESPONSE = inline_serializer(
     name="Error",
@@ -14,9 +34,9 @@ ERROR_RESPONSE = inline_serializer(
         "error": inline_serializer(
             name="ErrorBody",
             fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "fields": serializers.DictField(child=serializers.ListField(child=serializers.DictField())),
+                "code": serializers.CharField(help_text="Stable; act on it. Every code and its meaning: /api/errors/."),
+                "message": serializers.CharField(help_text="For people, in the request's language."),
+                "fields": FieldErrorsField(),
                 # Extra keys a few refusals carry (DomainError.extra); each is named here.
                 "status": serializers.CharField(
                     required=False, help_text="consent_not_active: the consent's status (withdrawn, expired ...)."
@@ -35,9 +55,32 @@ ERROR_RESPONSE = inline_serializer(
 )
 
 
+# One typical answer per status, shown as the example of each documented error response.
+_ERROR_EXAMPLES: dict[int, tuple[str, str, dict]] = {
+    400: (
+        "invalid",
+        "Some fields are not valid.",
+        {"email": [{"code": "invalid", "message": "Enter a valid email address."}]},
+    ),
+    401: ("not_authenticated", "Authentication is required.", {}),
+    403: ("forbidden", "You are not allowed to do this.", {}),
+    404: ("not_found", "Not found.", {}),
+    409: ("conflict", "This conflicts with the current state.", {}),
+    413: ("payload_too_large", "The request body is too large.", {}),
+    415: ("unsupported_media_type", "This content type is not accepted here.", {}),
+    429: ("too_many_requests", "Too many requests; try again later.", {}),
+    503: ("service_unavailable", "The service is not available right now.", {}),
+}
+
+
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Schema entries for the error answers an operation can give."""
-    return {code: OpenApiResponse(ERROR_RESPONSE) for code in statuses}
+    """Schema entries for the error answers an operation can give, each with a typical example."""
+    responses = {}
+    for status in statuses:
+        code, message, fields = _ERROR_EXAMPLES[status]
+        example = OpenApiExample(code, value={"error": {"code": code, "message": message, "fields": fields}})
+        responses[status] = OpenApiResponse(ERROR_RESPONSE, examples=[example])
+    return responses
 
 
 def paginated(serializer_class: type[serializers.Serializer], name: str) -> serializers.Serializer:

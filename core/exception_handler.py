@@ -66,7 +66,7 @@ def _django_validation_fields(error: DjangoValidationError) -> FieldErrors:
 
 
 # DRF's exception classes mapped to our stable codes.
-_DRF_CODES: dict[type[drf.APIException], str] = {
+DRF_CODES: dict[type[drf.APIException], str] = {
     drf.ParseError: "malformed_body",
     drf.UnsupportedMediaType: "unsupported_media_type",
     drf.NotAuthenticated: "not_authenticated",
@@ -139,8 +139,8 @@ def _api_exception_code(exc: drf.APIException) -> str:
     if isinstance(exc, drf.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
         return "csrf_failed"
     for cls in type(exc).__mro__:
-        if cls in _DRF_CODES:
-            return _DRF_CODES[cls]
+        if cls in DRF_CODES:
+            return DRF_CODES[cls]
     return str(default_code or "error")
 
 

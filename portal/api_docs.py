@@ -6,8 +6,12 @@ its icons as data: SVG images, so this page alone allows `img-src data:` (an ima
 """
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from core.error_codes import error_code_groups
 from portal.headers import csp_override
 
 
@@ -20,3 +24,9 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 api_docs = csp_override({**settings.SECURE_CSP, "img-src": ["'self'", "data:"]})(
     ApiDocsView.as_view(url_name="api_schema")
 )
+
+
+@require_safe
+def error_codes(request: HttpRequest) -> HttpResponse:
+    """Every error code the API answers, with its status and meaning (`core.error_codes`)."""
+    return render(request, "portal/api_errors.html", {"groups": error_code_groups()})

@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from core.errors import DomainError
+from portal.middleware import user_language_activate
 from portal.selectors import api_token_get_usable
 
 
@@ -29,6 +30,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             token = api_token_get_usable(key=key)
         except DomainError as error:
             raise exceptions.AuthenticationFailed(error.message, code=error.code) from error
+        # The app's answers (errors included) speak the profile's language unless the request
+        # names one: DRF authenticates after every middleware, so the language is set here.
+        if "HTTP_ACCEPT_LANGUAGE" not in request.META:
+            user_language_activate(request, token.user)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

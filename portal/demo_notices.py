@@ -1,6 +1,7 @@
 """The wording of Demo Mart's notices, seeded by `seed_demo` so the demo has something to consent to."""
 
 CONTACT = "Demo Mart Retail Ltd., privacy office, 1 Demo Street, Shanghai · dpo@demo-mart.example"
+CONTACT_ZH = "Demo Mart 零售有限公司个人信息保护办公室，上海市示范街 1 号 · dpo@demo-mart.example"
 
 RIGHTS_EN = (
     "You may withdraw at any time with one tap; it takes effect at once. You may delete your face template "

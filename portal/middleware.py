@@ -1,4 +1,5 @@
-"""Pages speak the signed-in person's chosen language; changes stamp the last use of a session or token."""
+"""Pages speak the signed-in person's chosen language (docs/decisions/0019-language-choice.md); changes
+stamp the last use of a session or token (docs/decisions/0022-account-security-and-last-use.md)."""
 
 from django.utils import translation
 
@@ -6,15 +7,25 @@ from portal.models import ApiToken
 from portal.services import session_last_use_record
 
 
+def user_language_activate(request, user) -> None:
+    """Speak `user`'s profile language for the rest of this request."""
+    if getattr(user, "language", None):
+        translation.activate(user.language)
+        # A DRF request wraps Django's, which the locale middleware reads on the way out.
+        getattr(request, "_request", request).LANGUAGE_CODE = translation.get_language()
+
+
 class UserLanguageMiddleware:
+    """A session's user is known here; a bearer token's only once DRF authenticates it (see
+    `portal.authentication.BearerTokenAuthentication`)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and getattr(user, "language", None):
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = translation.get_language()
+        if user is not None and user.is_authenticated:
+            user_language_activate(request, user)
         return self.get_response(request)
 
 

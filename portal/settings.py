@@ -390,7 +390,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "FaceConsent API",
     "DESCRIPTION": (
         "Accounts, notices, consents, entry passes and face enrollment for shoppers' apps, and the "
-        'signed API for store entrance devices. Every error answers {"error": {"code", "message", "fields"}}.'
+        'signed API for store entrance devices. Every error answers {"error": {"code", "message", "fields"}}; '
+        "[the list of error codes](/api/errors/) says what each code means."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -400,6 +401,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.postprocess_examples",
+    ],
 }
 
 # Security ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from portal import account_apis, apis, views
-from portal.api_docs import api_docs
+from portal.api_docs import api_docs, error_codes
 from portal.health import healthz
 
 api_v1 = [
@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),
+    path("api/errors/", error_codes, name="api_errors"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/setlang/", views.language_switch, name="set_language"),

@@ -27,6 +27,7 @@ EDITABLE_FIELDS = (
     "rights_en",
     "rights_zh_hans",
     "contact",
+    "contact_zh_hans",
     "retention_days",
     "data_categories",
 )

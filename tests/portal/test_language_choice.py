@@ -5,6 +5,7 @@ import re
 import pytest
 
 from core.models import AuditEntry
+from tests.conftest import assert_error
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,29 @@ def test_the_language_cookie_set_at_login_is_secure_where_the_site_is(client, sh
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie.value == shopper.language
     assert cookie["secure"] is True and cookie["samesite"] == "Lax"
+
+
+class TestApiErrorsSpeakTheProfilesLanguage:
+    """A bearer-token client is known only once DRF has authenticated it, after every middleware."""
+
+    def test_without_accept_language_an_error_follows_the_profile(self, api_client, token_for):
+        token = token_for(UserFactory(language="zh-hans"))
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = api_client.post("/api/v1/consents", {"purpose": 7}, format="json")
+        assert_error(response, 400, "invalid", "部分字段填写有误。")  # "Some fields are not valid."
+        assert response["Content-Language"] == "zh-hans"
+        not_found = api_client.get("/api/v1/enrollments/00000000-0000-0000-0000-000000000000")
+        assert not_found.status_code == 404 and not_found.json()["error"]["message"] != "Not found."
+
+    def test_an_accept_language_header_wins_over_the_profile(self, api_client, token_for):
+        token = token_for(UserFactory(language="zh-hans"))
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = api_client.post("/api/v1/consents", {"purpose": 7}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+        assert_error(response, 400, "invalid", "Some fields are not valid.")
+
+    def test_an_english_profile_hears_english(self, api_client, token_for):
+        token = token_for(UserFactory(language="en"))
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert_error(
+            api_client.post("/api/v1/consents", {}, format="json"), 400, "invalid", "Some fields are not valid."
+        )

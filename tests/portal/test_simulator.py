@@ -21,7 +21,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
 
 DEMO_STAFF, DEMO_STAFF_PASSWORD = "staff@demo.faceconsent.local", "demo-staff-2026"
 MISSING = "The demo device's credentials are missing"
-NO_MATCH = "The door recognised nobody who consented to this store's operator (no_match)."
+NO_MATCH = "The door recognised nobody who consented to this store's operator. Only a daily counter is kept."
 FIRST_VISIT = "First visit: show the collection notice"
 
 

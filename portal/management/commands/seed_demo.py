@@ -11,7 +11,7 @@ from django.db import transaction
 from consent.models import NoticeVersion
 from consent.services import notice_version_create_draft, notice_version_publish
 from core.audit import Actor
-from portal.demo_notices import CONTACT, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
+from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import User
 from portal.services import staff_member_create, user_email_mark_verified, user_register
 from portal.simulator_views import demo_device_credentials, demo_device_file
@@ -89,6 +89,7 @@ class Command(BaseCommand):
                     operator=operator,
                     purpose=purpose,
                     contact=CONTACT,
+                    contact_zh_hans=CONTACT_ZH,
                     rights_en=RIGHTS_EN,
                     rights_zh_hans=RIGHTS_ZH,
                     **texts,

@@ -15,7 +15,8 @@
   var POLL_EVERY_MS = 1000;
   var labels = JSON.parse(document.getElementById("status-labels").textContent);
   var reasons = JSON.parse(document.getElementById("reasons").textContent);
-  var photoLabel = box.dataset.photoLabel, okLabel = box.dataset.usedLabel;
+  // "Photo {number}: {outcome}" in the page's language (a Chinese colon in Chinese).
+  var photoLine = box.dataset.photoLine, okLabel = box.dataset.usedLabel;
   var unfinishedWhenRendered = FINISHED.indexOf(box.dataset.status) === -1;
   var failures = 0;
   if (!unfinishedWhenRendered && window.location.search) {
@@ -29,7 +30,8 @@
     list.innerHTML = "";
     (data.results || []).forEach(function (result) {
       var item = document.createElement("li");
-      item.textContent = photoLabel + " " + result.photo + ": " + (result.accepted ? okLabel : (reasons[result.code] || result.message));
+      var outcome = result.accepted ? okLabel : (reasons[result.code] || result.message);
+      item.textContent = photoLine.replace("{number}", result.photo).replace("{outcome}", outcome);
       list.appendChild(item);
     });
     box.querySelector(".reason").textContent = data.reason ? (reasons[data.reason] || data.reason) : "";

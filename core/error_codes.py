@@ -1,0 +1,153 @@
+"""Every error code the API answers, with its HTTP status and what it means to a developer.
+
+The codes are raised where they are decided (services, selectors, authentication); this is the
+list `/api/errors/` shows. `tests/core/test_error_codes.py` reads the source for every code raised
+and fails on a code missing here, or listed here and raised nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    statuses: tuple[int, ...]
+    meaning: str
+    group: str
+
+
+_GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
+    "Any request": [
+        ("invalid", (400,), "A field is missing or not valid; fields names each one with its own code."),
+        ("bad_request", (400,), "The request could not be read at all."),
+        ("malformed_body", (400,), "The body could not be parsed in its declared content type."),
+        ("malformed_json", (400,), "The body is not valid JSON."),
+        ("json_too_deep", (400,), "The JSON body nests deeper than the API accepts."),
+        ("too_many_fields", (400,), "A form body holds more fields than the API accepts."),
+        ("too_many_files", (400,), "A multipart body holds more files than the API accepts."),
+        ("read_only", (400,), "The body sets a field that cannot be changed here."),
+        ("not_authenticated", (401,), "The operation needs a signed-in shopper (a bearer token or a session)."),
+        ("authentication_failed", (401,), "The credentials sent could not be checked."),
+        ("csrf_failed", (403,), "A session-authenticated write came without a valid CSRF token."),
+        ("forbidden", (403,), "The caller may not do this."),
+        ("not_found", (404,), "No such address or object (or not one the caller may see)."),
+        ("method_not_allowed", (405,), "The address does not answer this HTTP method."),
+        ("not_acceptable", (406,), "The API cannot answer in the media type the Accept header asks for."),
+        ("conflict", (409,), "The request conflicts with the current state."),
+        ("payload_too_large", (413,), "The request body is larger than the API accepts."),
+        ("unsupported_media_type", (415,), "The body's content type is not accepted; accepted lists those that are."),
+        ("throttled", (429,), "Too many requests; Retry-After says when to try again."),
+        ("too_many_requests", (429,), "Too many requests; Retry-After says when to try again."),
+        ("service_unavailable", (503,), "A service the operation needs is down; try again later."),
+        ("server_error", (500,), "A fault on our side; it is logged. Please report it with the time of the request."),
+    ],
+    "Accounts and app tokens": [
+        ("email_taken", (409,), "An account already uses this email address."),
+        ("password_too_weak", (400,), "The password fails the password rules; the message says which."),
+        ("invalid_date_of_birth", (400,), "The date of birth is in the future or implausibly far back."),
+        ("invalid_credentials", (401,), "The email or the password is wrong (the answer never says which)."),
+        (
+            "too_many_login_attempts",
+            (429,),
+            "Too many failed logins (or wrong current passwords) from this address or for this account.",
+        ),
+        ("account_disabled", (401,), "The account has been disabled."),
+        ("token_malformed", (401,), "The Authorization header is not Bearer <token>."),
+        ("token_invalid", (401,), "No such app token."),
+        ("token_revoked", (401,), "The app token was revoked (logout, password change or reset, or by the shopper)."),
+        ("token_expired", (401,), "The app token has expired; log in again."),
+        ("email_already_verified", (409,), "The address is already verified."),
+        ("email_not_verified", (403,), "The operation needs a verified email address."),
+        ("verification_code_invalid", (400,), "The verification code is wrong."),
+        ("verification_code_expired", (400,), "The verification code has expired; ask for a new one."),
+        ("verification_attempts_exceeded", (429,), "Too many wrong codes; ask for a new one."),
+        ("verification_resend_too_soon", (429,), "A code was sent less than a minute ago."),
+        ("password_reset_too_often", (429,), "Password reset mails for this address are limited; try later."),
+        ("reset_link_invalid", (400,), "The password reset link is wrong, used or expired."),
+        (
+            "current_password_wrong",
+            (400,),
+            "The current password, asked for to change the password or email, is wrong.",
+        ),
+        ("email_unchanged", (400,), "The new email address is the account's address already."),
+        ("email_change_too_often", (429,), "Email changes for this account are limited; try later."),
+        ("email_change_code_invalid", (400,), "The code for the new email address is wrong."),
+        ("email_change_code_expired", (400,), "The code for the new email address has expired; ask again."),
+        ("email_change_attempts_exceeded", (429,), "Too many wrong codes for the new email address; ask again."),
+        ("email_change_not_pending", (409,), "No email change is waiting for a code."),
+        ("session_not_found", (404,), "No such signed-in browser of this shopper."),
+        ("token_not_found", (404,), "No such signed-in app of this shopper."),
+    ],
+    "Notices and consent": [
+        ("unknown_purpose", (400,), "No such purpose; see the operator's notices for the purposes it asks."),
+        ("operator_not_found", (404,), "No such operator."),
+        ("notice_not_found", (404,), "No such notice."),
+        ("notice_version_not_found", (404,), "No such notice version."),
+        ("notice_version_not_published", (400, 409), "The notice version is a draft, not shown to shoppers."),
+        ("notice_version_mismatch", (400,), "The notice version belongs to another operator or purpose."),
+        (
+            "notice_version_superseded",
+            (409,),
+            "A newer version of the notice is published; current_notice_version is the one to show and answer.",
+        ),
+        ("notice_draft_exists", (409,), "The notice already has a draft; edit that one."),
+        ("notice_version_immutable", (409,), "A published notice version cannot be changed; draft a new one."),
+        ("decision_required", (400,), "The answer must say whether the shopper gives or refuses consent."),
+        ("consent_not_found", (404,), "No such consent for this shopper."),
+        ("consent_already_active", (409,), "The shopper already has an active consent for this purpose."),
+        ("consent_not_active", (409,), "The consent is not active; status says what it is (withdrawn, expired ...)."),
+        ("under_minimum_age", (403,), "The shopper is younger than the minimum age for this purpose."),
+    ],
+    "Entry passes": [
+        ("entry_pass_not_found", (404,), "No such entry pass for this shopper."),
+        ("pass_invalid", (403,), "The entry pass token is not one we issued."),
+        ("pass_wrong_operator", (403,), "The entry pass is for another operator."),
+        ("pass_revoked", (403,), "The entry pass was revoked."),
+        ("pass_expired", (403,), "The entry pass has expired."),
+        ("pass_used", (409,), "A single-use entry pass was already used."),
+    ],
+    "Face enrollment": [
+        ("consent_required", (403,), "Face enrollment needs an active face_entry consent."),
+        ("photos_required", (400,), "Send at least one photo."),
+        ("too_many_photos", (400,), "More photos than one enrollment takes."),
+        ("image_too_large", (400,), "A photo is larger than the upload limit; fields names the field."),
+        ("enrollment_in_progress", (409,), "An enrollment is still being processed."),
+        ("enrollment_not_found", (404,), "No such enrollment for this shopper."),
+    ],
+    "Store devices (signed API)": [
+        ("signature_missing", (401,), "The request lacks the device signature headers."),
+        ("device_unknown", (401,), "No such device key."),
+        ("timestamp_invalid", (401,), "The signed timestamp is not a number of seconds."),
+        ("request_expired", (401,), "The signed timestamp is too far from the server's clock."),
+        ("signature_invalid", (401,), "The signature does not match the request."),
+        ("request_replayed", (401,), "This signed request was already served (nonce reused)."),
+        ("device_revoked", (403,), "The device has been revoked."),
+        ("device_cannot_match", (403,), "The device is not an entrance device."),
+        ("store_not_live", (403,), "The store is not live (signage not confirmed, or closed)."),
+        ("probe_required", (400,), "Send exactly one of: a photo, an encoding, an entry pass."),
+        ("entry_pass_required", (400,), "This store admits by entry pass only."),
+        ("invalid_encoding", (400,), "The encoding must be a list of 128 finite numbers."),
+        ("unreadable_image", (400,), "The photo is not a readable JPEG, PNG or WebP image."),
+        ("match_unavailable", (503,), "Matching is not available right now; admit by entry pass."),
+    ],
+    "Operators and stores (staff)": [
+        ("slug_taken", (409,), "Another operator or store already uses this slug."),
+        ("operator_in_use", (409,), "The operator still has stores, notices or consents."),
+        ("store_in_use", (409,), "The store still has devices or visits."),
+        ("signage_not_confirmed", (409,), "A store goes live only after its signage is confirmed."),
+        ("private_space", (400,), "Devices may not be placed in private spaces (toilets, changing rooms)."),
+    ],
+}
+
+ERROR_CODES: dict[str, ErrorCode] = {
+    code: ErrorCode(code, statuses, meaning, group)
+    for group, rows in _GROUPS.items()
+    for code, statuses, meaning in rows
+}
+
+
+def error_code_groups() -> list[tuple[str, list[ErrorCode]]]:
+    """The codes by group, in the order a developer meets them."""
+    return [(group, [ERROR_CODES[code] for code, _statuses, _meaning in rows]) for group, rows in _GROUPS.items()]
