@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
+from biometrics.notifications import templates_deleted_notify
 from biometrics.protection import SealedTemplate
 from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
 from biometrics.shoppers import shopper_lock
@@ -145,6 +146,7 @@ def templates_delete(*, shopper: Any, actor: Actor, reason: str) -> int:
             target=("portal.user", str(shopper.pk)),
             data={"count": deleted, "reason": reason},
         )
+        templates_deleted_notify(shopper=shopper)
     return deleted
 
 

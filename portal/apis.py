@@ -14,6 +14,7 @@ from core.api import errors
 from core.http import client_address
 from core.models import Channel
 from core.time_zones import TIME_ZONE_MAX_LENGTH
+from portal.account.services import web_session_logout
 from portal.models import ApiToken, Language, User
 from portal.receipt_schema import ConsentReceiptSerializer
 from portal.receipts import consent_receipt, receipt_language
@@ -163,6 +164,8 @@ class LogoutApi(APIView):
         if isinstance(request.auth, ApiToken):
             api_token_revoke(token=request.auth)
         else:
+            if request.session.session_key:
+                web_session_logout(user=request.user, session_key=request.session.session_key)
             logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

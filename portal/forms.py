@@ -90,3 +90,31 @@ class EntryPassForm(forms.Form):
         empty_label=_("Any store"),
         error_messages={"invalid_choice": _("Choose one of the operators listed.")},
     )
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password, not only digits."),
+    )
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(label=_("New email address"), max_length=254)
+    password = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Six-digit code"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Enter the six-digit code.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

@@ -1,8 +1,11 @@
 """Pages speak the signed-in person's chosen language (docs/decisions/0019-language-choice.md) and
-show times in their time zone."""
+show times in their time zone; changes stamp the last use of a session or token
+(docs/decisions/0023-account-security-and-last-use.md)."""
 
 from django.utils import timezone, translation
 
+from portal.models import ApiToken
+from portal.services import session_last_use_record
 from portal.time_zones import time_zone_activate
 
 
@@ -43,3 +46,25 @@ class UserTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class LastUseMiddleware:
+    """Stamps when a browser session or an app token last made a change: after a POST, PUT, PATCH or
+    DELETE by a signed-in shopper. A read never writes (docs/decisions/0016, 0023)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return response
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return response
+        token = getattr(request, "auth", None)
+        if isinstance(token, ApiToken):
+            session_last_use_record(token=token)
+        elif getattr(request, "session", None) is not None and request.session.session_key:
+            session_last_use_record(session_key=request.session.session_key)
+        return response

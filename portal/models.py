@@ -85,6 +85,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The login, then the last state-changing request (POST, PUT, PATCH, DELETE) made with it; a
+    # read never writes (docs/decisions/0023-account-security-and-last-use.md).
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "revoked_at"])]
@@ -95,6 +98,45 @@ class ApiToken(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class WebSession(models.Model):
+    """A browser signed in to the portal: the Django session it holds, named from its User-Agent at
+    login, with when it was last used (the login, then its last state-changing request).
+
+    Signing it out deletes the Django session row (the key is already stored in the clear there), so
+    its next request is anonymous without anything being written on a read.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    label = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"web session {self.pk} ({self.user_id})"
+
+
+class EmailChange(models.Model):
+    """A new address waiting for its code. Until the code is entered the old address stays the
+    login and the one mail goes to. Only the code's hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set when the change took effect, or when a newer request or a cancel replaced it.
+    used_at = models.DateTimeField(null=True, blank=True)
+    completed = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"email change for {self.user_id}"
 
 
 class EmailVerification(models.Model):

@@ -10,12 +10,12 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.functional import Promise
 from django.utils.http import urlencode, urlsafe_base64_encode
@@ -25,10 +25,11 @@ from django.utils.translation import gettext_lazy
 from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
+from core.mail import mail_after_commit
 from core.time_zones import UNKNOWN_TIME_ZONE, time_zone_is_known
-from portal.models import ApiToken, EmailVerification, Language, User
+from portal.models import ApiToken, EmailVerification, Language, User, WebSession
 from portal.selectors import password_reset_user_get, sha256_hex, user_get_active_by_email
-from portal.tasks import email_send
+from portal.user_agents import user_agent_label
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 130
 
@@ -60,12 +61,15 @@ def _validate_date_of_birth(date_of_birth: date) -> None:
         )
 
 
-def _mail(*, user: User, subject: Promise, template: str, context: dict) -> None:
-    """Render a mail in the user's language and send it once the transaction commits."""
-    with translation.override(user.language):
-        subject_text = str(subject)
-        body = render_to_string(template, {"user": user, "site_url": settings.SITE_URL, **context})
-    transaction.on_commit(lambda: email_send.delay(to=user.email, subject=subject_text, body=body))
+def _mail(*, user: User, subject: Promise, template: str, context: dict, to: str | None = None) -> None:
+    """Mail the user (at `to`, by default their address) in their language once the transaction commits."""
+    mail_after_commit(
+        to=to or user.email,
+        language=user.language,
+        subject=subject,
+        template=template,
+        context={"user": user, **context},
+    )
 
 
 @transaction.atomic
@@ -333,6 +337,7 @@ def api_token_create(*, user: User, label: str = "") -> IssuedToken:
         label=label[:80],
         created_at=now,
         expires_at=now + settings.API_TOKEN_LIFETIME,
+        last_used_at=now,
     )
     audit_entry_create(
         actor=Actor.shopper(user, "app"),
@@ -344,12 +349,88 @@ def api_token_create(*, user: User, label: str = "") -> IssuedToken:
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken) -> None:
+def api_token_revoke(*, token: ApiToken, actor: Actor | None = None, reason: str = "") -> None:
+    """Sign an app out: its token stops working at once. Without `actor`, the app itself logged out."""
     if token.revoked_at is not None:
         return
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_entry_create(actor=Actor.shopper(token.user, "app"), action="account.token_revoked", target=token)
+    audit_entry_create(
+        actor=actor or Actor.shopper(token.user, "app"),
+        action="account.token_revoked",
+        target=token,
+        data={"reason": reason} if reason else None,
+    )
+
+
+# Web sessions -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def web_session_start(*, user: User, session_key: str, user_agent: str) -> WebSession:
+    """Name a browser that just signed in (from its User-Agent) so the sessions page can list it.
+
+    Records of this shopper's sessions that have ended on their own (expired, or swept by
+    `clearsessions`) are dropped here: they name nothing that can still act.
+    """
+    now = timezone.now()
+    live = Session.objects.filter(expire_date__gt=now).values("session_key")
+    WebSession.objects.filter(user=user).exclude(session_key__in=live).delete()
+    record, _created = WebSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={"user": user, "label": user_agent_label(user_agent), "created_at": now, "last_used_at": now},
+    )
+    audit_entry_create(actor=Actor.shopper(user, "web"), action="account.session_started", target=record)
+    return record
+
+
+@transaction.atomic
+def web_session_end(*, session: WebSession, actor: Actor, reason: str) -> None:
+    """Sign a browser out: its Django session row goes, so its next request is anonymous."""
+    Session.objects.filter(session_key=session.session_key).delete()
+    target = ("portal.websession", str(session.pk))
+    session.delete()
+    audit_entry_create(actor=actor, action="account.session_ended", target=target, data={"reason": reason})
+
+
+@transaction.atomic
+def sessions_end_others(
+    *, user: User, actor: Actor, reason: str, keep_session_key: str = "", keep_token: ApiToken | None = None
+) -> int:
+    """Sign out every browser and app of this shopper but the one asking (its session or its token);
+    each with its own audit entry. Returns how many were signed out."""
+    ended = 0
+    sessions = WebSession.objects.select_for_update().filter(user=user).order_by("pk")
+    for session in sessions.exclude(session_key=keep_session_key or None):
+        web_session_end(session=session, actor=actor, reason=reason)
+        ended += 1
+    tokens = ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True).order_by("pk")
+    if keep_token is not None:
+        tokens = tokens.exclude(pk=keep_token.pk)
+    for token in tokens:
+        api_token_revoke(token=token, actor=actor, reason=reason)
+        ended += 1
+    return ended
+
+
+def web_session_rekey(*, old_key: str, new_key: str) -> None:
+    """The same browser got a new session key (Django cycles it when the password changes): its
+    record follows. Bookkeeping of a session that goes on, so no audit entry."""
+    if old_key and new_key and old_key != new_key:
+        WebSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def session_last_use_record(*, session_key: str = "", token: ApiToken | None = None) -> None:
+    """Stamp the time a browser or an app last made a change (a POST, PUT, PATCH or DELETE).
+
+    Bookkeeping shown on the sessions page, not a change of the account: no audit entry. Never
+    called for a read (docs/decisions/0023-account-security-and-last-use.md).
+    """
+    now = timezone.now()
+    if token is not None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(last_used_at=now)
+    elif session_key:
+        WebSession.objects.filter(session_key=session_key).update(last_used_at=now)
 
 
 # Password reset ---------------------------------------------------------------------------------
@@ -392,9 +473,14 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str, channe
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    # A reset means the old password may be known to someone else: sign out every app.
+    # A reset means the old password may be known to someone else: sign out every app and browser
+    # (Django refuses the browsers' sessions anyway once the password changes; this also drops them
+    # from the sessions page).
+    actor = Actor.shopper(user, channel)
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    audit_entry_create(actor=Actor.shopper(user, channel), action="account.password_reset", target=user)
+    audit_entry_create(actor=actor, action="account.password_reset", target=user)
+    for session in WebSession.objects.filter(user=user).order_by("pk"):
+        web_session_end(session=session, actor=actor, reason="password_reset")
     return user
 
 

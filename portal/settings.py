@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
+    "portal.middleware.LastUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import apis, views
+from portal import account_apis, apis, views
 from portal.api_docs import api_docs, error_codes
 from portal.health import healthz
 
@@ -17,6 +17,15 @@ api_v1 = [
     path("auth/password-reset", apis.PasswordResetApi.as_view(), name="password_reset"),
     path("auth/password-reset/confirm", apis.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
     path("me", apis.ProfileApi.as_view(), name="profile"),
+    path("me/password", account_apis.PasswordChangeApi.as_view(), name="password_change"),
+    path("me/email", account_apis.EmailChangeApi.as_view(), name="email_change"),
+    path("me/email/confirm", account_apis.EmailChangeConfirmApi.as_view(), name="email_change_confirm"),
+    path("me/sessions", account_apis.SignedInListApi.as_view(), name="sessions"),
+    path("me/sessions/revoke-others", account_apis.SignedInRevokeOthersApi.as_view(), name="sessions_revoke_others"),
+    path(
+        "me/sessions/web/<int:session_id>/revoke", account_apis.WebSessionRevokeApi.as_view(), name="web_session_revoke"
+    ),
+    path("me/sessions/app/<int:token_id>/revoke", account_apis.ApiTokenRevokeApi.as_view(), name="api_token_revoke"),
     path("", include("consent.urls")),
     path("consents/<uuid:public_id>/receipt", apis.ConsentReceiptApi.as_view(), name="consent_receipt"),
     path("", include("biometrics.urls")),

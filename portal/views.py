@@ -20,6 +20,7 @@ from core.errors import DomainError
 from core.http import client_address
 from core.models import Channel
 from portal import forms
+from portal.account.services import web_session_logout
 from portal.models import Language
 from portal.selectors import password_reset_user_get
 from portal.services import (
@@ -30,6 +31,7 @@ from portal.services import (
     user_authenticate,
     user_profile_update,
     user_register,
+    web_session_start,
 )
 from portal.throttling import anonymous_account_throttle
 from stores.selectors import operator_list
@@ -45,6 +47,14 @@ def _show_error(form, error: DomainError) -> None:
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+def _session_record(request: HttpRequest, user) -> None:
+    """List this browser on the sessions page, named from its User-Agent."""
+    # Login has just saved the session under a new key.
+    web_session_start(
+        user=user, session_key=request.session.session_key, user_agent=request.headers.get("User-Agent", "")
+    )
 
 
 # A language picked in the header before logging in: login makes it the profile's language.
@@ -103,6 +113,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             _show_error(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            _session_record(request, user)
             # The form's language field is the latest choice; it is already the profile's.
             request.session.pop(LANGUAGE_CHOSEN_SESSION_KEY, None)
             response = _language_follow_profile(redirect(f"{reverse('portal:verify_email')}?email={user.email}"), user)
@@ -154,6 +165,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             chosen = request.session.get(LANGUAGE_CHOSEN_SESSION_KEY)
             login(request, user)
+            _session_record(request, user)
             request.session.pop(LANGUAGE_CHOSEN_SESSION_KEY, None)
             if chosen in Language.values:
                 # Chosen in this browser just before logging in: the shopper's latest word.
@@ -169,6 +181,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.session.session_key:
+        web_session_logout(user=request.user, session_key=request.session.session_key)
     logout(request)
     messages.info(request, _("You are logged out."))
     return redirect("portal:home")

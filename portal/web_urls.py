@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import consent_views, face_views, simulator_views, views
+from portal import account_views, consent_views, face_views, simulator_views, views
 
 app_name = "portal"
 
@@ -16,6 +16,18 @@ urlpatterns = [
     path("password-reset/", views.password_reset, name="password_reset"),
     path("password-reset/<uidb64>/<token>/", views.password_reset_confirm_view, name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
+    path("profile/password/", account_views.password_change_view, name="password_change"),
+    path("profile/email/", account_views.email_change_view, name="email_change"),
+    path("profile/email/confirm/", account_views.email_change_confirm_view, name="email_change_confirm"),
+    path("profile/email/cancel/", account_views.email_change_cancel_view, name="email_change_cancel"),
+    path("profile/sessions/", account_views.sessions_view, name="sessions"),
+    path("profile/sessions/sign-out-others/", account_views.sessions_sign_out_others, name="sessions_sign_out_others"),
+    path(
+        "profile/sessions/web/<int:session_id>/sign-out/",
+        account_views.web_session_sign_out,
+        name="web_session_sign_out",
+    ),
+    path("profile/sessions/app/<int:token_id>/sign-out/", account_views.api_token_sign_out, name="api_token_sign_out"),
     path("consents/", consent_views.consent_overview, name="consents"),
     path("consents/withdraw-all/", consent_views.consent_withdraw_all_view, name="consent_withdraw_all"),
     path("consents/<slug:slug>/<str:purpose>/decide/", consent_views.consent_decide, name="consent_decide"),

@@ -16,6 +16,7 @@ from biometrics.services import match_index_change_record, templates_delete
 from biometrics.shoppers import shopper_lock
 from consent.minors import consent_age_check, shopper_may_consent
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
+from consent.notifications import consent_ended_notify, consent_given_notify
 from consent.selectors import (
     consent_active_q,
     consent_can_reaffirm,
@@ -182,6 +183,7 @@ def consent_end(
             **({"reason": reason} if reason else {}),
         },
     )
+    consent_ended_notify(consent=consent, kind=kind, reason=reason)
     return ConsentEnded(consent=consent, templates_deleted=templates_deleted)
 
 
@@ -328,6 +330,7 @@ def consent_give(
             "expires_at": consent.expires_at.isoformat(),
         },
     )
+    consent_given_notify(consent=consent)
     return consent
 
 

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from biometrics.models import Enrollment
 from consent.services import consent_give, consent_refuse, consent_withdraw, entry_pass_issue
 from portal import web_urls
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
+from portal.models import EmailChange, WebSession
+from portal.services import api_token_create
 from tests.browser.test_language_choice import choose_language
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, published_notice
 
@@ -72,6 +75,10 @@ PAGES: dict[str, Page] = {
     "consent_withdraw_all": Page(signed_in=True),
     "entry_pass": Page(signed_in=True),
     "face": Page(signed_in=True),
+    "password_change": Page(signed_in=True),
+    "email_change": Page(signed_in=True),
+    "email_change_confirm": Page(signed_in=True),
+    "sessions": Page(signed_in=True),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -84,6 +91,10 @@ NOT_PAGES: dict[str, str] = {
     "face_enroll": "a POST action from the face page, which is walked",
     "face_delete": "a POST action from the face page, which is walked",
     "simulator": "staff only (the door simulator, reached from the admin)",
+    "email_change_cancel": "a POST action from the email page, which is walked",
+    "sessions_sign_out_others": "a POST action from the sessions page, which is walked",
+    "web_session_sign_out": "a POST action from the sessions page, which is walked",
+    "api_token_sign_out": "a POST action from the sessions page, which is walked",
 }
 
 # Words a Chinese page may show in Latin letters besides the names in the data (operators, their
@@ -183,6 +194,14 @@ def demo_world(*, language: str) -> dict:
             {"photo": 2, "accepted": False, "code": "too_dark", "message": ""},
         ],
     )
+    # A change of address waiting for its code, and an app signed in: the account pages show both.
+    EmailChange.objects.create(
+        user=shopper,
+        new_email="xiaoming.new@example.com",
+        code_hash="0" * 64,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    api_token_create(user=shopper, label="小明的手机")
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
     return {
@@ -256,6 +275,8 @@ def test_every_shopper_page_fits_a_phone_and_speaks_one_language(page, language)
     assert page.locator("html").get_attribute("lang") == language
     world["shopper"].refresh_from_db()
     assert world["shopper"].language == language
+    # The browser's name on the sessions page ("Chrome / Linux") is data, like the operators' names.
+    world["names"] += list(WebSession.objects.filter(user=world["shopper"]).values_list("label", flat=True))
     for name in [name for name, entry in PAGES.items() if entry.signed_in]:
         problems += look_at(page, name, language, paths[name], world["names"])
     # The pass itself, as shown at the door after the form on its page is sent.

@@ -12,6 +12,7 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -34,6 +36,9 @@ from core.audit import Actor, audit_chain_verify
 from core.errors import ValidationFailed
 from core.models import AuditEntry
 from portal import services as portal
+from portal.account import services as account
+from portal.models import EmailChange
+from portal.selectors import sha256_hex
 from stores import services as stores
 from stores.door import services as door
 from tests.core.audit_world import (
@@ -47,7 +52,7 @@ from tests.core.audit_world import (
     last_sequence,
     target_key,
 )
-from tests.factories import NOTICE_TEXTS, StoreFactory
+from tests.factories import DEFAULT_PASSWORD, NOTICE_TEXTS, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +77,28 @@ def _registered(w):
         date_of_birth=w.shopper.date_of_birth,
         channel="app",
     )
+
+
+def _web_session(w, user=None):
+    """A browser signed in as the shopper, recorded as login records it."""
+    store = SessionStore()
+    store.create()
+    return portal.web_session_start(user=user or w.shopper, session_key=store.session_key, user_agent="Firefox/120.0")
+
+
+def _email_change(w, code: str = "123456"):
+    """A change to new-address@example.com waiting for `code` (as email_change_request leaves it)."""
+    return EmailChange.objects.create(
+        user=w.shopper,
+        new_email="new-address@example.com",
+        code_hash=sha256_hex(f"email-change:{w.shopper.pk}:new-address@example.com:{code}"),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+
+
+def _wrong_email_change_code(w) -> None:
+    with pytest.raises(ValidationFailed):
+        account.email_change_confirm(user=w.shopper, code="000000", channel="web")
 
 
 def _wrong_code(user) -> None:
@@ -369,6 +396,76 @@ SERVICES: dict[str, Row] = {
             default_token_generator.make_token(w.shopper),
         ),
     ),
+    "web_session_start": Row(
+        lambda w, g: portal.web_session_start(user=w.shopper, session_key=g, user_agent="Chrome/120.0 Android"),
+        [("account.session_started", RESULT)],
+        given=lambda w: (lambda store: (store.create(), store.session_key)[1])(SessionStore()),
+    ),
+    "web_session_end": Row(
+        lambda w, g: portal.web_session_end(session=g[0], actor=STAFF, reason="signed_out"),
+        [("account.session_ended", lambda w, g, r: ("portal.websession", g[1]))],
+        given=lambda w: (lambda session: (session, str(session.pk)))(_web_session(w)),
+    ),
+    "web_session_logout": Row(
+        lambda w, g: account.web_session_logout(user=w.shopper, session_key=g[0].session_key),
+        [("account.session_ended", lambda w, g, r: ("portal.websession", g[1]))],
+        given=lambda w: (lambda session: (session, str(session.pk)))(_web_session(w)),
+    ),
+    "sessions_end_others": Row(
+        lambda w, g: portal.sessions_end_others(
+            user=w.shopper, actor=STAFF, reason="signed_out", keep_session_key=g[0].session_key, keep_token=g[2]
+        ),
+        [
+            ("account.session_ended", lambda w, g, r: ("portal.websession", g[1])),
+            ("account.token_revoked", lambda w, g, r: g[3]),
+        ],
+        given=lambda w: (
+            _web_session(w),
+            str(_web_session(w).pk),
+            portal.api_token_create(user=w.shopper).token,
+            portal.api_token_create(user=w.shopper).token,
+        ),
+    ),
+    "password_change": Row(
+        lambda w, g: account.password_change(
+            user=w.shopper,
+            current_password=DEFAULT_PASSWORD,
+            new_password="another long passphrase",
+            client_ip="127.0.0.1",
+            channel="app",
+            keep_token=g[0],
+        ),
+        [("account.password_changed", SHOPPER), ("account.token_revoked", lambda w, g, r: g[1])],
+        given=lambda w: (portal.api_token_create(user=w.shopper).token, portal.api_token_create(user=w.shopper).token),
+    ),
+    "email_change_request": Row(
+        lambda w, g: account.email_change_request(
+            user=w.shopper,
+            new_email="new-address@example.com",
+            password=DEFAULT_PASSWORD,
+            client_ip="127.0.0.1",
+            channel="web",
+        ),
+        [("account.email_change_requested", SHOPPER)],
+    ),
+    "email_change_confirm": Row(
+        lambda w, g: account.email_change_confirm(user=w.shopper, code="123456", channel="web"),
+        [("account.email_changed", SHOPPER)],
+        given=_email_change,
+    ),
+    "email_change_confirm: a wrong code uses up a try": Row(
+        lambda w, g: _wrong_email_change_code(w),
+        [("account.email_change_code_refused", SHOPPER)],
+        given=_email_change,
+    ),
+    "email_change_cancel": Row(
+        lambda w, g: account.email_change_cancel(user=w.shopper, channel="web"),
+        [("account.email_change_cancelled", SHOPPER)],
+        given=_email_change,
+    ),
+    "email_change_cancel: nothing pending": Row(
+        lambda w, g: account.email_change_cancel(user=w.shopper, channel="web"), []
+    ),
     "user_profile_update": Row(
         lambda w, g: portal.user_profile_update(user=w.shopper, channel="app", display_name="Another name"),
         [("account.profile_updated", SHOPPER)],
@@ -392,6 +489,8 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
     "login_failure_record": "counts in the shared cache, which forgets on its own; no state of the product",
     "login_success_record": "clears a counter in the shared cache",
     "user_authenticate": "checks credentials; its only writes are the cache counters above",
+    "session_last_use_record": "stamps when a session or token last made a change: bookkeeping, not a change",
+    "web_session_rekey": "the same browser's record follows its session to a new key (after a password change)",
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -22,7 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from biometrics.models import Enrollment
 from consent.services import consent_refuse, entry_pass_issue
-from portal.services import api_token_create
+from portal.services import api_token_create, web_session_start
 from stores import signing
 from stores.models import MatchEvent, ProbeCounter, Visit
 from tests.conftest import assert_error
@@ -93,7 +94,10 @@ def world():
     )
     ProbeCounter.objects.create(device=device, day=visit.entered_at.date(), no_match=1)
     staff = UserFactory(is_staff=True, is_superuser=True)
-    token = api_token_create(user=shopper).key
+    issued = api_token_create(user=shopper)
+    browser = SessionStore()
+    browser.create()
+    web_session = web_session_start(user=shopper, session_key=browser.session_key, user_agent="Firefox/120.0")
     return {
         "operator": operator,
         "notice": notice,
@@ -103,7 +107,9 @@ def world():
         "entry_pass_token": issued_pass.token,
         "enrollment": enrollment,
         "staff": staff,
-        "token": token,
+        "token": issued.key,
+        "api_token": issued.token,
+        "web_session": web_session,
         "device": (device, secret),
         "reset": (urlsafe_base64_encode(force_bytes(shopper.pk)), default_token_generator.make_token(shopper)),
     }
@@ -122,6 +128,8 @@ def _values(name: str, pattern: URLPattern, world) -> dict[str, str]:
         "token": world["reset"][1],
         "app_label": "stores",
         "url": "no-such-page/",
+        "session_id": str(world["web_session"].pk),
+        "token_id": str(world["api_token"].pk),
     }
     if name == "api:enrollment_detail":
         values["public_id"] = str(world["enrollment"].public_id)

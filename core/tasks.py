@@ -1,10 +1,11 @@
-"""Background jobs for accounts."""
+"""Background jobs every app may send: mail."""
 
 from celery import shared_task
 from django.core.mail import send_mail
 
 
 @shared_task(
+    # The name it had in portal.tasks, so mails queued before a deploy are still sent after it.
     name="portal.email_send",
     autoretry_for=(OSError,),
     retry_backoff=True,

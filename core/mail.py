@@ -1,0 +1,42 @@
+"""Mail to people: rendered in their language and sent once the transaction commits.
+
+A mail never undoes what it reports: it is rendered and handed to the mail task after the commit,
+and a failure there (a broken template, a broker or mail server that is down) is logged, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.functional import Promise
+
+from core.tasks import email_send
+
+logger = logging.getLogger(__name__)
+
+
+def mail_render(*, language: str, subject: Promise | str, template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The subject and plain-text body of a mail, in this language."""
+    with translation.override(language):
+        return str(subject), render_to_string(template, {"site_url": settings.SITE_URL, **context})
+
+
+def mail_after_commit(
+    *, to: str, language: str, subject: Promise | str, template: str, context: dict[str, Any]
+) -> None:
+    """Send one mail after the current transaction commits (at once outside a transaction).
+
+    `context` is taken as it is now: pass plain values, not rows that may change before the send.
+    """
+
+    def send() -> None:
+        subject_text, body = mail_render(language=language, subject=subject, template=template, context=context)
+        email_send.delay(to=to, subject=subject_text, body=body)
+
+    # robust: a failure is logged by Django and the caller's answer stands (the change is committed).
+    transaction.on_commit(send, robust=True)
