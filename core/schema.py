@@ -52,6 +52,9 @@ INTEGER_EXAMPLES = {
     "templates": 1,
     "max_photos": 5,
     "entry_pass_id": 42,
+    "session_id": 17,
+    "token_id": 42,
+    "signed_out": 2,
 }
 
 # Typical strings where Swagger would show "string".

@@ -33,6 +33,8 @@ from portal.throttling import AnonymousAccountThrottle
 
 
 class ProfileOutputSerializer(serializers.ModelSerializer):
+    # The account's public id, never its row id (sequential, it would count and name accounts).
+    id = serializers.UUIDField(source="public_id", read_only=True)
     email_verified = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -59,6 +61,8 @@ class AnonymousAccountApi(APIView):
 
 
 class RegisterApi(AnonymousAccountApi):
+    """Create a shopper account; a six-digit code is mailed to verify the address."""
+
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
@@ -79,6 +83,8 @@ class RegisterApi(AnonymousAccountApi):
 
 
 class EmailVerifyApi(AnonymousAccountApi):
+    """Confirm an address with the code mailed to it."""
+
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
         code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the six-digit code."})
@@ -104,6 +110,8 @@ class EmailVerifyApi(AnonymousAccountApi):
 
 
 class EmailVerifyResendApi(AnonymousAccountApi):
+    """Mail a new verification code (at most once a minute)."""
+
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
 
@@ -171,6 +179,8 @@ class LogoutApi(APIView):
 
 
 class PasswordResetApi(AnonymousAccountApi):
+    """Mail a password reset link, if an account has this address (the answer is the same either way)."""
+
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
 
@@ -188,6 +198,8 @@ class PasswordResetApi(AnonymousAccountApi):
 
 
 class PasswordResetConfirmApi(AnonymousAccountApi):
+    """Set a new password with the link's uid and token; every app token is revoked."""
+
     class InputSerializer(serializers.Serializer):
         uid = serializers.CharField(max_length=64)
         token = serializers.CharField(max_length=128)

@@ -58,6 +58,8 @@ class TestRegister:
         assert body["email_verified"] is False
         assert "password" not in body
         user = User.objects.get(email="mei.lin@example.com")
+        # The public id, never the row id: a sequential id would count and name accounts.
+        assert body["id"] == str(user.public_id)
         assert user.check_password("a long enough passphrase")
         assert len(mail.outbox) == 1 and mail.outbox[0].to == ["mei.lin@example.com"]
         assert len(mailed_code(mail.outbox[0])) == 6
