@@ -14,6 +14,7 @@ def templates_deleted_notify(*, shopper: Any) -> None:
     mail_after_commit(
         to=shopper.email,
         language=shopper.language,
+        time_zone=shopper.time_zone,
         subject=_("Your face template on FaceConsent was deleted"),
         template="biometrics/email/templates_deleted.txt",
         context={"name": shopper.display_name},

@@ -178,6 +178,10 @@ class ConsentEvent(models.Model):
         return f"{self.kind} {self.purpose} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+# The event kinds by an importable path: the OpenAPI schema names their enum after it.
+ConsentEventKind = ConsentEvent.Kind
+
+
 class EntryPass(models.Model):
     """A short-lived, single-use pass a shopper shows at the door instead of a face.
 

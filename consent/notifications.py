@@ -16,11 +16,17 @@ _SUBJECTS = {
 }
 
 
+def _time_zone(shopper, operator) -> str:
+    """The shopper's zone, else the operator's: the zone the consent's pages show."""
+    return shopper.time_zone or operator.time_zone
+
+
 def _notify(*, consent: Consent, kind: str, reason: str = "") -> None:
     shopper = consent.shopper
     mail_after_commit(
         to=shopper.email,
         language=shopper.language,
+        time_zone=_time_zone(shopper, consent.operator),
         subject=_SUBJECTS[kind],
         template=f"consent/email/consent_{kind}.txt",
         context={
@@ -38,6 +44,30 @@ def _notify(*, consent: Consent, kind: str, reason: str = "") -> None:
 
 def consent_given_notify(*, consent: Consent) -> None:
     _notify(consent=consent, kind="given")
+
+
+def consents_withdrawn_notify(*, shopper, consents: list[Consent]) -> None:
+    """One mail for a "withdraw everything": every consent it ended, listed."""
+    if not consents:
+        return
+    operators = {consent.operator_id: consent.operator for consent in consents}
+    time_zone = shopper.time_zone or (
+        next(iter(operators.values())).time_zone if len({o.time_zone for o in operators.values()}) == 1 else ""
+    )
+    mail_after_commit(
+        to=shopper.email,
+        language=shopper.language,
+        time_zone=time_zone,
+        subject=_("You withdrew your consents on FaceConsent"),
+        template="consent/email/consents_withdrawn_all.txt",
+        context={
+            "name": shopper.display_name,
+            "ended_at": consents[0].ended_at,
+            "consents": [
+                {"operator": consent.operator.name, "purpose": Purpose(consent.purpose).label} for consent in consents
+            ],
+        },
+    )
 
 
 def consent_ended_notify(*, consent: Consent, kind: str, reason: str = "") -> None:

@@ -412,7 +412,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"LanguageEnum": "portal.models.Language", "ActorTypeEnum": "core.models.ActorType"},
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "portal.models.Language",
+        "ActorTypeEnum": "core.models.ActorType",
+        "ConsentEventKindEnum": "consent.models.ConsentEventKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.postprocess_examples",

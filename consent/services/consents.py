@@ -16,7 +16,7 @@ from biometrics.services import match_index_change_record, templates_delete
 from biometrics.shoppers import shopper_lock
 from consent.minors import consent_age_check, shopper_may_consent
 from consent.models import Consent, ConsentEvent, NoticeVersion, Purpose
-from consent.notifications import consent_ended_notify, consent_given_notify
+from consent.notifications import consent_ended_notify, consent_given_notify, consents_withdrawn_notify
 from consent.selectors import (
     consent_active_q,
     consent_can_reaffirm,
@@ -155,9 +155,11 @@ def consent_end(
     now: datetime,
     notice_version: NoticeVersion | None = None,
     reason: str = "",
+    notify: bool = True,
 ) -> Consent:
     """End an active consent (withdrawn, expired, invalidated) with its event and audit entry; with the
-    last face_entry consent the templates go, and the answer says whether they did.
+    last face_entry consent the templates go, and the answer says whether they did. The shopper is
+    mailed unless `notify` is off (a caller that ends several sends one mail for them all).
 
     Callers hold the row lock; this runs inside their transaction.
     """
@@ -183,7 +185,8 @@ def consent_end(
             **({"reason": reason} if reason else {}),
         },
     )
-    consent_ended_notify(consent=consent, kind=kind, reason=reason)
+    if notify:
+        consent_ended_notify(consent=consent, kind=kind, reason=reason)
     return ConsentEnded(consent=consent, templates_deleted=templates_deleted)
 
 
@@ -413,7 +416,12 @@ def consents_withdraw_all(
     templates_deleted = False
     for consent in active:
         ended = consent_end(
-            consent=consent, status=Consent.Status.WITHDRAWN, kind=ConsentEvent.Kind.WITHDRAWN, actor=actor, now=now
+            consent=consent,
+            status=Consent.Status.WITHDRAWN,
+            kind=ConsentEvent.Kind.WITHDRAWN,
+            actor=actor,
+            now=now,
+            notify=False,
         )
         withdrawn.append(ended.consent)
         templates_deleted = templates_deleted or ended.templates_deleted
@@ -423,6 +431,7 @@ def consents_withdraw_all(
         templates_deleted = _templates_delete_unless_consented(
             shopper=shopper, actor=actor, reason="consents withdrawn"
         )
+    consents_withdrawn_notify(shopper=shopper, consents=withdrawn)
     return ConsentsWithdrawn(consents=withdrawn, templates_deleted=templates_deleted)
 
 

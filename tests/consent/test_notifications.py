@@ -147,3 +147,40 @@ def test_a_mail_that_fails_undoes_nothing(api_client, shopper, operator, setting
     assert response.status_code == 200, response.content
     given.refresh_from_db()
     assert given.status == "withdrawn"
+
+
+def test_withdrawing_everything_sends_one_mail_listing_each_consent(
+    shopper, operator, django_capture_on_commit_callbacks
+):
+    from consent.services import consent_give, consents_withdraw_all
+
+    face_consent(shopper, operator)
+    other = OperatorFactory(name="Blue Mart")
+    version = published_notice(other, purpose="store_analytics")
+    consent_give(shopper=shopper, operator=other, purpose="store_analytics", notice_version=version, channel="web")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        consents_withdraw_all(shopper=shopper, channel="web")
+    assert subjects() == ["You withdrew your consents on FaceConsent"]
+    body = mail.outbox[0].body
+    assert "- Green Mart · Recognised at the door" in body
+    assert "- Blue Mart · Visits and shelf dwell kept" in body
+
+
+def test_mail_times_are_in_the_shoppers_zone_else_the_operators(operator, django_capture_on_commit_callbacks):
+    from datetime import UTC, datetime
+
+    from consent.notifications import consent_ended_notify
+
+    operator.time_zone = "Asia/Shanghai"
+    operator.save(update_fields=["time_zone"])
+    # Withdrawn at 23:30 UTC on 3 December: already 4 December in Shanghai, still 3 December in London.
+    ended_at = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
+    for time_zone, day in (("", "4 Dec 2026"), ("Europe/London", "3 Dec 2026")):
+        shopper = UserFactory(time_zone=time_zone)
+        given = face_consent(shopper, operator)
+        given.ended_at = ended_at
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            consent_ended_notify(consent=given, kind="withdrawn")
+        assert f"On {day} your consent to Green Mart" in mail.outbox[0].body, (time_zone, mail.outbox[0].body)
