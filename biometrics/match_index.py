@@ -148,6 +148,21 @@ class MatchIndex:
         ranked = sorted(best.items(), key=lambda item: item[1])[:shoppers]
         return [Candidate(shopper_id, distance) for shopper_id, distance in ranked]
 
+    def encodings_by_shopper(self) -> dict[int, np.ndarray]:
+        """Every shopper's encodings (one row each), read back from the index: for the gallery check, which
+        runs in the same worker's memory (nothing decrypted leaves it)."""
+        with self._lock:
+            owners = list(self._vectors.items())
+            if not owners:
+                return {}
+            ids = np.asarray([vector_id for _, vector_ids in owners for vector_id in vector_ids], dtype=np.int64)
+            vectors = self._index.reconstruct_batch(ids)
+        found, position = {}, 0
+        for shopper_id, vector_ids in owners:
+            found[shopper_id] = vectors[position : position + len(vector_ids)]
+            position += len(vector_ids)
+        return found
+
     def distance_to(self, shopper_id: int, probe: np.ndarray) -> float | None:
         """1:1: the distance from the probe to one shopper's closest template, or None if not held."""
         with self._lock:
