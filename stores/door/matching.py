@@ -240,6 +240,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
 def gallery_checks_run(*, trigger: str) -> list[int]:
     """The nightly run: every operator with a gallery in this worker, or a check on record (a gallery that
     emptied is checked once more)."""
+    INDEXES.refresh_unless_kept()
     operators = set(INDEXES.gallery_sizes()) | set(GalleryCheck.objects.values_list("operator_id", flat=True))
     return [
         recorded.pk
