@@ -1,0 +1,449 @@
+"""How often would this gallery identify a stranger as one of its shoppers? (docs/decisions/0024)
+
+Plain Python (numpy and faiss, no Django). The gallery self-check takes each shopper out in turn
+and searches their face against everyone else with the door's rule (`match_index.decide`): any
+`match` is a stranger taken for somebody. From those counts come the false-positive
+identification rate (FPIR) at this gallery's size with an exact one-sided 95% upper bound, and,
+from shoppers holding several templates, the true identification rate (TIR). `operating_point`
+turns a check into the threshold the door may use, or says 1:N must stop; `frames_decide` is the
+rule for several frames of one approach; `synthetic_gallery` makes galleries with a known stranger
+distribution for the tests and `bench/identification.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from biometrics.match_index import DIMENSIONS, Decision
+
+CONFIDENCE = 0.95
+# Stranger probes beyond this are a random sample: a check costs probes x templates distance rows.
+DEFAULT_MAX_PROBES = 10_000
+# The published stranger tail of the face model: about 5 in 10,000 strangers within 0.6 (dlib issue
+# 1944, 30 million faces); nothing is published below 0.6, so it stands for every threshold up to 0.6.
+PRIOR_FALSE_MATCH_RATE = 5e-4
+MAX_FRAMES = 3
+_BATCH = 2048
+
+
+# --- exact binomial bounds (Clopper-Pearson), without scipy ---------------------------------------
+
+
+def _continued_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularized incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 100_000):
+        m2 = 2 * m
+        for numerator in (
+            m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)),
+            -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return result
+
+
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b): the cumulative distribution of Beta(a, b) at x."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _continued_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _continued_fraction(b, a, 1.0 - x) / b
+
+
+def beta_quantile(probability: float, a: float, b: float) -> float:
+    """The x with I_x(a, b) = probability, by bisection (monotone, so exact to float precision)."""
+    low, high = 0.0, 1.0
+    for _ in range(200):
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        if regularized_beta(middle, a, b) < probability:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def upper_bound(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson upper bound on a rate (trials may be an effective, non-whole count)."""
+    if trials <= 0 or successes >= trials:
+        return 1.0
+    return beta_quantile(confidence, successes + 1.0, trials - successes)
+
+
+def lower_bound(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson lower bound on a rate."""
+    if trials <= 0 or successes <= 0:
+        return 0.0
+    if successes >= trials:
+        return (1.0 - confidence) ** (1.0 / trials)
+    return beta_quantile(1.0 - confidence, successes, trials - successes + 1.0)
+
+
+# --- searching a whole gallery at once ------------------------------------------------------------
+
+
+class GallerySearch:
+    """Every template of a gallery in one exact faiss index, searched in batches on every core.
+
+    `nearest_two` gives, per probe, the nearest and second-nearest distinct shoppers, each at their
+    closest template, as `MatchIndex.search` does for one probe at the door.
+    """
+
+    def __init__(self, encodings_by_shopper: Mapping[int, np.ndarray]) -> None:
+        shoppers, blocks, counts = [], [], []
+        for shopper_id, encodings in encodings_by_shopper.items():
+            block = np.atleast_2d(np.asarray(encodings, dtype=np.float32))
+            if len(block):
+                shoppers.append(shopper_id)
+                blocks.append(block)
+                counts.append(len(block))
+        self.shopper_ids = np.asarray(shoppers, dtype=np.int64)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.first_row = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        self.vectors = (
+            np.ascontiguousarray(np.vstack(blocks)) if blocks else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        )
+        self.owner_of_row = np.repeat(np.arange(len(shoppers), dtype=np.int64), self.counts)  # shopper position
+        self._index = faiss.IndexFlatL2(DIMENSIONS)
+        if len(self.vectors):
+            self._index.add(self.vectors)
+
+    def __len__(self) -> int:
+        return len(self.shopper_ids)
+
+    @property
+    def most_templates(self) -> int:
+        return int(self.counts.max()) if len(self.counts) else 0
+
+    def nearest_two(
+        self,
+        probes: np.ndarray,
+        *,
+        excluded_shopper: np.ndarray | None = None,
+        excluded_row: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distances to the nearest two distinct shoppers and the nearest one's position, per probe.
+
+        `excluded_shopper` (a shopper position per probe, -1 for none) leaves that shopper's templates
+        out; `excluded_row` (a template row per probe, -1 for none) leaves that one template out.
+        Missing neighbours are at infinity; a probe with no neighbour has position -1.
+        """
+        probes = np.ascontiguousarray(np.atleast_2d(np.asarray(probes, dtype=np.float32)))
+        count = len(probes)
+        nearest = np.full(count, np.inf)
+        second = np.full(count, np.inf)
+        owner = np.full(count, -1, dtype=np.int64)
+        if not count or not self._index.ntotal:
+            return nearest, owner, second
+        if excluded_shopper is None:
+            excluded_shopper = np.full(count, -1, dtype=np.int64)
+        if excluded_row is None:
+            excluded_row = np.full(count, -1, dtype=np.int64)
+        # Enough neighbours to pass the left-out templates and every template of the nearest other.
+        neighbours = min(self._index.ntotal, 2 * self.most_templates + 2)
+        for start in range(0, count, _BATCH):
+            stop = min(start + _BATCH, count)
+            squared, rows = self._index.search(probes[start:stop], neighbours)
+            distances = np.sqrt(np.maximum(squared.astype(np.float64), 0.0))
+            owners = np.where(rows >= 0, self.owner_of_row[np.maximum(rows, 0)], -1)
+            valid = (
+                (rows >= 0) & (owners != excluded_shopper[start:stop, None]) & (rows != excluded_row[start:stop, None])
+            )
+            has_first = valid.any(axis=1)
+            first = np.argmax(valid, axis=1)
+            line = np.arange(stop - start)
+            first_owner = np.where(has_first, owners[line, first], -1)
+            valid_second = valid & (owners != first_owner[:, None])
+            has_second = valid_second.any(axis=1)
+            second_at = np.argmax(valid_second, axis=1)
+            nearest[start:stop] = np.where(has_first, distances[line, first], np.inf)
+            owner[start:stop] = first_owner
+            second[start:stop] = np.where(has_second, distances[line, second_at], np.inf)
+        return nearest, owner, second
+
+
+def rule_matches(nearest: np.ndarray, second: np.ndarray, *, threshold: float, margin: float) -> np.ndarray:
+    """`match_index.decide` for many probes at once: within the threshold and clearly nearer than the next."""
+    with np.errstate(invalid="ignore"):
+        return (nearest <= threshold) & ~(second - nearest < margin)
+
+
+# --- the self-check --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdFigures:
+    threshold: float
+    strangers: int  # stranger probes made (shoppers taken out of the gallery in turn)
+    false_matches: int  # of them, those the door's rule would answer `match` (someone else)
+    fpir: float  # estimated false-positive identification rate at this gallery size
+    fpir_upper: float  # its one-sided 95% upper bound
+    genuine: int  # genuine probes (a shopper's other template searched against the gallery)
+    true_matches: int
+    tir: float | None  # estimated true identification rate; None with no genuine probes
+    tir_lower: float | None  # its one-sided 95% lower bound
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    gallery_size: int  # shoppers
+    sampled: bool  # True when the strangers are a random sample (huge galleries)
+    margin: float
+    figures: tuple[ThresholdFigures, ...]  # one per candidate threshold, ascending
+
+    def at(self, threshold: float) -> ThresholdFigures:
+        return min(self.figures, key=lambda figures: abs(figures.threshold - threshold))
+
+
+def fpir_upper_bound(false_matches: int, false_pairs: int, probes: int, gallery_size: int) -> float:
+    """The one-sided 95% upper bound on FPIR from a leave-one-out check.
+
+    The probes are not independent: two lookalike shoppers each take the other for themselves, so
+    false matches come in pairs. The pairs behave as rare independent events, each seen from one
+    end (sampled check) or both (full check): a pair is found with probability f(2 - f) when a
+    share f of the shoppers is probed, and FPIR = 2 x pairs / N. That makes the distinct pairs a
+    binomial count over m(1 - f/2) effective trials; the bound is the larger of that one and the
+    plain one over the probes (equal when every false match is one-sided).
+    """
+    if probes <= 0:
+        return 1.0
+    share = probes / max(gallery_size, 1)
+    pairs_bound = upper_bound(false_pairs, probes * (1.0 - share / 2.0))
+    return max(pairs_bound, upper_bound(false_matches, probes))
+
+
+def gallery_self_check(
+    encodings_by_shopper: Mapping[int, np.ndarray],
+    *,
+    thresholds: Sequence[float],
+    margin: float,
+    max_probes: int | None = DEFAULT_MAX_PROBES,
+    seed: int = 0,
+) -> SelfCheck:
+    """Leave-one-out over the gallery with the door's rule, at every candidate threshold.
+
+    Each probed shopper's templates are all taken out and their first template is searched against
+    everyone else: a `match` is a false identification. A shopper with 2+ templates also gives a
+    genuine probe: the first template searched against the gallery holding their others. Beyond
+    `max_probes` shoppers (None: no limit) a random sample is probed and `sampled` is True.
+    """
+    search = GallerySearch(encodings_by_shopper)
+    size = len(search)
+    positions = np.arange(size, dtype=np.int64)
+    sampled = max_probes is not None and size > max_probes
+    if sampled:
+        positions = np.sort(np.random.default_rng(seed).choice(size, int(max_probes), replace=False))
+    probes = search.vectors[search.first_row[positions]] if size else np.zeros((0, DIMENSIONS), np.float32)
+    stranger_nearest, stranger_owner, stranger_second = search.nearest_two(probes, excluded_shopper=positions)
+    holding_more = positions[search.counts[positions] >= 2] if size else positions
+    genuine_nearest, genuine_owner, genuine_second = search.nearest_two(
+        search.vectors[search.first_row[holding_more]], excluded_row=search.first_row[holding_more]
+    )
+    figures = []
+    for threshold in sorted(float(value) for value in thresholds):
+        false = rule_matches(stranger_nearest, stranger_second, threshold=threshold, margin=margin)
+        pairs = {
+            (min(a, b), max(a, b))
+            for a, b in zip(positions[false].tolist(), stranger_owner[false].tolist(), strict=True)
+        }
+        false_matches = int(false.sum())
+        true = rule_matches(genuine_nearest, genuine_second, threshold=threshold, margin=margin) & (
+            genuine_owner == holding_more
+        )
+        genuine = len(holding_more)
+        true_matches = int(true.sum())
+        figures.append(
+            ThresholdFigures(
+                threshold=threshold,
+                strangers=len(positions),
+                false_matches=false_matches,
+                fpir=false_matches / len(positions) if len(positions) else 0.0,
+                fpir_upper=fpir_upper_bound(false_matches, len(pairs), len(positions), size),
+                genuine=genuine,
+                true_matches=true_matches,
+                tir=true_matches / genuine if genuine else None,
+                tir_lower=lower_bound(true_matches, genuine) if genuine else None,
+            )
+        )
+    return SelfCheck(gallery_size=size, sampled=sampled, margin=margin, figures=tuple(figures))
+
+
+# --- the operating point ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    threshold: float | None  # the threshold the door uses; None when 1:N must stop
+    one_to_n: bool
+    reason: str  # small_gallery, target_met, no_threshold_meets_target, too_few_strangers, tir_below_floor
+    fpir_upper: float | None
+    tir: float | None
+
+
+def small_gallery_size(target_fpir: float) -> int:
+    """The largest gallery the model's published tail alone keeps under the target: N x FMR <= target."""
+    return int(target_fpir / PRIOR_FALSE_MATCH_RATE + 1e-9)
+
+
+def prior_fpir(gallery_size: int) -> float:
+    """FPIR at this size from the published tail: 1 - (1 - FMR)^N (about N x FMR)."""
+    return 1.0 - (1.0 - PRIOR_FALSE_MATCH_RATE) ** max(gallery_size, 0)
+
+
+def operating_point(
+    check: SelfCheck,
+    *,
+    target_fpir: float,
+    max_threshold: float,
+    tir_floor: float,
+    small_gallery: int | None = None,
+) -> OperatingPoint:
+    """The largest candidate threshold, at most `max_threshold`, whose FPIR bound meets the target.
+
+    Galleries of at most `small_gallery` shoppers (by default `small_gallery_size(target_fpir)`:
+    20 at 1%) keep 1:N at `max_threshold` on the published tail alone: too few strangers for their
+    own bound to say anything. Otherwise 1:N stops when no threshold's bound meets the target
+    (`too_few_strangers` when not even a check without a single false match could), or when the one
+    that does identifies fewer than `tir_floor` of the genuine probes.
+    """
+    limit = small_gallery_size(target_fpir) if small_gallery is None else small_gallery
+    if check.gallery_size <= limit:
+        return OperatingPoint(max_threshold, True, "small_gallery", prior_fpir(check.gallery_size), None)
+    allowed = [figures for figures in check.figures if figures.threshold <= max_threshold + 1e-12]
+    meeting = [figures for figures in allowed if figures.fpir_upper <= target_fpir]
+    if not meeting:
+        best_possible = min(
+            (fpir_upper_bound(0, 0, figures.strangers, check.gallery_size) for figures in allowed), default=1.0
+        )
+        reason = "too_few_strangers" if best_possible > target_fpir else "no_threshold_meets_target"
+        lowest = allowed[0] if allowed else None
+        return OperatingPoint(
+            None, False, reason, lowest.fpir_upper if lowest else None, lowest.tir if lowest else None
+        )
+    chosen = meeting[-1]
+    if chosen.tir is not None and chosen.tir < tir_floor:
+        return OperatingPoint(None, False, "tir_below_floor", chosen.fpir_upper, chosen.tir)
+    return OperatingPoint(chosen.threshold, True, "target_met", chosen.fpir_upper, chosen.tir)
+
+
+# --- several frames of one approach ------------------------------------------------------------------
+
+
+def frames_decide(decisions: Sequence[Decision | None]) -> Decision | None:
+    """One answer for up to `MAX_FRAMES` frames: a match only when every frame with a face names the same shopper.
+
+    Each decision is already the door's rule for its frame (threshold and margin); a frame without
+    a face is None and ignored; with no face in any frame the answer is None. A match carries the
+    largest of its frames' distances; no match carries the smallest distance seen.
+    """
+    if len(decisions) > MAX_FRAMES:
+        raise ValueError(f"at most {MAX_FRAMES} frames")
+    faced = [decision for decision in decisions if decision is not None]
+    if not faced:
+        return None
+    named = {decision.shopper_id for decision in faced}
+    distances = [decision.distance for decision in faced if decision.distance is not None]
+    if len(named) == 1 and None not in named:
+        return Decision(faced[0].shopper_id, max(distances) if distances else None)
+    return Decision(None, min(distances) if distances else None)
+
+
+# --- synthetic galleries with a known stranger distribution ------------------------------------------
+
+# Calibrated (bench/identification.py prints the figures) so that, between two templates, strangers
+# are a median 0.83 apart with about 5 in 10,000 within 0.6 (the issue's published tail; the kit's
+# 179 stranger pairs: 0.659-1.025, median 0.833) and one person's templates a median 0.35 apart with
+# 99% within 0.6 (the kit's 74 pairs: 0.018-0.523, median 0.342). Faces vary along a few dozen
+# directions (an identity, Gaussian in LATENT_DIMENSIONS) plus per-photo noise in all 128.
+LATENT_DIMENSIONS = 37
+IDENTITY_RADIUS = 0.535  # identities lie on a sphere: every face has as many lookalikes as any other
+TEMPLATE_NOISE = 0.242  # median length of a photo's noise
+TEMPLATE_NOISE_SPREAD = 0.3  # log-normal spread of that length
+
+
+@dataclass(frozen=True)
+class SyntheticFaces:
+    """A population of synthetic faces: identities, and photos (frames, templates) of them."""
+
+    seed: int
+    identity_scale: float = 1.0  # below 1: a denser population, more lookalikes
+
+    def _basis(self) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, 0])
+        basis, _ = np.linalg.qr(rng.standard_normal((DIMENSIONS, LATENT_DIMENSIONS)))
+        centre = rng.normal(0.0, 0.1, DIMENSIONS)
+        return basis, centre
+
+    def identities(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        basis, centre = self._basis()
+        latent = rng.standard_normal((count, LATENT_DIMENSIONS))
+        latent *= (IDENTITY_RADIUS * self.identity_scale) / np.linalg.norm(latent, axis=1, keepdims=True)
+        return centre + latent @ basis.T
+
+    def photos(self, identities: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
+        """`frames` independent photos of each identity: shape (identities, frames, 128), float32."""
+        count = len(identities)
+        lengths = TEMPLATE_NOISE * np.exp(TEMPLATE_NOISE_SPREAD * rng.standard_normal((count, frames, 1)))
+        noise = rng.standard_normal((count, frames, DIMENSIONS)) / math.sqrt(DIMENSIONS)
+        return (identities[:, None, :] + lengths * noise).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SyntheticGallery:
+    faces: SyntheticFaces
+    identities: np.ndarray  # one row per shopper, in shopper id order (ids 1..size)
+    encodings_by_shopper: dict[int, np.ndarray]
+
+    @property
+    def shopper_ids(self) -> np.ndarray:
+        return np.arange(1, len(self.identities) + 1, dtype=np.int64)
+
+    def strangers(self, count: int, *, seed: int, frames: int = 1) -> np.ndarray:
+        """Held-out strangers from the same population: (count, frames, 128), frames independent."""
+        rng = np.random.default_rng([self.faces.seed, 2, seed])
+        return self.faces.photos(self.faces.identities(count, rng), frames, rng)
+
+    def visits(self, count: int, *, seed: int, frames: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """New photos of `count` enrolled shoppers (drawn with replacement): their ids and (count, frames, 128)."""
+        rng = np.random.default_rng([self.faces.seed, 3, seed])
+        rows = rng.integers(0, len(self.identities), count)
+        return self.shopper_ids[rows], self.faces.photos(self.identities[rows], frames, rng)
+
+
+def synthetic_gallery(
+    size: int,
+    *,
+    seed: int,
+    several_templates_share: float = 0.3,
+    most_templates: int = 3,
+    identity_scale: float = 1.0,
+) -> SyntheticGallery:
+    """`size` shoppers (ids 1..size); a share of them hold 2..`most_templates` templates, the rest one."""
+    faces = SyntheticFaces(seed=seed, identity_scale=identity_scale)
+    rng = np.random.default_rng([seed, 1])
+    identities = faces.identities(size, rng)
+    counts = np.ones(size, dtype=np.int64)
+    several = rng.random(size) < several_templates_share
+    counts[several] = rng.integers(2, most_templates + 1, int(several.sum()))
+    photos = faces.photos(identities, most_templates, rng)
+    encodings = {shopper: photos[row, : counts[row]] for row, shopper in enumerate(range(1, size + 1))}
+    return SyntheticGallery(faces=faces, identities=identities, encodings_by_shopper=encodings)
