@@ -212,7 +212,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     operator = Operator.objects.filter(pk=operator_id).first()
     if operator is None:
         return None
-    INDEXES.refresh_unless_kept()
+    INDEXES.refresh()  # every change noted so far, even while the keeper thread is half-way through a burst
     thresholds = list(settings.MATCH_THRESHOLD_GRID)
     check = gallery_self_check(
         INDEXES.encodings_for(operator_id),

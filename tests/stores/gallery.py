@@ -11,7 +11,7 @@ from django.utils import timezone
 from biometrics import processing
 from biometrics.identification import synthetic_gallery
 from biometrics.keys import key_ring
-from biometrics.models import Enrollment, FaceTemplate
+from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from consent.models import Consent
 from tests.factories import UserFactory, face_consent, published_notice
 
@@ -46,6 +46,8 @@ def population(operator, size: int, *, seed: int = 1, identity_scale: float = 1.
                 FaceTemplate(shopper=shopper, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
             )
     FaceTemplate.objects.bulk_create(templates)
+    # What each consent and template service writes with its change: the match workers' note to re-read.
+    MatchIndexChange.objects.bulk_create(MatchIndexChange(shopper_id=shopper.pk) for shopper in shoppers)
     return held
 
 

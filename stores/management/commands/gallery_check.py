@@ -30,7 +30,11 @@ class Command(BaseCommand):
         before = gallery_check_latest(operator=found)
         current_app.tasks[GALLERY_CHECK_TASK].delay(operator_id=found.pk, trigger=GalleryCheck.Trigger.ON_DEMAND)
         deadline = time.monotonic() + timeout
-        while (check := gallery_check_latest(operator=found)) is None or (before is not None and check.pk == before.pk):
+        # The row this run stores: a check the gallery's growth triggered meanwhile is not this one.
+        asked = GalleryCheck.objects.filter(
+            operator=found, trigger=GalleryCheck.Trigger.ON_DEMAND, id__gt=before.pk if before else 0
+        )
+        while (check := asked.order_by("id").first()) is None:
             if time.monotonic() > deadline:
                 raise CommandError(f"No match worker stored a check within {timeout:.0f} s; is one running?")
             time.sleep(0.2)
