@@ -374,10 +374,10 @@ def frames_decide(decisions: Sequence[Decision | None]) -> Decision | None:
 # 179 stranger pairs: 0.659-1.025, median 0.833) and one person's templates a median 0.35 apart with
 # 99% within 0.6 (the kit's 74 pairs: 0.018-0.523, median 0.342). Faces vary along a few dozen
 # directions (an identity, Gaussian in LATENT_DIMENSIONS) plus per-photo noise in all 128.
-LATENT_DIMENSIONS = 37
+LATENT_DIMENSIONS = 36
 IDENTITY_RADIUS = 0.535  # identities lie on a sphere: every face has as many lookalikes as any other
 TEMPLATE_NOISE = 0.242  # median length of a photo's noise
-TEMPLATE_NOISE_SPREAD = 0.3  # log-normal spread of that length
+TEMPLATE_NOISE_SPREAD = 0.25  # log-normal spread of that length
 
 
 @dataclass(frozen=True)
