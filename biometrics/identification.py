@@ -246,7 +246,20 @@ def gallery_self_check(
     genuine probe: the first template searched against the gallery holding their others. Beyond
     `max_probes` shoppers (None: no limit) a random sample is probed and `sampled` is True.
     """
-    search = GallerySearch(encodings_by_shopper)
+    return check_search(
+        GallerySearch(encodings_by_shopper), thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed
+    )
+
+
+def check_search(
+    search: GallerySearch,
+    *,
+    thresholds: Sequence[float],
+    margin: float,
+    max_probes: int | None = DEFAULT_MAX_PROBES,
+    seed: int = 0,
+) -> SelfCheck:
+    """`gallery_self_check` on a gallery already in a `GallerySearch`."""
     size = len(search)
     positions = np.arange(size, dtype=np.int64)
     sampled = max_probes is not None and size > max_probes
@@ -402,9 +415,13 @@ class SyntheticFaces:
     def photos(self, identities: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
         """`frames` independent photos of each identity: shape (identities, frames, 128), float32."""
         count = len(identities)
-        lengths = TEMPLATE_NOISE * np.exp(TEMPLATE_NOISE_SPREAD * rng.standard_normal((count, frames, 1)))
-        noise = rng.standard_normal((count, frames, DIMENSIONS)) / math.sqrt(DIMENSIONS)
-        return (identities[:, None, :] + lengths * noise).astype(np.float32)
+        lengths = TEMPLATE_NOISE * np.exp(
+            TEMPLATE_NOISE_SPREAD * rng.standard_normal((count, frames, 1), dtype=np.float32)
+        )
+        noise = rng.standard_normal((count, frames, DIMENSIONS), dtype=np.float32)
+        noise *= lengths / np.float32(math.sqrt(DIMENSIONS))
+        noise += np.asarray(identities, dtype=np.float32)[:, None, :]
+        return noise
 
 
 @dataclass(frozen=True)
@@ -440,10 +457,16 @@ def synthetic_gallery(
     """`size` shoppers (ids 1..size); a share of them hold 2..`most_templates` templates, the rest one."""
     faces = SyntheticFaces(seed=seed, identity_scale=identity_scale)
     rng = np.random.default_rng([seed, 1])
-    identities = faces.identities(size, rng)
     counts = np.ones(size, dtype=np.int64)
     several = rng.random(size) < several_templates_share
     counts[several] = rng.integers(2, most_templates + 1, int(several.sum()))
-    photos = faces.photos(identities, most_templates, rng)
-    encodings = {shopper: photos[row, : counts[row]] for row, shopper in enumerate(range(1, size + 1))}
+    identities = np.zeros((size, DIMENSIONS), dtype=np.float32)
+    templates = np.zeros((int(counts.sum()), DIMENSIONS), dtype=np.float32)
+    first_row = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for start in range(0, size, 100_000):  # in slices: a million shoppers' photos at once would take gigabytes
+        stop = min(start + 100_000, size)
+        identities[start:stop] = faces.identities(stop - start, rng)
+        owners = np.repeat(np.arange(start, stop), counts[start:stop])
+        templates[first_row[start] : first_row[start] + len(owners)] = faces.photos(identities[owners], 1, rng)[:, 0]
+    encodings = {row + 1: templates[first_row[row] : first_row[row] + counts[row]] for row in range(size)}
     return SyntheticGallery(faces=faces, identities=identities, encodings_by_shopper=encodings)
