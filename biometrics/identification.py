@@ -217,18 +217,20 @@ class SelfCheck:
 def fpir_upper_bound(false_matches: int, false_pairs: int, probes: int, gallery_size: int) -> float:
     """The one-sided 95% upper bound on FPIR from a leave-one-out check.
 
-    The probes are not independent: two lookalike shoppers each take the other for themselves, so
-    false matches come in pairs. The pairs behave as rare independent events, each seen from one
-    end (sampled check) or both (full check): a pair is found with probability f(2 - f) when a
-    share f of the shoppers is probed, and FPIR = 2 x pairs / N. That makes the distinct pairs a
-    binomial count over m(1 - f/2) effective trials; the bound is the larger of that one and the
-    plain one over the probes (equal when every false match is one-sided).
+    The probes are not independent: two lookalike shoppers may each take the other for themselves,
+    so one close pair can give two false matches. The bound counts clusters: with d false matches
+    per distinct pair, it is the exact binomial bound on x/d events in m/d trials (Kish's design
+    effect; the estimate stays x/m). d is estimated from the pairs seen, shrunk towards the worst
+    case of every pair seen from both ends (2/(2 - f) when a share f of the shoppers is probed) by
+    one pseudo-pair, so that a check with few or no false matches is bounded as if they all were
+    mutual (no false match among N shoppers: about 6/N, not 3/N).
     """
     if probes <= 0:
         return 1.0
-    share = probes / max(gallery_size, 1)
-    pairs_bound = upper_bound(false_pairs, probes * (1.0 - share / 2.0))
-    return max(pairs_bound, upper_bound(false_matches, probes))
+    share = min(probes / max(gallery_size, 1), 1.0)
+    mutual = 2.0 / (2.0 - share)
+    cluster = min(max((false_matches + mutual) / (false_pairs + 1.0), 1.0), 2.0)
+    return upper_bound(false_matches / cluster, probes / cluster)
 
 
 def gallery_self_check(
@@ -330,7 +332,7 @@ def operating_point(
     tir_floor: float,
     small_gallery: int | None = None,
 ) -> OperatingPoint:
-    """The largest candidate threshold, at most `max_threshold`, whose FPIR bound meets the target.
+    """The largest candidate threshold, at most `max_threshold`, up to which every FPIR bound meets the target.
 
     Galleries of at most `small_gallery` shoppers (by default `small_gallery_size(target_fpir)`:
     20 at 1%) keep 1:N at `max_threshold` on the published tail alone: too few strangers for their
@@ -342,7 +344,13 @@ def operating_point(
     if check.gallery_size <= limit:
         return OperatingPoint(max_threshold, True, "small_gallery", prior_fpir(check.gallery_size), None)
     allowed = [figures for figures in check.figures if figures.threshold <= max_threshold + 1e-12]
-    meeting = [figures for figures in allowed if figures.fpir_upper <= target_fpir]
+    # Ascending, stopping at the first that fails: the one picked is wrong only if the bound failed
+    # at the first threshold past the true one, a 5% event, however many candidates there are.
+    meeting = []
+    for figures in allowed:
+        if figures.fpir_upper > target_fpir:
+            break
+        meeting.append(figures)
     if not meeting:
         best_possible = min(
             (fpir_upper_bound(0, 0, figures.strangers, check.gallery_size) for figures in allowed), default=1.0

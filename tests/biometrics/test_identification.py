@@ -109,7 +109,7 @@ def test_lookalikes_take_each_other_for_themselves_and_templates_find_their_shop
     assert (low.genuine, low.true_matches, low.tir) == (1, 0, 0.0)
     assert (middle.true_matches, middle.tir) == (1, 1.0)
     # Two lookalikes are one event seen from both ends: the bound counts 1 pair in 2 trials.
-    assert high.fpir_upper == pytest.approx(max(upper_bound(1, 2), upper_bound(2, 4)))
+    assert high.fpir_upper == pytest.approx(upper_bound(1, 2))
 
 
 def test_a_lookalike_too_close_to_a_second_one_is_refused_by_the_margin():
@@ -201,6 +201,11 @@ def test_the_largest_threshold_whose_bound_meets_the_target_is_chosen():
     )
     assert (point.threshold, point.one_to_n, point.reason) == (0.5, True, "target_met")
     assert (point.fpir_upper, point.tir) == (0.008, 0.95)
+
+
+def test_a_threshold_past_one_whose_bound_fails_is_not_taken():
+    point = operating_point(self_check(figures(0.45, 0.004), figures(0.5, 0.012), figures(0.55, 0.009)), **RULE)
+    assert point.threshold == 0.45
 
 
 def test_never_above_the_configured_threshold():
