@@ -125,7 +125,11 @@ def synthetic(size: int) -> list[str]:
             tir_chosen = f"{(named(shoppers, chosen, frames) == truth).mean():6.3f}"
             figures = f"{chosen:6.3f} {picked.fpir_upper:7.4f} {picked.tir:6.3f}"
         else:
-            true_chosen, tir_chosen, figures = f"{'-':>7s}", f"{'-':>6s}", f"{'-':>6s} {'-':>7s} {'-':>6s}"
+            # 1:N stops: the figures the reason rests on (the bound at the lowest candidate, or the TIR
+            # at the threshold that met the target).
+            bound = f"{point.fpir_upper:7.4f}" if point.fpir_upper is not None else f"{'-':>7s}"
+            tir = f"{point.tir:6.3f}" if point.tir is not None else f"{'-':>6s}"
+            true_chosen, tir_chosen, figures = f"{'-':>7s}", f"{'-':>6s}", f"{'-':>6s} {bound} {tir}"
         lines.append(
             f"{size:>9,} {'x' + str(frames):>6s} {true_default:8.4f} {tir_default:7.3f} {default.fpir:8.4f}"
             f" {default.fpir_upper:8.4f} {'yes' if check.sampled else 'no':>7s} {figures}"
