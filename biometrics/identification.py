@@ -12,8 +12,9 @@ distribution for the tests and `bench/identification.py`.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -96,6 +97,20 @@ def lower_bound(successes: float, trials: float, confidence: float = CONFIDENCE)
     if successes >= trials:
         return (1.0 - confidence) ** (1.0 / trials)
     return beta_quantile(1.0 - confidence, successes, trials - successes + 1.0)
+
+
+@contextlib.contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Search on `count` threads (None: every core); the setting belongs to the calling thread."""
+    if count is None:
+        yield
+        return
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 # --- searching a whole gallery at once ------------------------------------------------------------
@@ -240,6 +255,7 @@ def gallery_self_check(
     margin: float,
     max_probes: int | None = DEFAULT_MAX_PROBES,
     seed: int = 0,
+    threads: int | None = None,
 ) -> SelfCheck:
     """Leave-one-out over the gallery with the door's rule, at every candidate threshold.
 
@@ -247,9 +263,15 @@ def gallery_self_check(
     everyone else: a `match` is a false identification. A shopper with 2+ templates also gives a
     genuine probe: the first template searched against the gallery holding their others. Beyond
     `max_probes` shoppers (None: no limit) a random sample is probed and `sampled` is True.
+    `threads` caps the cores the search takes (None: all), e.g. beside a match worker's doors.
     """
     return check_search(
-        GallerySearch(encodings_by_shopper), thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed
+        GallerySearch(encodings_by_shopper),
+        thresholds=thresholds,
+        margin=margin,
+        max_probes=max_probes,
+        seed=seed,
+        threads=threads,
     )
 
 
@@ -260,8 +282,16 @@ def check_search(
     margin: float,
     max_probes: int | None = DEFAULT_MAX_PROBES,
     seed: int = 0,
+    threads: int | None = None,
 ) -> SelfCheck:
     """`gallery_self_check` on a gallery already in a `GallerySearch`."""
+    with _threads(threads):
+        return _check(search, thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed)
+
+
+def _check(
+    search: GallerySearch, *, thresholds: Sequence[float], margin: float, max_probes: int | None, seed: int
+) -> SelfCheck:
     size = len(search)
     positions = np.arange(size, dtype=np.int64)
     sampled = max_probes is not None and size > max_probes

@@ -2,6 +2,7 @@
 
 import math
 
+import faiss
 import numpy as np
 import pytest
 from scipy import stats
@@ -127,6 +128,14 @@ def test_huge_galleries_are_sampled_and_reproducibly():
     assert first.sampled and first.figures[0].strangers == 500 and first == again
     assert not everyone.sampled and everyone.figures[0].strangers == 3000
     assert DEFAULT_MAX_PROBES == 10_000
+
+
+def test_a_check_on_one_thread_finds_the_same_and_leaves_the_threads_as_they_were():
+    gallery = synthetic_gallery(2000, seed=6)
+    before = faiss.omp_get_max_threads()
+    one = gallery_self_check(gallery.encodings_by_shopper, thresholds=[0.55], margin=MARGIN, threads=1)
+    assert faiss.omp_get_max_threads() == before
+    assert one == gallery_self_check(gallery.encodings_by_shopper, thresholds=[0.55], margin=MARGIN)
 
 
 # --- Acceptance 1: the estimate is within its bound of the FPIR held-out strangers meet --------------
