@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from biometrics.binomial_bounds import lower_bound, upper_bound
 from biometrics.identification import (
     DEFAULT_MAX_PROBES,
     GallerySearch,
@@ -14,12 +15,10 @@ from biometrics.identification import (
     ThresholdFigures,
     frames_decide,
     gallery_self_check,
-    lower_bound,
     operating_point,
     rule_matches,
     small_gallery_size,
     synthetic_gallery,
-    upper_bound,
 )
 from biometrics.match_index import Candidate, Decision, MatchIndex, decide
 
