@@ -6,22 +6,24 @@ and searches their face against everyone else with the door's rule (`match_index
 identification rate (FPIR) at this gallery's size with an exact one-sided 95% upper bound, and,
 from shoppers holding several templates, the true identification rate (TIR). `operating_point`
 turns a check into the threshold the door may use, or says 1:N must stop; `frames_decide` is the
-rule for several frames of one approach; `synthetic_gallery` makes galleries with a known stranger
-distribution for the tests and `bench/identification.py`.
+rule for several frames of one approach; `synthetic_gallery` (from biometrics/synthetic_faces.py)
+makes galleries with a known stranger distribution for the tests and `bench/identification.py`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import faiss
 import numpy as np
 
+from biometrics.binomial_bounds import lower_bound, upper_bound
 from biometrics.match_index import DIMENSIONS, Decision
+from biometrics.synthetic_faces import SyntheticGallery as SyntheticGallery
+from biometrics.synthetic_faces import synthetic_gallery as synthetic_gallery
 
-CONFIDENCE = 0.95
 # Stranger probes beyond this are a random sample: a check costs probes x templates distance rows.
 DEFAULT_MAX_PROBES = 10_000
 # The published stranger tail of the face model: about 5 in 10,000 strangers within 0.6 (dlib issue
@@ -31,71 +33,18 @@ MAX_FRAMES = 3
 _BATCH = 2048
 
 
-# --- exact binomial bounds (Clopper-Pearson), without scipy ---------------------------------------
-
-
-def _continued_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the regularized incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, 100_000):
-        m2 = 2 * m
-        for numerator in (
-            m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)),
-            -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= d * c
-        if abs(d * c - 1.0) < 1e-15:
-            break
-    return result
-
-
-def regularized_beta(x: float, a: float, b: float) -> float:
-    """I_x(a, b): the cumulative distribution of Beta(a, b) at x."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _continued_fraction(b, a, 1.0 - x) / b
-
-
-def beta_quantile(probability: float, a: float, b: float) -> float:
-    """The x with I_x(a, b) = probability, by bisection (monotone, so exact to float precision)."""
-    low, high = 0.0, 1.0
-    for _ in range(200):
-        middle = (low + high) / 2
-        if middle in (low, high):
-            break
-        if regularized_beta(middle, a, b) < probability:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
-def upper_bound(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
-    """One-sided Clopper-Pearson upper bound on a rate (trials may be an effective, non-whole count)."""
-    if trials <= 0 or successes >= trials:
-        return 1.0
-    return beta_quantile(confidence, successes + 1.0, trials - successes)
-
-
-def lower_bound(successes: float, trials: float, confidence: float = CONFIDENCE) -> float:
-    """One-sided Clopper-Pearson lower bound on a rate."""
-    if trials <= 0 or successes <= 0:
-        return 0.0
-    if successes >= trials:
-        return (1.0 - confidence) ** (1.0 / trials)
-    return beta_quantile(1.0 - confidence, successes, trials - successes + 1.0)
+@contextlib.contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Search on `count` threads (None: every core); the setting belongs to the calling thread."""
+    if count is None:
+        yield
+        return
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 # --- searching a whole gallery at once ------------------------------------------------------------
@@ -217,18 +166,20 @@ class SelfCheck:
 def fpir_upper_bound(false_matches: int, false_pairs: int, probes: int, gallery_size: int) -> float:
     """The one-sided 95% upper bound on FPIR from a leave-one-out check.
 
-    The probes are not independent: two lookalike shoppers each take the other for themselves, so
-    false matches come in pairs. The pairs behave as rare independent events, each seen from one
-    end (sampled check) or both (full check): a pair is found with probability f(2 - f) when a
-    share f of the shoppers is probed, and FPIR = 2 x pairs / N. That makes the distinct pairs a
-    binomial count over m(1 - f/2) effective trials; the bound is the larger of that one and the
-    plain one over the probes (equal when every false match is one-sided).
+    The probes are not independent: two lookalike shoppers may each take the other for themselves,
+    so one close pair can give two false matches. The bound counts clusters: with d false matches
+    per distinct pair, it is the exact binomial bound on x/d events in m/d trials (Kish's design
+    effect; the estimate stays x/m). d is estimated from the pairs seen, shrunk towards the worst
+    case of every pair seen from both ends (2/(2 - f) when a share f of the shoppers is probed) by
+    one pseudo-pair, so that a check with few or no false matches is bounded as if they all were
+    mutual (no false match among N shoppers: about 6/N, not 3/N).
     """
     if probes <= 0:
         return 1.0
-    share = probes / max(gallery_size, 1)
-    pairs_bound = upper_bound(false_pairs, probes * (1.0 - share / 2.0))
-    return max(pairs_bound, upper_bound(false_matches, probes))
+    share = min(probes / max(gallery_size, 1), 1.0)
+    mutual = 2.0 / (2.0 - share)
+    cluster = min(max((false_matches + mutual) / (false_pairs + 1.0), 1.0), 2.0)
+    return upper_bound(false_matches / cluster, probes / cluster)
 
 
 def gallery_self_check(
@@ -238,6 +189,7 @@ def gallery_self_check(
     margin: float,
     max_probes: int | None = DEFAULT_MAX_PROBES,
     seed: int = 0,
+    threads: int | None = None,
 ) -> SelfCheck:
     """Leave-one-out over the gallery with the door's rule, at every candidate threshold.
 
@@ -245,8 +197,35 @@ def gallery_self_check(
     everyone else: a `match` is a false identification. A shopper with 2+ templates also gives a
     genuine probe: the first template searched against the gallery holding their others. Beyond
     `max_probes` shoppers (None: no limit) a random sample is probed and `sampled` is True.
+    `threads` caps the cores the search takes (None: all), e.g. beside a match worker's doors.
     """
-    search = GallerySearch(encodings_by_shopper)
+    return check_search(
+        GallerySearch(encodings_by_shopper),
+        thresholds=thresholds,
+        margin=margin,
+        max_probes=max_probes,
+        seed=seed,
+        threads=threads,
+    )
+
+
+def check_search(
+    search: GallerySearch,
+    *,
+    thresholds: Sequence[float],
+    margin: float,
+    max_probes: int | None = DEFAULT_MAX_PROBES,
+    seed: int = 0,
+    threads: int | None = None,
+) -> SelfCheck:
+    """`gallery_self_check` on a gallery already in a `GallerySearch`."""
+    with _threads(threads):
+        return _check(search, thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed)
+
+
+def _check(
+    search: GallerySearch, *, thresholds: Sequence[float], margin: float, max_probes: int | None, seed: int
+) -> SelfCheck:
     size = len(search)
     positions = np.arange(size, dtype=np.int64)
     sampled = max_probes is not None and size > max_probes
@@ -317,7 +296,7 @@ def operating_point(
     tir_floor: float,
     small_gallery: int | None = None,
 ) -> OperatingPoint:
-    """The largest candidate threshold, at most `max_threshold`, whose FPIR bound meets the target.
+    """The largest candidate threshold, at most `max_threshold`, up to which every FPIR bound meets the target.
 
     Galleries of at most `small_gallery` shoppers (by default `small_gallery_size(target_fpir)`:
     20 at 1%) keep 1:N at `max_threshold` on the published tail alone: too few strangers for their
@@ -329,7 +308,13 @@ def operating_point(
     if check.gallery_size <= limit:
         return OperatingPoint(max_threshold, True, "small_gallery", prior_fpir(check.gallery_size), None)
     allowed = [figures for figures in check.figures if figures.threshold <= max_threshold + 1e-12]
-    meeting = [figures for figures in allowed if figures.fpir_upper <= target_fpir]
+    # Ascending, stopping at the first that fails: the one picked is wrong only if the bound failed
+    # at the first threshold past the true one, a 5% event, however many candidates there are.
+    meeting = []
+    for figures in allowed:
+        if figures.fpir_upper > target_fpir:
+            break
+        meeting.append(figures)
     if not meeting:
         best_possible = min(
             (fpir_upper_bound(0, 0, figures.strangers, check.gallery_size) for figures in allowed), default=1.0
@@ -365,85 +350,3 @@ def frames_decide(decisions: Sequence[Decision | None]) -> Decision | None:
     if len(named) == 1 and None not in named:
         return Decision(faced[0].shopper_id, max(distances) if distances else None)
     return Decision(None, min(distances) if distances else None)
-
-
-# --- synthetic galleries with a known stranger distribution ------------------------------------------
-
-# Calibrated (bench/identification.py prints the figures) so that, between two templates, strangers
-# are a median 0.83 apart with about 5 in 10,000 within 0.6 (the issue's published tail; the kit's
-# 179 stranger pairs: 0.659-1.025, median 0.833) and one person's templates a median 0.35 apart with
-# 99% within 0.6 (the kit's 74 pairs: 0.018-0.523, median 0.342). Faces vary along a few dozen
-# directions (an identity, Gaussian in LATENT_DIMENSIONS) plus per-photo noise in all 128.
-LATENT_DIMENSIONS = 37
-IDENTITY_RADIUS = 0.535  # identities lie on a sphere: every face has as many lookalikes as any other
-TEMPLATE_NOISE = 0.242  # median length of a photo's noise
-TEMPLATE_NOISE_SPREAD = 0.3  # log-normal spread of that length
-
-
-@dataclass(frozen=True)
-class SyntheticFaces:
-    """A population of synthetic faces: identities, and photos (frames, templates) of them."""
-
-    seed: int
-    identity_scale: float = 1.0  # below 1: a denser population, more lookalikes
-
-    def _basis(self) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([self.seed, 0])
-        basis, _ = np.linalg.qr(rng.standard_normal((DIMENSIONS, LATENT_DIMENSIONS)))
-        centre = rng.normal(0.0, 0.1, DIMENSIONS)
-        return basis, centre
-
-    def identities(self, count: int, rng: np.random.Generator) -> np.ndarray:
-        basis, centre = self._basis()
-        latent = rng.standard_normal((count, LATENT_DIMENSIONS))
-        latent *= (IDENTITY_RADIUS * self.identity_scale) / np.linalg.norm(latent, axis=1, keepdims=True)
-        return centre + latent @ basis.T
-
-    def photos(self, identities: np.ndarray, frames: int, rng: np.random.Generator) -> np.ndarray:
-        """`frames` independent photos of each identity: shape (identities, frames, 128), float32."""
-        count = len(identities)
-        lengths = TEMPLATE_NOISE * np.exp(TEMPLATE_NOISE_SPREAD * rng.standard_normal((count, frames, 1)))
-        noise = rng.standard_normal((count, frames, DIMENSIONS)) / math.sqrt(DIMENSIONS)
-        return (identities[:, None, :] + lengths * noise).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class SyntheticGallery:
-    faces: SyntheticFaces
-    identities: np.ndarray  # one row per shopper, in shopper id order (ids 1..size)
-    encodings_by_shopper: dict[int, np.ndarray]
-
-    @property
-    def shopper_ids(self) -> np.ndarray:
-        return np.arange(1, len(self.identities) + 1, dtype=np.int64)
-
-    def strangers(self, count: int, *, seed: int, frames: int = 1) -> np.ndarray:
-        """Held-out strangers from the same population: (count, frames, 128), frames independent."""
-        rng = np.random.default_rng([self.faces.seed, 2, seed])
-        return self.faces.photos(self.faces.identities(count, rng), frames, rng)
-
-    def visits(self, count: int, *, seed: int, frames: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """New photos of `count` enrolled shoppers (drawn with replacement): their ids and (count, frames, 128)."""
-        rng = np.random.default_rng([self.faces.seed, 3, seed])
-        rows = rng.integers(0, len(self.identities), count)
-        return self.shopper_ids[rows], self.faces.photos(self.identities[rows], frames, rng)
-
-
-def synthetic_gallery(
-    size: int,
-    *,
-    seed: int,
-    several_templates_share: float = 0.3,
-    most_templates: int = 3,
-    identity_scale: float = 1.0,
-) -> SyntheticGallery:
-    """`size` shoppers (ids 1..size); a share of them hold 2..`most_templates` templates, the rest one."""
-    faces = SyntheticFaces(seed=seed, identity_scale=identity_scale)
-    rng = np.random.default_rng([seed, 1])
-    identities = faces.identities(size, rng)
-    counts = np.ones(size, dtype=np.int64)
-    several = rng.random(size) < several_templates_share
-    counts[several] = rng.integers(2, most_templates + 1, int(several.sum()))
-    photos = faces.photos(identities, most_templates, rng)
-    encodings = {shopper: photos[row, : counts[row]] for row, shopper in enumerate(range(1, size + 1))}
-    return SyntheticGallery(faces=faces, identities=identities, encodings_by_shopper=encodings)
