@@ -11,6 +11,7 @@ database before it answers.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -220,6 +221,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
         margin=settings.MATCH_MARGIN,
         max_probes=settings.MATCH_GALLERY_CHECK_SAMPLE,
         seed=0,
+        threads=_check_threads(),
     )
     point = operating_point(
         check,
@@ -235,6 +237,11 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
         thresholds=thresholds,
         tir_floor=settings.MATCH_TIR_FLOOR,
     )
+
+
+def _check_threads() -> int:
+    """Every core but one: the check runs in a match worker, beside the doors' probes."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def gallery_checks_run(*, trigger: str) -> list[int]:
