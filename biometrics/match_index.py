@@ -148,6 +148,20 @@ class MatchIndex:
         ranked = sorted(best.items(), key=lambda item: item[1])[:shoppers]
         return [Candidate(shopper_id, distance) for shopper_id, distance in ranked]
 
+    def encodings_by_shopper(self) -> dict[int, np.ndarray]:
+        """A copy of every shopper's encodings, for the gallery self-check run beside the index."""
+        with self._lock:
+            shoppers = list(self._vectors.items())
+            if not shoppers:
+                return {}
+            ids = np.asarray([vector_id for _, vector_ids in shoppers for vector_id in vector_ids], dtype=np.int64)
+            stored = self._index.reconstruct_batch(ids)
+        result, position = {}, 0
+        for shopper_id, vector_ids in shoppers:
+            result[shopper_id] = stored[position : position + len(vector_ids)]
+            position += len(vector_ids)
+        return result
+
     def distance_to(self, shopper_id: int, probe: np.ndarray) -> float | None:
         """1:1: the distance from the probe to one shopper's closest template, or None if not held."""
         with self._lock:

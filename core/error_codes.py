@@ -138,6 +138,13 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("invalid_encoding", (400,), "The encoding must be a list of 128 finite numbers."),
         ("unreadable_image", (400,), "The photo is not a readable JPEG, PNG or WebP image."),
         ("match_unavailable", (503,), "Matching is not available right now; admit by entry pass."),
+        (
+            "one_to_one_required",
+            (409,),
+            "The operator's gallery check found 1:N too risky for its target: send the probe with an entry pass"
+            " (or the pass alone).",
+        ),
+        ("too_many_frames", (400,), "More than 3 frames of one approach in one match request."),
     ],
     "Operators and stores (staff)": [
         ("slug_taken", (409,), "Another operator or store already uses this slug."),
@@ -145,6 +152,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("store_in_use", (409,), "The store still has devices or visits."),
         ("signage_not_confirmed", (409,), "A store goes live only after its signage is confirmed."),
         ("private_space", (400,), "Devices may not be placed in private spaces (toilets, changing rooms)."),
+        (
+            "target_fpir_too_high",
+            (400,),
+            "An operator's target false identification rate may be lower than the site's, never higher.",
+        ),
     ],
 }
 

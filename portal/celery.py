@@ -19,6 +19,14 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Matching already treats a consent past its validity as ended; this records the expiry.
     "consent-expire-due": {"task": "consent.expire_due", "schedule": crontab(minute="*/15")},
+    # Each operator's gallery measures its own false identification risk and sets the door's threshold
+    # (or stops 1:N); it runs in a match worker, where the indexes are. Changes of more than
+    # MATCH_GALLERY_CHECK_CHANGE trigger a check at once (docs/decisions/0025).
+    "gallery-check-nightly": {
+        "task": "stores.gallery_check",
+        "schedule": crontab(hour=3, minute=30),
+        "kwargs": {"trigger": "nightly"},
+    },
     # Result backends that cannot expire entries themselves (the embedded file backend) are purged of
     # results older than CELERY_RESULT_EXPIRES; Celery's default would wait for 4 a.m.
     "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": crontab(minute="*/5")},

@@ -229,6 +229,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "biometrics.enrollment*": {"queue": "enroll"},
     "stores.match*": {"queue": "match"},
+    # It searches the indexes, which only match workers hold (decrypted templates never leave them).
+    "stores.gallery_check": {"queue": "match"},
     "*.erasure*": {"queue": "erasure"},
 }
 CELERY_TASK_SERIALIZER = "json"
@@ -329,6 +331,27 @@ MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 # How often match workers read new consent and template changes into their indexes.
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
+# The gallery check (docs/decisions/0025-gallery-check-at-the-door.md): each operator's gallery measures
+# its own false-positive identification rate (FPIR); the door uses the largest threshold of the grid whose
+# 95% upper bound meets the target, and stops 1:N (one_to_one_required) where none does while the
+# estimated true identification rate stays above the floor. An operator may set a lower target, not a higher.
+MATCH_TARGET_FPIR = env.float("MATCH_TARGET_FPIR", default=0.01)
+MATCH_TIR_FLOOR = env.float("MATCH_TIR_FLOOR", default=0.90)
+# The thresholds the check tries; those above MATCH_THRESHOLD are dropped (it is the ceiling).
+MATCH_THRESHOLD_GRID = sorted(
+    {
+        round(value, 4)
+        for value in env.list(
+            "MATCH_THRESHOLD_GRID", cast=float, default=[0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55]
+        )
+        if 0 < value <= MATCH_THRESHOLD
+    }
+    | {MATCH_THRESHOLD}
+)
+# At most this many shoppers are searched against the others; larger galleries are sampled (the bound says so).
+MATCH_GALLERY_CHECK_SAMPLE = env.int("MATCH_GALLERY_CHECK_SAMPLE", default=10_000)
+# A gallery that grew or shrank by more than this share since its last check is checked again.
+MATCH_GALLERY_CHECK_CHANGE = env.float("MATCH_GALLERY_CHECK_CHANGE", default=0.10)
 # /simulator/ lets staff play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 # Where the simulator sends its signed requests: empty calls the device API in the web process

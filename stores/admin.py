@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.audit import Actor
 from core.errors import DomainError, ValidationFailed
-from stores.models import Device, MatchEvent, Operator, ProbeCounter, Store, Visit
+from stores.models import Device, GalleryCheck, MatchEvent, Operator, ProbeCounter, Store, Visit
 from stores.services import (
     device_location_check,
     device_register,
@@ -29,6 +29,7 @@ from stores.services import (
     store_delete,
     store_go_live,
     store_update,
+    target_fpir_check,
 )
 
 # What staff edit; each is a keyword of the services (a new model field shows up here only when they take it).
@@ -44,6 +45,7 @@ OPERATOR_FIELDS = [
     "privacy_officer_email",
     "template_retention_days",
     "footprint_retention_days",
+    "target_fpir",
 ]
 STORE_FIELDS = ["name", "slug", "address", "mode"]
 # Status and signage change only through the actions below (the services), never by editing a form.
@@ -79,8 +81,24 @@ class StoreInline(admin.TabularInline):
     readonly_fields = STORE_STATE_FIELDS
 
 
+class OperatorForm(forms.ModelForm):
+    class Meta:
+        model = Operator
+        fields = OPERATOR_FIELDS
+
+    def clean_target_fpir(self):
+        # The service's own rule (lower than the site's, never higher), shown beside the field.
+        value = self.cleaned_data.get("target_fpir")
+        try:
+            target_fpir_check(target_fpir=value)
+        except ValidationFailed as refusal:
+            raise forms.ValidationError(refusal.message, code=refusal.code) from refusal
+        return value
+
+
 @admin.register(Operator)
 class OperatorAdmin(ServiceAdmin):
+    form = OperatorForm
     list_display = ["name", "slug", "jurisdiction", "contact_email", "privacy_officer_email"]
     search_fields = ["name", "legal_name"]
     fields = OPERATOR_FIELDS
@@ -261,3 +279,27 @@ class ProbeCounterAdmin(ReadOnlyAdmin):
     fields = list_display = ["day", "device", "matched", "no_match", "no_face"]
     list_filter = ["day"]
     list_select_related = ["device"]
+
+
+@admin.register(GalleryCheck)
+class GalleryCheckAdmin(ReadOnlyAdmin):
+    """What each gallery check found and decided: the record the authorities' document draws on."""
+
+    list_display = ["checked_at", "operator", "trigger", "gallery_size", "sampled", "threshold", "one_to_n"]
+    fields = [
+        "checked_at",
+        "operator",
+        "trigger",
+        "gallery_size",
+        "sampled",
+        "thresholds",
+        "margin",
+        "target_fpir",
+        "tir_floor",
+        "figures",
+        "threshold",
+        "one_to_n",
+        "reason",
+    ]
+    list_filter = ["one_to_n", "trigger", "operator"]
+    list_select_related = ["operator"]

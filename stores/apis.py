@@ -23,7 +23,7 @@ from core.errors import UnsupportedMediaType, ValidationFailed
 from core.http import media_type
 from core.parsers import json_body
 from stores.authentication import DeviceSignatureAuthentication, IsDevice
-from stores.door.services import DoorAnswer, door_entry_pass, door_match
+from stores.door.services import MAX_FRAMES, DoorAnswer, door_entry_pass, door_match
 from stores.selectors import operator_get_by_slug, operator_list
 
 
@@ -125,6 +125,17 @@ class EncodingField(serializers.Field):
         return list(value)
 
 
+class FramesField(serializers.ListField):
+    """Up to MAX_FRAMES frames of one approach; more answer 400 `too_many_frames` before any is decoded."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > MAX_FRAMES:
+            raise ValidationFailed(
+                _("Send at most %(count)d frames of one approach.") % {"count": MAX_FRAMES}, code="too_many_frames"
+            )
+        return super().to_internal_value(data)
+
+
 PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/octet-stream")
 
 
@@ -133,6 +144,21 @@ class DeviceMatchApi(DeviceApi):
         photo = Base64PhotoField(required=False, help_text="The photo, base64 (JPEG, PNG or WebP).")
         encoding = EncodingField(
             required=False, help_text="Or 128 numbers computed on the device: no photo leaves the store."
+        )
+        photos = FramesField(
+            child=Base64PhotoField(),
+            required=False,
+            min_length=1,
+            max_length=MAX_FRAMES,
+            help_text="Or 1-3 frames of one approach, each a base64 photo: a match needs every frame with a face "
+            "to name the same shopper. 4 or more: 400 too_many_frames.",
+        )
+        encodings = FramesField(
+            child=EncodingField(),
+            required=False,
+            min_length=1,
+            max_length=MAX_FRAMES,
+            help_text="Or 1-3 frames of one approach, each 128 numbers computed on the device.",
         )
         entry_pass = serializers.CharField(
             required=False,
@@ -150,7 +176,12 @@ class DeviceMatchApi(DeviceApi):
         description=(
             "Answers `match` with a pseudonymous reference, or `no_match`; nothing else. Send JSON (a base64 "
             "photo or an encoding, with an entry pass in 1:1 stores), or the photo itself as the body with "
-            "its image content type: the same check, without a third more bytes to send and decode."
+            "its image content type: the same check, without a third more bytes to send and decode. A door "
+            "may send up to 3 frames of one approach instead (`photos` or `encodings`): it is a match only when "
+            "every frame with a face names the same shopper; frames that disagree answer `no_match`, 4 or more "
+            "400 `too_many_frames`. Where the operator's gallery check found 1:N too risky (its gallery too large "
+            "or too dense for its target false identification rate), a probe without an entry pass answers 409 "
+            "`one_to_one_required`: ask for the entry pass (with this face, or at `device/entry-pass`)."
         ),
     )
     def post(self, request):
@@ -167,6 +198,8 @@ class DeviceMatchApi(DeviceApi):
                 photo=data.get("photo"),
                 encoding=data.get("encoding"),
                 entry_pass=data.get("entry_pass"),
+                photos=data.get("photos"),
+                encodings=data.get("encodings"),
             )
         )
 
@@ -174,7 +207,7 @@ class DeviceMatchApi(DeviceApi):
         try:
             return self.payload(request, self.InputSerializer)
         except ValidationError as error:
-            if "photo" in error.detail:
+            if "photo" in error.detail or "photos" in error.detail:
                 raise ValidationFailed(_("The photo must be base64."), code="unreadable_image") from error
             raise
 

@@ -139,6 +139,24 @@ class DeviceClient:
             payload["entry_pass"] = entry_pass
         return self.send("POST", MATCH_PATH, payload)
 
+    def match_frames(
+        self,
+        *,
+        photos: list[bytes] | None = None,
+        encodings: list[list[float]] | None = None,
+        entry_pass: str | None = None,
+    ) -> DeviceResponse:
+        """Up to 3 frames of one approach (photos, or encodings computed on the device): a match only when
+        every frame with a face names the same shopper."""
+        payload: dict[str, Any] = {}
+        if photos is not None:
+            payload["photos"] = [base64.b64encode(photo).decode() for photo in photos]
+        if encodings is not None:
+            payload["encodings"] = [[float(value) for value in encoding] for encoding in encodings]
+        if entry_pass:
+            payload["entry_pass"] = entry_pass
+        return self.send("POST", MATCH_PATH, payload)
+
     def entry_pass(self, token: str) -> DeviceResponse:
         return self.send("POST", ENTRY_PASS_PATH, {"entry_pass": token})
 

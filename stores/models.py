@@ -60,6 +60,19 @@ class Operator(models.Model):
             " nothing destroys them on a schedule."
         ),
     )
+    # The false-positive identification rate this operator accepts at its doors; empty: MATCH_TARGET_FPIR.
+    # Lower only (stores.services.operator_update refuses a higher one): docs/decisions/0025.
+    target_fpir = models.FloatField(
+        _("target false identification rate"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.00001), MaxValueValidator(1.0)],
+        help_text=_(
+            "The share of strangers the door may take for an enrolled shopper, at most the site's setting"
+            " (empty: the setting). A lower target makes the gallery check lower the threshold sooner, or"
+            " stop 1:N."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -228,3 +241,45 @@ class ProbeCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.day}: {self.matched} matched, {self.no_match} not"
+
+
+class GalleryCheck(models.Model):
+    """One run of the gallery check for one operator: what its own gallery says of false identifications.
+
+    Every pair of different shoppers is a pair of strangers; each sampled shopper is searched against the
+    others with the door's rule, at each threshold of the grid. The chosen threshold and whether 1:N stays
+    on apply to the operator's doors from this row on (the latest row is the one in force). Written only
+    by `stores.services.gallery_check_record`; figures only, no encoding or shopper.
+    """
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", _("Nightly")
+        GALLERY_CHANGED = "gallery_changed", _("The gallery grew or shrank")
+        ON_DEMAND = "on_demand", _("On demand")
+
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="gallery_checks")
+    checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=Trigger.choices)
+    gallery_size = models.PositiveIntegerField(_("shoppers in the gallery"))
+    # True when a random sample of the shoppers was searched (MATCH_GALLERY_CHECK_SAMPLE); each row of
+    # `figures` says how many (`strangers`).
+    sampled = models.BooleanField(_("sampled"))
+    # The rule: the thresholds tried, the door's margin, the target and the floor it was held to.
+    thresholds = models.JSONField(_("thresholds tried"))
+    margin = models.FloatField(_("margin"))
+    target_fpir = models.FloatField(_("target false identification rate"))
+    tir_floor = models.FloatField(_("true identification floor"))
+    # One object per threshold: strangers, false_matches, fpir, fpir_upper, genuine, true_matches, tir, tir_lower.
+    figures = models.JSONField(_("figures per threshold"))
+    threshold = models.FloatField(_("chosen threshold"), null=True, blank=True)
+    one_to_n = models.BooleanField(_("1:N on"))
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["operator", "-id"], name="gallery_check_latest")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.operator_id} {self.checked_at:%Y-%m-%d %H:%M}: {self.threshold} {'1:N' if self.one_to_n else '1:1'}"
+        )

@@ -1,4 +1,4 @@
-"""Reads for operators: the list shoppers choose from, and one operator by its slug.
+"""Reads for operators: the list shoppers choose from, one operator by its slug, and its gallery check in force.
 
 Operators are this app's (docs/decisions/0014-layers.md): consent reaches them only through its
 own foreign keys, never as a list or a lookup of its own.
@@ -6,11 +6,15 @@ own foreign keys, never as a list or a lookup of its own.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from core.db import PreparedQuery
 from core.errors import NotFound
-from stores.models import Operator
+from stores.models import GalleryCheck, Operator
 
 
 def operator_list() -> QuerySet[Operator]:
@@ -23,3 +27,42 @@ def operator_get_by_slug(*, slug: str) -> Operator:
     if operator is None:
         raise NotFound(_("No such operator."), code="operator_not_found")
     return operator
+
+
+def operator_target_fpir(operator: Operator) -> float:
+    """The false identification rate the operator's doors are held to: its own, else the site's."""
+    return operator.target_fpir if operator.target_fpir is not None else settings.MATCH_TARGET_FPIR
+
+
+# Read on every 1:N probe at the door, in one round trip; the ORM writes it once (core.db.PreparedQuery).
+_in_force = PreparedQuery(
+    lambda operator_id: Operator.objects.filter(pk=operator_id).values(
+        "target_fpir",
+        threshold=Subquery(
+            GalleryCheck.objects.filter(operator=OuterRef("pk")).order_by("-id").values("threshold")[:1]
+        ),
+        one_to_n=Subquery(GalleryCheck.objects.filter(operator=OuterRef("pk")).order_by("-id").values("one_to_n")[:1]),
+    ),
+    operator_id=int,
+)
+
+
+@dataclass(frozen=True)
+class DoorRule:
+    """What the door applies to 1:N for one operator: its latest gallery check's, or none yet."""
+
+    checked: bool
+    one_to_n: bool
+    threshold: float | None  # the check's; None before any check (the match worker decides by size)
+    target_fpir: float | None  # the operator's own target, None for the site's
+
+
+def door_rule(*, operator_id: int) -> DoorRule:
+    rows = _in_force.rows(operator_id=operator_id)
+    row = rows[0] if rows else {"target_fpir": None, "threshold": None, "one_to_n": None}
+    checked = row["one_to_n"] is not None
+    return DoorRule(checked, bool(row["one_to_n"]) if checked else True, row["threshold"], row["target_fpir"])
+
+
+def gallery_check_latest(*, operator: Operator) -> GalleryCheck | None:
+    return GalleryCheck.objects.filter(operator=operator).order_by("-id").first()

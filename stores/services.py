@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,8 +15,13 @@ from consent.selectors import operator_has_consent_records
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 from core.time_zones import site_time_zone
-from stores.models import Device, Operator, Store
+from stores.models import Device, GalleryCheck, Operator, Store
+from stores.notifications import one_to_n_changed_notify
 from stores.sealing import device_secret_seal
+from stores.selectors import operator_target_fpir
+
+# "Leave as it is" for a field whose None means something (target_fpir: None is the site's setting).
+UNCHANGED: Any = object()
 
 
 def _slug_check(instance: Operator | Store) -> None:
@@ -49,6 +55,21 @@ def _changes(instance, values: dict[str, Any]) -> list[str]:
     return changed
 
 
+def target_fpir_check(*, target_fpir: float | None) -> None:
+    """An operator may hold its doors to a lower false identification rate than the site's, never a higher
+    one: 400 `target_fpir_too_high` (or `invalid` for a rate that is not above 0)."""
+    if target_fpir is None:
+        return
+    if target_fpir <= 0:
+        message = _("The target must be above 0.")
+        raise ValidationFailed(message, code="invalid", fields={"target_fpir": [message]})
+    if target_fpir > settings.MATCH_TARGET_FPIR:
+        message = _("The target may be lower than the site's %(default)s, never higher.") % {
+            "default": settings.MATCH_TARGET_FPIR
+        }
+        raise ValidationFailed(message, code="target_fpir_too_high", fields={"target_fpir": [message]})
+
+
 @transaction.atomic
 def operator_create(
     *,
@@ -64,7 +85,9 @@ def operator_create(
     contact_address: str = "",
     template_retention_days: int | None = None,
     footprint_retention_days: int | None = None,
+    target_fpir: float | None = None,
 ) -> Operator:
+    target_fpir_check(target_fpir=target_fpir)
     operator = Operator(
         name=name,
         slug=slug,
@@ -75,6 +98,7 @@ def operator_create(
         contact_address=contact_address,
         privacy_officer_name=privacy_officer_name,
         privacy_officer_email=privacy_officer_email,
+        target_fpir=target_fpir,
     )
     _changes(
         operator,
@@ -91,6 +115,7 @@ def operator_create(
             "slug": slug,
             "template_retention_days": operator.template_retention_days,
             "footprint_retention_days": operator.footprint_retention_days,
+            "target_fpir": operator.target_fpir,
         },
     )
     return operator
@@ -112,12 +137,15 @@ def operator_update(
     privacy_officer_email: str | None = None,
     template_retention_days: int | None = None,
     footprint_retention_days: int | None = None,
+    target_fpir: float | None = UNCHANGED,
 ) -> Operator:
-    """Change an operator's details; None leaves a field as it is. No change, no write."""
+    """Change an operator's details; None leaves a field as it is (but `target_fpir=None` goes back to the
+    site's setting; leave it out to keep it). No change, no write."""
     operator = Operator.objects.select_for_update().get(pk=operator.pk)
     before = {
         "template_retention_days": operator.template_retention_days,
         "footprint_retention_days": operator.footprint_retention_days,
+        "target_fpir": operator.target_fpir,
     }
     changed = _changes(
         operator,
@@ -135,18 +163,30 @@ def operator_update(
             "footprint_retention_days": footprint_retention_days,
         },
     )
+    if target_fpir is not UNCHANGED and target_fpir != operator.target_fpir:
+        target_fpir_check(target_fpir=target_fpir)
+        operator.target_fpir = target_fpir
+        changed.append("target_fpir")
     if not changed:
         return operator
     _slug_check(operator)
     operator.full_clean()
     _save_claiming_slug(operator, update_fields=changed)
-    # What the retention page promises changes with these two, so the log keeps the numbers.
-    retention = {name: [before[name], getattr(operator, name)] for name in before if name in changed}
+    # What the retention page promises changes with these two, so the log keeps the numbers; the
+    # target is a match setting (S3), kept likewise.
+    retention = {
+        name: [before[name], getattr(operator, name)] for name in before if name in changed and name != "target_fpir"
+    }
+    target = [before["target_fpir"], operator.target_fpir] if "target_fpir" in changed else None
     audit_entry_create(
         actor=actor,
         action="operator.changed",
         target=operator,
-        data={"fields": sorted(changed), **({"retention_days": retention} if retention else {})},
+        data={
+            "fields": sorted(changed),
+            **({"retention_days": retention} if retention else {}),
+            **({"target_fpir": target} if target else {}),
+        },
     )
     return operator
 
@@ -342,3 +382,60 @@ def device_revoke(*, actor: Actor, device: Device) -> Device:
         device.save(update_fields=["revoked_at"])
         audit_entry_create(actor=actor, action="device.revoked", target=device)
     return device
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    """A figures row as JSON can hold it (numpy numbers become Python's)."""
+    return {name: value.item() if hasattr(value, "item") else value for name, value in asdict(row).items()}
+
+
+@transaction.atomic
+def gallery_check_record(
+    *, operator_id: int, trigger: str, check: Any, point: Any, thresholds: list[float], tir_floor: float
+) -> GalleryCheck | None:
+    """Store one gallery check (a `biometrics.identification.SelfCheck` and the `OperatingPoint` chosen from
+    it) as the operator's operating point, from now on. When 1:N stops or resumes, the operator's
+    privacy officer is told and the log says why (docs/decisions/0025). None if the operator is gone."""
+    operator = Operator.objects.select_for_update().filter(pk=operator_id).first()
+    if operator is None:
+        return None
+    previous = GalleryCheck.objects.filter(operator=operator).order_by("-id").first()
+    recorded = GalleryCheck.objects.create(
+        operator=operator,
+        trigger=trigger,
+        gallery_size=check.gallery_size,
+        sampled=check.sampled,
+        thresholds=list(thresholds),
+        margin=check.margin,
+        target_fpir=operator_target_fpir(operator),
+        tir_floor=tir_floor,
+        figures=[_plain(row) for row in check.figures],
+        threshold=point.threshold,
+        one_to_n=point.one_to_n,
+        reason=point.reason,
+    )
+    audit_entry_create(
+        actor=Actor.system(),
+        action="gallery_check.recorded",
+        target=recorded,
+        data={
+            "operator": operator.slug,
+            "trigger": trigger,
+            "gallery_size": recorded.gallery_size,
+            "sampled": recorded.sampled,
+            "threshold": recorded.threshold,
+            "one_to_n": recorded.one_to_n,
+            "fpir_upper": point.fpir_upper,
+            "tir": point.tir,
+        },
+    )
+    was_on = previous.one_to_n if previous is not None else True
+    if recorded.one_to_n != was_on:
+        audit_entry_create(
+            actor=Actor.system(),
+            action="operator.one_to_n_resumed" if recorded.one_to_n else "operator.one_to_n_stopped",
+            target=operator,
+            data={"gallery_check": recorded.pk, "reason": recorded.reason, "target_fpir": recorded.target_fpir},
+        )
+        one_to_n_changed_notify(operator=operator, check=recorded)
+    return recorded

@@ -14,7 +14,7 @@ from celery import current_app, shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from stores.door.probes import ProbeGone, probe_answer_send, probe_photo_take
-from stores.door.services import MATCH_PROBE_TASK
+from stores.door.services import GALLERY_CHECK_TASK, MATCH_PROBE_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -27,16 +27,33 @@ def match_probe_task(
     encoding: list[float] | None = None,
     shopper_id: int | None = None,
     answer_in: str | None = None,
+    photos: list[dict[str, str]] | None = None,
+    encodings: list[list[float]] | None = None,
+    threshold: float | None = None,
+    target_fpir: float | None = None,
 ) -> dict | None:
-    """Open and encode the probe (a sealed photo) and search the operator's index; answers ids and a
-    distance only, on the door's answer list (`answer_in="redis"`) or as the task's result.
-    Not retried: the door has already moved on when a retry could answer.
+    """Open and encode the probe (a sealed photo, or up to three frames of one approach) and search the
+    operator's index at its threshold; answers ids and a distance only, on the door's answer list
+    (`answer_in="redis"`) or as the task's result. Not retried: the door has already moved on when a retry
+    could answer.
     """
     from stores.door.matching import ProbeResult, match_probe  # the engine and the index: in the worker only
 
     try:
         opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
-        answer = asdict(match_probe(operator_id=operator_id, photo=opened, encoding=encoding, shopper_id=shopper_id))
+        frames = [probe_photo_take(reference, probe_id=f"{probe_id}.{n}") for n, reference in enumerate(photos or [])]
+        answer = asdict(
+            match_probe(
+                operator_id=operator_id,
+                photo=opened,
+                encoding=encoding,
+                shopper_id=shopper_id,
+                photos=frames or None,
+                encodings=encodings,
+                threshold=threshold,
+                target_fpir=target_fpir,
+            )
+        )
     except ProbeGone:
         answer = asdict(ProbeResult(face_found=False, error="probe_expired"))
     except Exception:  # the door answers 503 at once instead of waiting out its timeout
@@ -46,6 +63,19 @@ def match_probe_task(
         probe_answer_send(answer, probe_id=probe_id)
         return None
     return answer
+
+
+@shared_task(name=GALLERY_CHECK_TASK, soft_time_limit=900, time_limit=960)
+def gallery_check_task(operator_id: int | None = None, trigger: str = "nightly") -> list[int]:
+    """Check one operator's gallery (or every operator's, nightly) in this match worker's indexes and store
+    the operating point each gives; answers the stored checks' ids. Running twice stores two checks that
+    say the same: no harm, so a lost worker's run is simply the next night's."""
+    from stores.door.matching import gallery_check_run, gallery_checks_run  # the index: in the worker only
+
+    if operator_id is None:
+        return gallery_checks_run(trigger=trigger)
+    recorded = gallery_check_run(operator_id=operator_id, trigger=trigger)
+    return [recorded.pk] if recorded is not None else []
 
 
 def _consumes_match_queue(app) -> bool:

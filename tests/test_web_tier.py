@@ -31,6 +31,8 @@ WORKER_MODULES = [
     "biometrics.engine_config",
     "biometrics.processing",
     "biometrics.match_index",
+    "biometrics.identification",
+    "biometrics.synthetic_faces",
     "stores.door.matching",
 ]
 APPS = ["portal", "consent", "stores", "biometrics", "core"]

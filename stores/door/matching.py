@@ -11,21 +11,29 @@ database before it answers.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, connections
 from django.db.models import Max
 
 from biometrics import engine
 from biometrics.engine_config import engine_settings
-from biometrics.match_index import MatchIndex, decide
+from biometrics.identification import frames_decide, gallery_self_check, operating_point, small_gallery_size
+from biometrics.match_index import Decision, MatchIndex, decide
 from biometrics.models import MatchIndexChange
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
+from stores.door.services import GALLERY_CHECK_TASK, ONE_TO_ONE_REQUIRED
+from stores.models import GalleryCheck, Operator
+from stores.selectors import operator_target_fpir
+from stores.services import gallery_check_record
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ class OperatorIndexes:
         self._refreshed_at = 0.0
         self._keeper: threading.Thread | None = None
         self._stop_keeping = threading.Event()
+        self._sizes_moved = True  # a gallery may have grown or shrunk since the last look for due checks
         self.built_in: float | None = None
 
     def _new_index(self) -> MatchIndex:
@@ -60,6 +69,7 @@ class OperatorIndexes:
                 index.build(items)
                 self._indexes[operator_id] = index
             self._seen_change = last_change
+            self._sizes_moved = True
             self.built_in = time.perf_counter() - started
         logger.info(
             "Match indexes built: %d operators, %d shoppers, in %.1fs",
@@ -88,6 +98,7 @@ class OperatorIndexes:
         for shopper_id in {shopper_id for _, shopper_id in changes}:
             self._reread(shopper_id)
         self._seen_change = changes[-1][0]
+        self._sizes_moved = True
 
     def _reread(self, shopper_id: int) -> None:
         consented = {operator_id for operator_id, _ in face_consent_pairs(shopper_id=shopper_id)}
@@ -125,6 +136,7 @@ class OperatorIndexes:
         while not self._stop_keeping.is_set():
             try:
                 self.refresh()
+                self.send_due_checks()
                 failures = 0
             except Exception:  # the database is away: matches refresh for themselves until it is back
                 if not failures:
@@ -139,12 +151,109 @@ class OperatorIndexes:
     def index_for(self, operator_id: int) -> MatchIndex | None:
         return self._indexes.get(operator_id)
 
+    def encodings_for(self, operator_id: int) -> dict[int, np.ndarray]:
+        """One operator's gallery as the door searches it (shopper -> encodings), for its gallery check."""
+        index = self.index_for(operator_id)
+        return index.encodings_by_shopper() if index is not None else {}
+
+    def gallery_sizes(self) -> dict[int, int]:
+        with self._lock:
+            return {operator_id: len(index) for operator_id, index in self._indexes.items()}
+
+    def checks_due(self) -> list[int]:
+        """Operators whose gallery moved enough since its last check to need another (`gallery_check_due`)."""
+        sizes = self.gallery_sizes()
+        targets = dict(Operator.objects.filter(pk__in=list(sizes)).values_list("pk", "target_fpir"))
+        latest = (
+            GalleryCheck.objects.filter(operator_id__in=list(sizes))
+            .values("operator_id")
+            .annotate(last=Max("id"))
+            .values_list("last", flat=True)
+        )
+        checked = dict(GalleryCheck.objects.filter(id__in=list(latest)).values_list("operator_id", "gallery_size"))
+        return sorted(
+            operator_id
+            for operator_id, size in sizes.items()
+            if operator_id in targets
+            and gallery_check_due(size, checked.get(operator_id), target_fpir=targets[operator_id])
+        )
+
+    def send_due_checks(self) -> None:
+        """Send a gallery check for each operator whose gallery moved enough (once per operator per five
+        minutes across every match worker: the shared cache decides who sends)."""
+        if not self._sizes_moved:
+            return
+        self._sizes_moved = False
+        for operator_id in self.checks_due():
+            if cache.add(f"faceconsent:gallery-check-sent:{operator_id}", 1, timeout=300):
+                current_app.tasks[GALLERY_CHECK_TASK].delay(operator_id=operator_id, trigger="gallery_changed")
+
     def reset(self) -> None:
         with self._lock:
             self._indexes, self._seen_change, self._refreshed_at = {}, -1, 0.0
 
 
 INDEXES = OperatorIndexes()
+
+
+def gallery_check_due(size: int, last_size: int | None, *, target_fpir: float | None = None) -> bool:
+    """A gallery is checked again when it grew or shrank by more than MATCH_GALLERY_CHECK_CHANGE of its size
+    at the last check, or was never checked; galleries that stayed small for the target (`small_gallery_size`)
+    keep 1:N whatever a check says, so their changes trigger none."""
+    if max(size, last_size or 0) <= small_gallery_size(target_fpir or settings.MATCH_TARGET_FPIR):
+        return False
+    if last_size is None:
+        return True
+    return abs(size - last_size) > settings.MATCH_GALLERY_CHECK_CHANGE * last_size
+
+
+def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
+    """Measure one operator's false identification risk on its own gallery, in this worker's memory, and
+    store the operating point it gives (docs/decisions/0025). None if the operator is gone."""
+    operator = Operator.objects.filter(pk=operator_id).first()
+    if operator is None:
+        return None
+    INDEXES.refresh()  # every change noted so far, even while the keeper thread is half-way through a burst
+    thresholds = list(settings.MATCH_THRESHOLD_GRID)
+    check = gallery_self_check(
+        INDEXES.encodings_for(operator_id),
+        thresholds=thresholds,
+        margin=settings.MATCH_MARGIN,
+        max_probes=settings.MATCH_GALLERY_CHECK_SAMPLE,
+        seed=0,
+        threads=_check_threads(),
+    )
+    point = operating_point(
+        check,
+        target_fpir=operator_target_fpir(operator),
+        max_threshold=settings.MATCH_THRESHOLD,
+        tir_floor=settings.MATCH_TIR_FLOOR,
+    )
+    return gallery_check_record(
+        operator_id=operator_id,
+        trigger=trigger,
+        check=check,
+        point=point,
+        thresholds=thresholds,
+        tir_floor=settings.MATCH_TIR_FLOOR,
+    )
+
+
+def _check_threads() -> int:
+    """Every core but one: the check runs in a match worker, beside the doors' probes."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def gallery_checks_run(*, trigger: str) -> list[int]:
+    """The nightly run: every operator with a gallery in this worker, or a check on record (a gallery that
+    emptied is checked once more)."""
+    INDEXES.refresh_unless_kept()
+    operators = set(INDEXES.gallery_sizes()) | set(GalleryCheck.objects.values_list("operator_id", flat=True))
+    return [
+        recorded.pk
+        for operator_id in sorted(operators)
+        if (recorded := gallery_check_run(operator_id=operator_id, trigger=trigger)) is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -157,38 +266,67 @@ class ProbeResult:
 
 
 def match_probe(
-    *, operator_id: int, photo: bytes | None = None, encoding: list[float] | None = None, shopper_id: int | None = None
+    *,
+    operator_id: int,
+    photo: bytes | None = None,
+    encoding: list[float] | None = None,
+    shopper_id: int | None = None,
+    photos: list[bytes] | None = None,
+    encodings: list[list[float]] | None = None,
+    threshold: float | None = None,
+    target_fpir: float | None = None,
 ) -> ProbeResult:
     """Search one operator's index for a probe (1:N), or compare it with one shopper (1:1).
 
-    The photo, and the probe's encoding, live only in this call's memory.
+    A probe is one frame (`photo` or `encoding`) or up to three of one approach (`photos` or `encodings`):
+    then a match needs every frame with a face to name the same shopper (`frames_decide`). 1:N uses the
+    operator's `threshold` from its gallery check; None (never checked) is MATCH_THRESHOLD for a gallery
+    small enough for the operator's `target_fpir` (None: the site's) on the model's published tail
+    alone, and `one_to_one_required` for a larger one. 1:1 compares with MATCH_THRESHOLD: one
+    comparison, whatever the gallery's size. The photos, and the probe's encodings, live only in this call's memory.
     """
     INDEXES.refresh_unless_kept()
-    if photo is None:
-        return _search(operator_id, np.asarray(encoding, dtype=np.float64), shopper_id)
-    started = time.perf_counter()
-    try:
-        probe = engine.probe_encoding(photo, engine_settings())
-    except engine.FaceRefused as refusal:
-        return ProbeResult(face_found=False, error=refusal.code, engine_ms=_ms_since(started))
-    engine_ms = _ms_since(started)
-    if probe is None:
+    index = INDEXES.index_for(operator_id)
+    if shopper_id is not None:
+        threshold = settings.MATCH_THRESHOLD
+    elif threshold is None:
+        if index is not None and len(index) > small_gallery_size(target_fpir or settings.MATCH_TARGET_FPIR):
+            return ProbeResult(face_found=False, error=ONE_TO_ONE_REQUIRED)
+        threshold = settings.MATCH_THRESHOLD
+    frames: list = list(photos or []) + list(encodings or [])
+    if photo is not None or encoding is not None:
+        frames.append(photo if photo is not None else encoding)
+    decisions: list[Decision | None] = []
+    engine_ms = None
+    for frame in frames:
+        if isinstance(frame, bytes):
+            started = time.perf_counter()
+            try:
+                probe = engine.probe_encoding(frame, engine_settings())
+            except engine.FaceRefused as refusal:
+                return ProbeResult(
+                    face_found=False, error=refusal.code, engine_ms=(engine_ms or 0) + _ms_since(started)
+                )
+            engine_ms = (engine_ms or 0) + _ms_since(started)
+        else:
+            probe = np.asarray(frame, dtype=np.float64)
+        decisions.append(None if probe is None else _decide(index, probe, shopper_id, threshold))
+    if all(decision is None for decision in decisions):
         return ProbeResult(face_found=False, engine_ms=engine_ms)
-    return replace(_search(operator_id, probe, shopper_id), engine_ms=engine_ms)
+    decision = decisions[0] if len(decisions) == 1 else frames_decide(decisions)
+    return ProbeResult(face_found=True, shopper_id=decision.shopper_id, distance=decision.distance, engine_ms=engine_ms)
 
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _search(operator_id: int, probe: np.ndarray, shopper_id: int | None) -> ProbeResult:
-    index = INDEXES.index_for(operator_id)
+def _decide(index: MatchIndex | None, probe: np.ndarray, shopper_id: int | None, threshold: float) -> Decision:
     if index is None:
-        return ProbeResult(face_found=True)
+        return Decision(None, None)
     if shopper_id is not None:
         distance = index.distance_to(shopper_id, probe)
-        if distance is None or distance > settings.MATCH_THRESHOLD:
-            return ProbeResult(face_found=True, distance=distance)
-        return ProbeResult(face_found=True, shopper_id=shopper_id, distance=distance)
-    decision = decide(index.search(probe), threshold=settings.MATCH_THRESHOLD, margin=settings.MATCH_MARGIN)
-    return ProbeResult(face_found=True, shopper_id=decision.shopper_id, distance=decision.distance)
+        if distance is None or distance > threshold:
+            return Decision(None, distance)
+        return Decision(shopper_id, distance)
+    return decide(index.search(probe), threshold=threshold, margin=settings.MATCH_MARGIN)

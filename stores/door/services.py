@@ -28,14 +28,20 @@ from consent.selectors import entry_pass_get_by_token, face_consent_for_match
 from consent.services import entry_pass_use
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
-from core.errors import Forbidden, ServiceUnavailable, ValidationFailed
+from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from stores.door.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
 from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
+from stores.selectors import door_rule
 
 logger = logging.getLogger(__name__)
 
 MATCH_PROBE_TASK = "stores.match_probe"
+GALLERY_CHECK_TASK = "stores.gallery_check"
+# What the door answers 1:N where the operator's gallery check stopped it (docs/decisions/0025).
+ONE_TO_ONE_REQUIRED = "one_to_one_required"
+# Frames of one approach a door may send in one request.
+MAX_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -78,36 +84,66 @@ def _check_entrance(device: Device) -> None:
 
 
 def door_match(
-    *, device: Device, photo: bytes | None, encoding: list[float] | None, entry_pass: str | None
+    *,
+    device: Device,
+    photo: bytes | None = None,
+    encoding: list[float] | None = None,
+    entry_pass: str | None = None,
+    photos: list[bytes] | None = None,
+    encodings: list[list[float]] | None = None,
 ) -> DoorAnswer:
     """Recognise a face at the door: 1:N among the operator's consenting shoppers, or 1:1 with a pass.
 
-    The worker proposes a candidate; this confirms it against the database (active consent,
-    templates still held) in the transaction that records the visit, so no withdrawn shopper
-    is ever returned, whatever the worker's index holds.
+    The probe is one photo or encoding, or up to MAX_FRAMES of one approach (`photos` or `encodings`):
+    a match then needs every frame with a face to name the same shopper. The worker proposes a candidate;
+    this confirms it against the database (active consent, templates still held) in the transaction that
+    records the visit, so no withdrawn shopper is ever returned, whatever the worker's index holds. Where
+    the operator's gallery check stopped 1:N, a probe without an entry pass answers 409
+    `one_to_one_required`.
     """
     _check_entrance(device)
     store = device.store
-    if (photo is None) == (encoding is None):
+    if sum(probe is not None for probe in (photo, encoding, photos, encodings)) != 1:
         raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
-    if encoding is not None:
-        encoding = validate_encoding(encoding).tolist()
-    if photo is not None:
-        photo_size_check(photos=[photo])
+    frames = [photo] if photo is not None else [encoding] if encoding is not None else list(photos or encodings)
+    if not frames:
+        raise ValidationFailed(_("Send either a photo or an encoding."), code="probe_required")
+    if len(frames) > MAX_FRAMES:
+        raise ValidationFailed(
+            _("Send at most %(count)d frames of one approach.") % {"count": MAX_FRAMES}, code="too_many_frames"
+        )
+    if encoding is not None or encodings is not None:
+        frames = [validate_encoding(frame).tolist() for frame in frames]
+    else:
+        photo_size_check(photos=frames)
     entry = entry_pass_get_by_token(token=entry_pass, operator_id=store.operator_id) if entry_pass else None
     if store.mode == Store.Mode.ONE_TO_ONE and entry is None:
         raise ValidationFailed(
             _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
         )
+    rule = {}
+    if entry is None:
+        in_force = door_rule(operator_id=store.operator_id)
+        if not in_force.one_to_n:
+            raise _one_to_one_required()
+        # Before any check the worker decides by the gallery's size against the operator's target.
+        rule = {"threshold": in_force.threshold} if in_force.checked else {"target_fpir": in_force.target_fpir}
     asked = time.perf_counter()
+    by_photo = photo is not None or photos is not None
     result = _ask_match_worker(
-        operator_id=store.operator_id, photo=photo, encoding=encoding, shopper_id=entry.shopper_id if entry else None
+        operator_id=store.operator_id,
+        photos=frames if by_photo else None,
+        encodings=None if by_photo else frames,
+        shopper_id=entry.shopper_id if entry else None,
+        **rule,
     )
     timings = {"worker": _ms_since(asked)}
     if result.get("engine_ms") is not None:
         timings["engine"] = result["engine_ms"]
     if result.get("error") in ("probe_expired", "worker_failed"):  # too late for this door, or it broke
         raise _match_unavailable()
+    if result.get("error") == ONE_TO_ONE_REQUIRED:  # a large gallery, not checked yet
+        raise _one_to_one_required()
     if result.get("error"):
         _count(device, "no_face")
         raise ValidationFailed(_(REASONS[result["error"]]), code=result["error"])
@@ -122,6 +158,16 @@ def door_match(
     return replace(answer, timings={**timings, "record": _ms_since(recording)})
 
 
+def _one_to_one_required() -> Conflict:
+    return Conflict(
+        _(
+            "This operator's doors recognise faces only with an entry pass: its gallery is too large or too"
+            " dense to search without one. Ask the shopper for their entry pass."
+        ),
+        code="one_to_one_required",
+    )
+
+
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -132,17 +178,29 @@ def _match_unavailable() -> ServiceUnavailable:
     )
 
 
-def _ask_match_worker(**kwargs) -> dict:
+def _ask_match_worker(*, photos: list[bytes] | None, **kwargs) -> dict:
     # By name: the task's module (stores.tasks) sits above the door, and every process registers it.
     match_probe_task = current_app.tasks[MATCH_PROBE_TASK]
-    photo = kwargs.pop("photo")
     probe_id = uuid.uuid4().hex
     by_redis = answers_by_redis()
-    reference, sent = None, None
+    # One sealed photo per frame, each bound to its own probe id; a single photo keeps the probe's id.
+    frame_ids = (
+        [probe_id] if photos is not None and len(photos) == 1 else [f"{probe_id}.{n}" for n in range(len(photos or []))]
+    )
+    references: list[dict[str, str]] = []
+    sent = None
     try:
-        reference = probe_photo_send(photo, probe_id=probe_id) if photo is not None else None
+        for frame_id, frame in zip(frame_ids, photos or [], strict=True):
+            references.append(probe_photo_send(frame, probe_id=frame_id))
+        frames = {"photo": references[0]} if len(references) == 1 else {"photos": references} if references else {}
+        encodings = kwargs.pop("encodings")
+        if encodings is not None:
+            frames = {"encoding": encodings[0]} if len(encodings) == 1 else {"encodings": encodings}
+        for name in ("threshold", "target_fpir"):
+            if kwargs.get(name) is None:
+                kwargs.pop(name, None)  # the message stays as it was where there is nothing to say
         sent = match_probe_task.apply_async(
-            kwargs={**kwargs, "probe_id": probe_id, "photo": reference, "answer_in": "redis" if by_redis else None},
+            kwargs={**kwargs, **frames, "probe_id": probe_id, "answer_in": "redis" if by_redis else None},
             ignore_result=by_redis,  # without Redis the answer comes back as the task's result
             expires=settings.MATCH_TIMEOUT_SECONDS,
             argsrepr="()",
@@ -159,7 +217,8 @@ def _ask_match_worker(**kwargs) -> dict:
         with contextlib.suppress(Exception):
             if sent is not None:
                 sent.revoke()
-            probe_photo_withdraw(reference, probe_id=probe_id)
+            for frame_id, reference in zip(frame_ids, references, strict=False):
+                probe_photo_withdraw(reference, probe_id=frame_id)
         raise _match_unavailable()
     return answer
 

@@ -27,6 +27,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from biometrics import processing
 from biometrics import services as biometrics
+from biometrics.identification import OperatingPoint, SelfCheck, ThresholdFigures
 from biometrics.models import Enrollment
 from biometrics.sealed_bytes import bytes_seal, sealed_text
 from consent import services as consent
@@ -101,6 +102,18 @@ def _wrong_email_change_code(w) -> None:
         account.email_change_confirm(user=w.shopper, code="000000", channel="web")
 
 
+def _gallery_check():
+    return SelfCheck(700, False, 0.05, (ThresholdFigures(0.55, 700, 0, 0.0, 0.008, 0, 0, None, None),))
+
+
+def _one_to_n_on():
+    return OperatingPoint(0.55, True, "target_met", 0.008, None)
+
+
+def _one_to_n_stopped():
+    return OperatingPoint(None, False, "no_threshold_meets_target", 0.02, None)
+
+
 def _wrong_code(user) -> None:
     with pytest.raises(ValidationFailed):
         portal.email_verify(email=user.email, code="000000", channel="web")
@@ -121,6 +134,11 @@ SERVICES: dict[str, Row] = {
     ),
     "operator_update": Row(
         lambda w, g: stores.operator_update(actor=STAFF, operator=g, name="Renamed", template_retention_days=30),
+        [("operator.changed", GIVEN)],
+        given=lambda w: w.operator,
+    ),
+    "operator_update: a lower target false identification rate": Row(
+        lambda w, g: stores.operator_update(actor=STAFF, operator=g, target_fpir=0.001),
         [("operator.changed", GIVEN)],
         given=lambda w: w.operator,
     ),
@@ -173,6 +191,30 @@ SERVICES: dict[str, Row] = {
     ),
     "device_revoke": Row(
         lambda w, g: stores.device_revoke(actor=STAFF, device=g), [("device.revoked", GIVEN)], given=lambda w: w.device
+    ),
+    "gallery_check_record": Row(
+        lambda w, g: stores.gallery_check_record(
+            operator_id=g.pk,
+            trigger="nightly",
+            check=_gallery_check(),
+            point=_one_to_n_on(),
+            thresholds=[0.55],
+            tir_floor=0.9,
+        ),
+        [("gallery_check.recorded", RESULT)],
+        given=lambda w: w.operator,
+    ),
+    "gallery_check_record: 1:N stops": Row(
+        lambda w, g: stores.gallery_check_record(
+            operator_id=g.pk,
+            trigger="gallery_changed",
+            check=_gallery_check(),
+            point=_one_to_n_stopped(),
+            thresholds=[0.55],
+            tir_floor=0.9,
+        ),
+        [("gallery_check.recorded", RESULT), ("operator.one_to_n_stopped", GIVEN)],
+        given=lambda w: w.operator,
     ),
     # stores: the door
     "door_match": Row(
@@ -478,6 +520,7 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
     "shopper_old_enough_for_face": "reads",
     "check_old_enough_for_face": "checks, writes nothing",
     "device_location_check": "checks, writes nothing",
+    "target_fpir_check": "checks, writes nothing",
     "template_encodings_by_shopper": "reads (for a match worker's memory)",
     "template_encodings": "reads",
     "match_index_change_record": (

@@ -197,7 +197,7 @@ def _traceback_head(kind, error, trace) -> str:
 
 def body_leaf_paths(raw_schema: dict) -> set[str]:
     """Every scalar field of every JSON request body, as schemathesis names it: `language`,
-    `encoding[*]`, `user.email` ..."""
+    `encoding[*]`, `user.email` ... (in a list of lists, each inner list: `encodings[*]`)"""
     components = raw_schema.get("components", {}).get("schemas", {})
     paths: set[str] = set()
 
@@ -213,6 +213,8 @@ def body_leaf_paths(raw_schema: dict) -> set[str]:
         if "properties" in node:
             for name, child in node["properties"].items():
                 walk(child, f"{prefix}.{name}" if prefix else name, seen)
+        elif "items" in node and prefix.endswith("[*]"):
+            paths.add(prefix)  # a list of lists (frames of encodings): schemathesis names one level of [*]
         elif "items" in node:
             walk(node["items"], f"{prefix}[*]", seen)
         elif prefix:

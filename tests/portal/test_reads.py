@@ -25,7 +25,7 @@ from biometrics.models import Enrollment
 from consent.services import consent_refuse, entry_pass_issue
 from portal.services import api_token_create, web_session_start
 from stores import signing
-from stores.models import MatchEvent, ProbeCounter, Visit
+from stores.models import GalleryCheck, MatchEvent, ProbeCounter, Visit
 from tests.conftest import assert_error
 from tests.factories import (
     OperatorFactory,
@@ -93,6 +93,20 @@ def world():
         notice_version=notice,
     )
     ProbeCounter.objects.create(device=device, day=visit.entered_at.date(), no_match=1)
+    GalleryCheck.objects.create(
+        operator=operator,
+        trigger="nightly",
+        gallery_size=700,
+        sampled=False,
+        thresholds=[0.55],
+        margin=0.05,
+        target_fpir=0.01,
+        tir_floor=0.9,
+        figures=[{"threshold": 0.55, "strangers": 700, "false_matches": 0}],
+        threshold=0.55,
+        one_to_n=True,
+        reason="target_met",
+    )
     staff = UserFactory(is_staff=True, is_superuser=True)
     issued = api_token_create(user=shopper)
     browser = SessionStore()

@@ -16,6 +16,7 @@ OPERATOR_FORM = {
     "privacy_officer_email": "dpo@mart.example",
     "template_retention_days": "365",
     "footprint_retention_days": "365",
+    "target_fpir": "",
 }
 
 
@@ -24,7 +25,7 @@ def operator_form(operator: Operator | None = None, *, new=(), change=None, dele
     ticked to `delete`) and `new` stores."""
     data = dict(OPERATOR_FORM)
     if operator is not None:
-        data.update({name: str(getattr(operator, name)) for name in OPERATOR_FORM})
+        data.update({name: str(getattr(operator, name) or "") for name in OPERATOR_FORM})
     data.update(overrides)
     existing = list(operator.stores.order_by("pk")) if operator is not None else []
     rows = [
