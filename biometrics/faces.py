@@ -12,6 +12,8 @@ import numpy as np
 from core.errors import DomainError
 
 ENCODING_SIZE = 128
+# Frames of one approach a door may send in one request (decided together: identification.frames_decide).
+MAX_FRAMES = 3
 
 
 def gettext_noop(message: str) -> str:

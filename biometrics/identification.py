@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 
 from biometrics.binomial_bounds import lower_bound, upper_bound
+from biometrics.faces import MAX_FRAMES
 from biometrics.match_index import DIMENSIONS, Decision
 from biometrics.synthetic_faces import SyntheticGallery as SyntheticGallery
 from biometrics.synthetic_faces import synthetic_gallery as synthetic_gallery
@@ -29,7 +30,6 @@ DEFAULT_MAX_PROBES = 10_000
 # The published stranger tail of the face model: about 5 in 10,000 strangers within 0.6 (dlib issue
 # 1944, 30 million faces); nothing is published below 0.6, so it stands for every threshold up to 0.6.
 PRIOR_FALSE_MATCH_RATE = 5e-4
-MAX_FRAMES = 3
 _BATCH = 2048
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from biometrics.faces import REASONS, validate_encoding
+from biometrics.faces import MAX_FRAMES, REASONS, validate_encoding
 from biometrics.models import FaceTemplate
 from biometrics.uploads import photo_size_check
 from consent.selectors import entry_pass_get_by_token, face_consent_for_match
@@ -40,8 +40,6 @@ MATCH_PROBE_TASK = "stores.match_probe"
 GALLERY_CHECK_TASK = "stores.gallery_check"
 # What the door answers 1:N where the operator's gallery check stopped it (docs/decisions/0025).
 ONE_TO_ONE_REQUIRED = "one_to_one_required"
-# Frames of one approach a door may send in one request.
-MAX_FRAMES = 3
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,21 @@ def test_the_demo_operators_notices_promise_nothing_not_built():
     for text in texts:
         for words in (*NOT_BUILT, "without a visit", "then destroyed"):
             assert words not in text, (words, text)
+
+
+def test_the_readme_states_the_doors_identification_policy_the_code_applies(settings):
+    """README, "Who the door may recognise": 1% target, 90% floor, 20 shoppers keep 1:N, a 409 code,
+    three frames at most, a check after a change of more than 10%."""
+    from pathlib import Path
+
+    from biometrics.identification import small_gallery_size
+    from core.error_codes import ERROR_CODES
+    from stores.door.services import MAX_FRAMES
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    assert "`MATCH_TARGET_FPIR` (1%" in readme and settings.MATCH_TARGET_FPIR == 0.01
+    assert "90% of shoppers (`MATCH_TIR_FLOOR`)" in readme and settings.MATCH_TIR_FLOOR == 0.90
+    assert "Galleries of at most 20 shoppers keep 1:N" in readme and small_gallery_size(0.01) == 20
+    assert "`409 one_to_one_required`" in readme and ERROR_CODES["one_to_one_required"].statuses == (409,)
+    assert "up to three frames" in readme and MAX_FRAMES == 3
+    assert "a change of\nmore than 10%" in readme and settings.MATCH_GALLERY_CHECK_CHANGE == 0.10
