@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import Consent, ConsentEvent, Purpose
 from core.mail import mail_after_commit
+from core.time_zones import time_zone_for
 
 _SUBJECTS = {
     "given": _("You gave a consent on FaceConsent"),
@@ -16,17 +17,12 @@ _SUBJECTS = {
 }
 
 
-def _time_zone(shopper, operator) -> str:
-    """The shopper's zone, else the operator's: the zone the consent's pages show."""
-    return shopper.time_zone or operator.time_zone
-
-
 def _notify(*, consent: Consent, kind: str, reason: str = "") -> None:
     shopper = consent.shopper
     mail_after_commit(
         to=shopper.email,
         language=shopper.language,
-        time_zone=_time_zone(shopper, consent.operator),
+        time_zone=time_zone_for(shopper=shopper, operators=[consent.operator]),
         subject=_SUBJECTS[kind],
         template=f"consent/email/consent_{kind}.txt",
         context={
@@ -50,10 +46,7 @@ def consents_withdrawn_notify(*, shopper, consents: list[Consent]) -> None:
     """One mail for a "withdraw everything": every consent it ended, listed."""
     if not consents:
         return
-    operators = {consent.operator_id: consent.operator for consent in consents}
-    time_zone = shopper.time_zone or (
-        next(iter(operators.values())).time_zone if len({o.time_zone for o in operators.values()}) == 1 else ""
-    )
+    time_zone = time_zone_for(shopper=shopper, operators=[consent.operator for consent in consents])
     mail_after_commit(
         to=shopper.email,
         language=shopper.language,

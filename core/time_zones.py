@@ -42,8 +42,13 @@ def time_zone_choices() -> tuple[str, ...]:
     return ("UTC", *(name for name in time_zone_names() if name.startswith(_AREAS) and name not in _LEGACY))
 
 
+@cache
+def _known_names() -> frozenset[str]:
+    return frozenset(time_zone_names())
+
+
 def time_zone_is_known(name: str) -> bool:
-    return name in frozenset(time_zone_names())
+    return name in _known_names()
 
 
 def validate_time_zone(value: str) -> None:
@@ -55,3 +60,13 @@ def validate_time_zone(value: str) -> None:
 def site_time_zone() -> str:
     """The site's zone (settings.TIME_ZONE): where nothing closer applies, and a new operator's default."""
     return settings.TIME_ZONE
+
+
+def time_zone_for(*, shopper=None, operators=()) -> str:
+    """The zone a page or a mail shows its times in (docs/decisions/0022-time-zones-and-receipt-language.md):
+    the shopper's own, if chosen; else the zone of the operator(s) it concerns, when they agree on
+    one; else the site's (settings.TIME_ZONE)."""
+    if shopper is not None and getattr(shopper, "time_zone", ""):
+        return shopper.time_zone
+    zones = {operator.time_zone for operator in operators if operator is not None}
+    return zones.pop() if len(zones) == 1 else site_time_zone()

@@ -43,7 +43,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
     # Empty: times are shown in the zone of the operator a page concerns, else the site's
-    # (portal.selectors.time_zone_for).
+    # (core.time_zones.time_zone_for).
     time_zone = models.CharField(
         _("time zone"), max_length=TIME_ZONE_MAX_LENGTH, blank=True, validators=[validate_time_zone]
     )

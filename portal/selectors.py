@@ -11,7 +11,6 @@ from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
 from core.errors import AuthenticationRequired, ValidationFailed
-from core.time_zones import site_time_zone
 from portal.models import ApiToken, User
 
 
@@ -52,13 +51,3 @@ def password_reset_user_get(*, uidb64: str, token: str) -> User:
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationFailed(_("This reset link is not valid or has already been used."), code="reset_link_invalid")
     return user
-
-
-def time_zone_for(*, shopper=None, operators=()) -> str:
-    """The zone a page shows its times in (docs/decisions/0022-time-zones-and-receipt-language.md):
-    the shopper's own, if chosen; else the zone of the operator(s) the page concerns, when they
-    agree on one; else the site's (settings.TIME_ZONE)."""
-    if shopper is not None and getattr(shopper, "time_zone", ""):
-        return shopper.time_zone
-    zones = {operator.time_zone for operator in operators if operator is not None}
-    return zones.pop() if len(zones) == 1 else site_time_zone()

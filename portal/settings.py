@@ -364,7 +364,7 @@ LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # Where nothing closer applies: a page shows times in the shopper's zone, else the zone of the operator
-# it concerns, else this one (portal.selectors.time_zone_for). Stored times are UTC.
+# it concerns, else this one (core.time_zones.time_zone_for). Stored times are UTC.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_TZ = True
 # One date format and one date-and-time format per language (portal/formats).

@@ -1,5 +1,5 @@
 """Which time zone a page shows its times in, made active for the request (the rule is
-portal.selectors.time_zone_for)."""
+core.time_zones.time_zone_for)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zoneinfo
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.selectors import time_zone_for
+from core.time_zones import time_zone_for
 
 
 def time_zone_activate(request: HttpRequest, *operators) -> None:
