@@ -1,6 +1,6 @@
 """Matching runs in the workers of the `match` queue, each holding the operators' indexes in memory.
 
-Light to import: the door's web process imports this module to send a probe, so the match index
+Light to import: the door's web process imports this module to send a probe as a task, so the match index
 (faiss) and the face engine (`stores.door.matching`) are imported only where a task or a worker signal
 runs, in the match worker.
 """
@@ -8,12 +8,12 @@ runs, in the match worker.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+import sys
 
 from celery import current_app, shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
-from stores.door.probes import ProbeGone, probe_answer_send, probe_photo_take
+from stores.door.probes import answers_by_redis, probe_answer_send
 from stores.door.services import GALLERY_CHECK_TASK, MATCH_PROBE_TASK
 
 logger = logging.getLogger(__name__)
@@ -37,28 +37,19 @@ def match_probe_task(
     (`answer_in="redis"`) or as the task's result. Not retried: the door has already moved on when a retry
     could answer.
     """
-    from stores.door.matching import ProbeResult, match_probe  # the engine and the index: in the worker only
+    from stores.door.matching import probe_serve  # the engine and the index: in the worker only
 
-    try:
-        opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
-        frames = [probe_photo_take(reference, probe_id=f"{probe_id}.{n}") for n, reference in enumerate(photos or [])]
-        answer = asdict(
-            match_probe(
-                operator_id=operator_id,
-                photo=opened,
-                encoding=encoding,
-                shopper_id=shopper_id,
-                photos=frames or None,
-                encodings=encodings,
-                threshold=threshold,
-                target_fpir=target_fpir,
-            )
-        )
-    except ProbeGone:
-        answer = asdict(ProbeResult(face_found=False, error="probe_expired"))
-    except Exception:  # the door answers 503 at once instead of waiting out its timeout
-        logger.exception("A door probe failed in the match worker")
-        answer = asdict(ProbeResult(face_found=False, error="worker_failed"))
+    answer = probe_serve(
+        operator_id=operator_id,
+        probe_id=probe_id,
+        photo=photo,
+        encoding=encoding,
+        shopper_id=shopper_id,
+        photos=photos,
+        encodings=encodings,
+        threshold=threshold,
+        target_fpir=target_fpir,
+    )
     if answer_in == "redis":
         probe_answer_send(answer, probe_id=probe_id)
         return None
@@ -90,10 +81,20 @@ def _keep_indexes_fresh() -> None:
     INDEXES.keep_fresh()
 
 
+def _serve_door_probes(threads: int) -> None:
+    """With Redis, door probes come on a list of their own, taken by `threads` threads of this process
+    (stores/door/consumers.py, docs/decisions/0026); without it, as `stores.match_probe` tasks."""
+    if answers_by_redis():
+        from stores.door.consumers import CONSUMERS
+
+        CONSUMERS.start(threads)
+
+
 @worker_process_init.connect
 def _keep_indexes_in_each_child(**kwargs) -> None:
     if _consumes_match_queue(current_app):
         _keep_indexes_fresh()
+        _serve_door_probes(1)  # a child process of a pool: one probe at a time, as its one task
 
 
 @worker_ready.connect
@@ -101,3 +102,11 @@ def _keep_indexes_in_single_process_pools(sender=None, **kwargs) -> None:
     pool = getattr(getattr(sender, "pool_cls", None), "__module__", "") or ""
     if not pool.endswith("prefork") and _consumes_match_queue(sender.app):
         _keep_indexes_fresh()
+        _serve_door_probes(sender.pool.limit or 1)  # as many probes at once as the pool runs tasks
+
+
+@worker_shutting_down.connect
+def _stop_serving_door_probes(**kwargs) -> None:
+    consumers = sys.modules.get("stores.door.consumers")  # imported only where threads take probes
+    if consumers is not None:
+        consumers.CONSUMERS.stop()

@@ -34,6 +34,7 @@ WORKER_MODULES = [
     "biometrics.identification",
     "biometrics.synthetic_faces",
     "stores.door.matching",
+    "stores.door.consumers",
 ]
 APPS = ["portal", "consent", "stores", "biometrics", "core"]
 
@@ -196,6 +197,6 @@ def test_a_web_process_never_loads_the_face_engine_or_the_match_index(process_en
 
 def test_the_enroll_and_match_workers_do_load_them(process_env):
     loaded = run(
-        WORKER_PROCESS, "biometrics.processing,stores.door.matching", ",".join(ENGINE + INDEX), env=process_env
+        WORKER_PROCESS, "biometrics.processing,stores.door.consumers", ",".join(ENGINE + INDEX), env=process_env
     )
     assert loaded.split(",") == sorted(ENGINE + INDEX)

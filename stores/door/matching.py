@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from celery import current_app
@@ -30,6 +30,7 @@ from biometrics.match_index import Decision, MatchIndex, decide
 from biometrics.models import MatchIndexChange
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
+from stores.door.probes import ProbeGone, probe_photo_take
 from stores.door.services import GALLERY_CHECK_TASK, ONE_TO_ONE_REQUIRED
 from stores.models import GalleryCheck, Operator
 from stores.selectors import operator_target_fpir
@@ -315,6 +316,28 @@ def match_probe(
         return ProbeResult(face_found=False, engine_ms=engine_ms)
     decision = decisions[0] if len(decisions) == 1 else frames_decide(decisions)
     return ProbeResult(face_found=True, shopper_id=decision.shopper_id, distance=decision.distance, engine_ms=engine_ms)
+
+
+def probe_serve(
+    *,
+    operator_id: int,
+    probe_id: str,
+    photo: dict[str, str] | None = None,
+    photos: list[dict[str, str]] | None = None,
+    **probe,
+) -> dict:
+    """Take a door probe's sealed photos from wherever they waited, match it, and answer as the door reads
+    it: ids and a distance, or the error that makes the door answer at once rather than wait out its
+    timeout. The keyword arguments are the probe's message (`match_probe`'s, photos as references)."""
+    try:
+        opened = probe_photo_take(photo, probe_id=probe_id) if photo else None
+        frames = [probe_photo_take(reference, probe_id=f"{probe_id}.{n}") for n, reference in enumerate(photos or [])]
+        return asdict(match_probe(operator_id=operator_id, photo=opened, photos=frames or None, **probe))
+    except ProbeGone:
+        return asdict(ProbeResult(face_found=False, error="probe_expired"))
+    except Exception:
+        logger.exception("A door probe failed in the match worker")
+        return asdict(ProbeResult(face_found=False, error="worker_failed"))
 
 
 def _ms_since(started: float) -> float:

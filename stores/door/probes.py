@@ -4,16 +4,20 @@ The photo is sealed under the active template key, bound to its one probe, in th
 `biometrics.sealed_bytes` (the enrollment photos' too). With a Redis broker the sealed bytes wait in
 Redis beside the task message, as binary, for at most a second longer than
 the door waits, and the worker takes them with GETDEL: the message stays small and nothing is
-encoded as text and parsed again on the way. The answer (ids and a distance) comes back on a
-list the door blocks on, which costs one Redis command each way instead of the result backend's
-subscribe, store, publish and delete. Without Redis (the embedded default) the sealed photo rides
-in the message, as text, and the answer comes back as the task's result.
+encoded as text and parsed again on the way. The probe itself waits on a list of its own
+(`QUEUE_KEY`) that threads in the match workers pop when they are free (`stores/door/consumers.py`),
+and the answer (ids and a distance) comes back on a list the door blocks on: one Redis round trip
+each way, where a Celery message cost the door 1.3 ms to publish and the worker 1.9 ms to take
+(docs/decisions/0026). Without Redis (the embedded default), and where tasks run in the caller's
+process, the probe is the Celery task `stores.match_probe`: the sealed photo rides in its message,
+as text, or beside it in Redis, and the answer comes back as its result or on the answer list.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import time
 
 from django.conf import settings
 
@@ -21,6 +25,8 @@ from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, se
 
 KEY_PREFIX = "faceconsent:door-probe:"
 ANSWER_PREFIX = "faceconsent:door-answer:"
+# The probes waiting for a match worker, oldest at the right: doors push on the left, workers pop on the right.
+QUEUE_KEY = "faceconsent:door-probes"
 
 
 class ProbeGone(Exception):
@@ -65,6 +71,30 @@ def probe_photo_send(photo: bytes, *, probe_id: str) -> dict[str, str]:
         return {"sealed": sealed_text(sealed)}
     _client(url).set(KEY_PREFIX + probe_id, sealed, px=_expires_ms())
     return {"in": "redis"}
+
+
+def probe_queue(message: dict, photos: list[tuple[str, bytes]]) -> None:
+    """The door's side with Redis: seal each photo under its frame's probe id and, in one round trip, leave
+    them beside the probe's message on the match workers' list. The message says until when (unix
+    seconds) the door waits; a worker that takes it later drops it unanswered."""
+    client = _client(_redis_url())
+    with client.pipeline(transaction=True) as pipe:
+        for frame_id, photo in photos:
+            pipe.set(KEY_PREFIX + frame_id, bytes_seal(photo, context=_context(frame_id)), px=_expires_ms())
+        pipe.lpush(QUEUE_KEY, json.dumps({**message, "expires_at": time.time() + settings.MATCH_TIMEOUT_SECONDS}))
+        pipe.execute()
+
+
+def probe_next(*, timeout: float) -> dict | None:
+    """A match worker's side: the oldest waiting probe's message, or None when none came within `timeout`
+    seconds (whole seconds: Redis blocks for at least one)."""
+    popped = _client(_redis_url()).brpop([QUEUE_KEY], timeout=timeout)
+    return None if popped is None else json.loads(popped[1])
+
+
+def probe_expired(message: dict) -> bool:
+    """The door stopped waiting for this probe: nobody would read its answer."""
+    return time.time() > message.get("expires_at", 0)
 
 
 def probe_photo_take(reference: dict[str, str], *, probe_id: str) -> bytes:

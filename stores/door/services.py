@@ -29,7 +29,13 @@ from consent.services import entry_pass_use
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
 from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
-from stores.door.probes import answers_by_redis, probe_answer_wait, probe_photo_send, probe_photo_withdraw
+from stores.door.probes import (
+    answers_by_redis,
+    probe_answer_wait,
+    probe_photo_send,
+    probe_photo_withdraw,
+    probe_queue,
+)
 from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
 from stores.selectors import door_rule
@@ -176,33 +182,62 @@ def _match_unavailable() -> ServiceUnavailable:
     )
 
 
-def _ask_match_worker(*, photos: list[bytes] | None, **kwargs) -> dict:
-    # By name: the task's module (stores.tasks) sits above the door, and every process registers it.
-    match_probe_task = current_app.tasks[MATCH_PROBE_TASK]
+def _ask_match_worker(*, photos: list[bytes] | None, encodings: list[list[float]] | None, **kwargs) -> dict:
     probe_id = uuid.uuid4().hex
-    by_redis = answers_by_redis()
     # One sealed photo per frame, each bound to its own probe id; a single photo keeps the probe's id.
     frame_ids = (
         [probe_id] if photos is not None and len(photos) == 1 else [f"{probe_id}.{n}" for n in range(len(photos or []))]
     )
+    probe = {name: value for name, value in kwargs.items() if value is not None}  # nothing to say, nothing sent
+    if encodings is not None:
+        probe |= {"encoding": encodings[0]} if len(encodings) == 1 else {"encodings": encodings}
+    if answers_by_redis() and not current_app.conf.task_always_eager:
+        return _ask_over_redis(probe, probe_id=probe_id, photos=list(zip(frame_ids, photos or [], strict=True)))
+    return _ask_by_task(probe, probe_id=probe_id, photos=list(zip(frame_ids, photos or [], strict=True)))
+
+
+def _probe_frames(references: list[dict[str, str]]) -> dict:
+    return {"photo": references[0]} if len(references) == 1 else {"photos": references} if references else {}
+
+
+def _ask_over_redis(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes]]) -> dict:
+    """With Redis and match workers: the probe on their list, its photos beside it, the answer on its own list."""
+    try:
+        probe_queue({**probe, **_probe_frames([{"in": "redis"}] * len(photos)), "probe_id": probe_id}, photos)
+        answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
+    except RedisError:  # Redis is unreachable: no worker can answer
+        logger.exception("The door could not reach the match queue")
+        answer = None
+    if answer is None:
+        with contextlib.suppress(Exception):  # a worker that takes the probe later drops it, finding it expired
+            for frame_id, _ in photos:
+                probe_photo_withdraw({"in": "redis"}, probe_id=frame_id)
+        raise _match_unavailable()
+    return answer
+
+
+def _ask_by_task(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes]]) -> dict:
+    """Without Redis (the embedded default's broker of files), or where tasks run in this process: the
+    Celery task, its answer as its result or on the answer list."""
+    # By name: the task's module (stores.tasks) sits above the door, and every process registers it.
+    match_probe_task = current_app.tasks[MATCH_PROBE_TASK]
+    by_redis = answers_by_redis()
     references: list[dict[str, str]] = []
     sent = None
     try:
-        for frame_id, frame in zip(frame_ids, photos or [], strict=True):
+        for frame_id, frame in photos:
             references.append(probe_photo_send(frame, probe_id=frame_id))
-        frames = {"photo": references[0]} if len(references) == 1 else {"photos": references} if references else {}
-        encodings = kwargs.pop("encodings")
-        if encodings is not None:
-            frames = {"encoding": encodings[0]} if len(encodings) == 1 else {"encodings": encodings}
-        for name in ("threshold", "target_fpir"):
-            if kwargs.get(name) is None:
-                kwargs.pop(name, None)  # the message stays as it was where there is nothing to say
         sent = match_probe_task.apply_async(
-            kwargs={**kwargs, **frames, "probe_id": probe_id, "answer_in": "redis" if by_redis else None},
+            kwargs={
+                **probe,
+                **_probe_frames(references),
+                "probe_id": probe_id,
+                "answer_in": "redis" if by_redis else None,
+            },
             ignore_result=by_redis,  # without Redis the answer comes back as the task's result
             expires=settings.MATCH_TIMEOUT_SECONDS,
             argsrepr="()",
-            kwargsrepr=f"(operator {kwargs['operator_id']}, probe hidden)",
+            kwargsrepr=f"(operator {probe['operator_id']}, probe hidden)",
         )
         if by_redis:
             answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
@@ -215,7 +250,7 @@ def _ask_match_worker(*, photos: list[bytes] | None, **kwargs) -> dict:
         with contextlib.suppress(Exception):
             if sent is not None:
                 sent.revoke()
-            for frame_id, reference in zip(frame_ids, references, strict=False):
+            for (frame_id, _), reference in zip(photos, references, strict=False):
                 probe_photo_withdraw(reference, probe_id=frame_id)
         raise _match_unavailable()
     return answer

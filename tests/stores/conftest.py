@@ -1,6 +1,8 @@
 """What the door tests share: a live entrance, an enrolled consenting shopper, both ways a probe travels."""
 
 import contextlib
+import fnmatch
+import time
 from unittest import mock
 
 import numpy as np
@@ -76,14 +78,36 @@ class _Redis:
     def pexpire(self, key, px):
         self.expiries.append(px)
 
+    def llen(self, key):
+        return len(self.data.get(key, []))
+
+    def scan_iter(self, match):
+        return [key for key in list(self.data) if fnmatch.fnmatchcase(key, match)]
+
+    def lpush(self, key, value):
+        self.data.setdefault(key, []).insert(0, value.encode())
+
     def blpop(self, keys, timeout):
-        for key in keys:
-            if self.data.get(key):
-                return key.encode(), self.data[key].pop(0)
-        return None
+        return self._pop(keys, timeout, 0)
+
+    def brpop(self, keys, timeout):
+        return self._pop(keys, timeout, -1)
+
+    def _pop(self, keys, timeout, end):
+        # A match worker's thread may block on an empty list, as on Redis, until something comes.
+        deadline = time.monotonic() + timeout
+        while True:
+            for key in keys:
+                if self.data.get(key):
+                    return key.encode(), self.data[key].pop(end)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.005)
 
     def pipeline(self, transaction):
-        return contextlib.nullcontext(mock.Mock(rpush=self.rpush, pexpire=self.pexpire, execute=lambda: None))
+        commands = mock.Mock(set=self.set, lpush=self.lpush, rpush=self.rpush, pexpire=self.pexpire)
+        commands.execute = lambda: None
+        return contextlib.nullcontext(commands)
 
 
 @pytest.fixture(params=["in_message", "in_redis"])
