@@ -150,6 +150,7 @@ class ThresholdFigures:
     true_matches: int
     tir: float | None  # estimated true identification rate; None with no genuine probes
     tir_lower: float | None  # its one-sided 95% lower bound
+    genuine_entries: int = 0  # of the genuine probes, confirmed pass-plus-face entries
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def gallery_self_check(
     max_probes: int | None = DEFAULT_MAX_PROBES,
     seed: int = 0,
     threads: int | None = None,
+    confirmed_entries: np.ndarray | None = None,
 ) -> SelfCheck:
     """Leave-one-out over the gallery with the door's rule, at every candidate threshold.
 
@@ -198,6 +200,8 @@ def gallery_self_check(
     genuine probe: the first template searched against the gallery holding their others. Beyond
     `max_probes` shoppers (None: no limit) a random sample is probed and `sampled` is True.
     `threads` caps the cores the search takes (None: all), e.g. beside a match worker's doors.
+    `confirmed_entries` are more genuine probes: one row per confirmed pass-plus-face entry, its
+    distance to the pass's shopper and the nearest other shopper's (what 1:N would have weighed).
     """
     return check_search(
         GallerySearch(encodings_by_shopper),
@@ -206,6 +210,7 @@ def gallery_self_check(
         max_probes=max_probes,
         seed=seed,
         threads=threads,
+        confirmed_entries=confirmed_entries,
     )
 
 
@@ -217,14 +222,22 @@ def check_search(
     max_probes: int | None = DEFAULT_MAX_PROBES,
     seed: int = 0,
     threads: int | None = None,
+    confirmed_entries: np.ndarray | None = None,
 ) -> SelfCheck:
     """`gallery_self_check` on a gallery already in a `GallerySearch`."""
+    entries = np.zeros((0, 2)) if confirmed_entries is None else np.asarray(confirmed_entries, dtype=np.float64)
     with _threads(threads):
-        return _check(search, thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed)
+        return _check(search, thresholds=thresholds, margin=margin, max_probes=max_probes, seed=seed, entries=entries)
 
 
 def _check(
-    search: GallerySearch, *, thresholds: Sequence[float], margin: float, max_probes: int | None, seed: int
+    search: GallerySearch,
+    *,
+    thresholds: Sequence[float],
+    margin: float,
+    max_probes: int | None,
+    seed: int,
+    entries: np.ndarray,
 ) -> SelfCheck:
     size = len(search)
     positions = np.arange(size, dtype=np.int64)
@@ -248,8 +261,11 @@ def _check(
         true = rule_matches(genuine_nearest, genuine_second, threshold=threshold, margin=margin) & (
             genuine_owner == holding_more
         )
-        genuine = len(holding_more)
-        true_matches = int(true.sum())
+        # A confirmed entry is named correctly when the pass's shopper is within the threshold and the
+        # nearest other shopper is at least the margin farther (the rule with them as nearest and second).
+        entries_true = rule_matches(entries[:, 0], entries[:, 1], threshold=threshold, margin=margin)
+        genuine = len(holding_more) + len(entries)
+        true_matches = int(true.sum()) + int(entries_true.sum())
         figures.append(
             ThresholdFigures(
                 threshold=threshold,
@@ -261,6 +277,7 @@ def _check(
                 true_matches=true_matches,
                 tir=true_matches / genuine if genuine else None,
                 tir_lower=lower_bound(true_matches, genuine) if genuine else None,
+                genuine_entries=len(entries),
             )
         )
     return SelfCheck(gallery_size=size, sampled=sampled, margin=margin, figures=tuple(figures))

@@ -162,6 +162,13 @@ class MatchIndex:
             position += len(vector_ids)
         return result
 
+    def nearest_other(self, shopper_id: int, probe: np.ndarray) -> float | None:
+        """How far the nearest shopper other than `shopper_id` is from the probe; None when nobody else is held."""
+        for candidate in self.search(probe, shoppers=2):
+            if candidate.shopper_id != shopper_id:
+                return candidate.distance
+        return None
+
     def distance_to(self, shopper_id: int, probe: np.ndarray) -> float | None:
         """1:1: the distance from the probe to one shopper's closest template, or None if not held."""
         with self._lock:

@@ -352,6 +352,9 @@ MATCH_THRESHOLD_GRID = sorted(
 MATCH_GALLERY_CHECK_SAMPLE = env.int("MATCH_GALLERY_CHECK_SAMPLE", default=10_000)
 # A gallery that grew or shrank by more than this share since its last check is checked again.
 MATCH_GALLERY_CHECK_CHANGE = env.float("MATCH_GALLERY_CHECK_CHANGE", default=0.10)
+# Confirmed pass-plus-face entries of this many past days (at most MATCH_GALLERY_CHECK_SAMPLE, the latest)
+# join the check's genuine side.
+MATCH_GALLERY_CHECK_ENTRY_DAYS = env.int("MATCH_GALLERY_CHECK_ENTRY_DAYS", default=90)
 # /simulator/ lets staff play the demo entrance device; a demo tool, off in deployments.
 ENTRANCE_SIMULATOR = env.bool("ENTRANCE_SIMULATOR", default=EMBEDDED or DEBUG)
 # Where the simulator sends its signed requests: empty calls the device API in the web process

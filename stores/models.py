@@ -215,6 +215,9 @@ class MatchEvent(models.Model):
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
     distance = models.FloatField()
+    # 1:1 (a pass with a face) only: how far the nearest other shopper of the operator's gallery was from
+    # this face. A confirmed entry so says what 1:N would have answered: the gallery check's genuine side.
+    nearest_other_distance = models.FloatField(null=True, blank=True)
     mode = models.CharField(max_length=3, choices=Store.Mode.choices)
     consent = models.ForeignKey("consent.Consent", on_delete=models.PROTECT, related_name="match_events")
     notice_version = models.ForeignKey("consent.NoticeVersion", on_delete=models.PROTECT, related_name="+")

@@ -7,6 +7,7 @@ own foreign keys, never as a list or a lookup of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.db import PreparedQuery
 from core.errors import NotFound
-from stores.models import GalleryCheck, Operator
+from stores.models import GalleryCheck, MatchEvent, Operator, Store
 
 
 def operator_list() -> QuerySet[Operator]:
@@ -66,3 +67,20 @@ def door_rule(*, operator_id: int) -> DoorRule:
 
 def gallery_check_latest(*, operator: Operator) -> GalleryCheck | None:
     return GalleryCheck.objects.filter(operator=operator).order_by("-id").first()
+
+
+def confirmed_entry_distances(*, operator_id: int, since: datetime, limit: int) -> list[tuple[float, float]]:
+    """The latest confirmed pass-plus-face entries at the operator's stores since `since`, at most `limit`:
+    each one's distance to the pass's shopper and to the nearest other shopper of the gallery then
+    (the gallery check's genuine side, docs/decisions/0025). Entries from before those were recorded
+    are left out."""
+    return list(
+        MatchEvent.objects.filter(
+            store__operator_id=operator_id,
+            mode=Store.Mode.ONE_TO_ONE,
+            occurred_at__gte=since,
+            nearest_other_distance__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("distance", "nearest_other_distance")[:limit]
+    )

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 import numpy as np
 from celery import current_app
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connections
 from django.db.models import Max
+from django.utils import timezone
 
 from biometrics import engine
 from biometrics.engine_config import engine_settings
@@ -33,7 +35,7 @@ from consent.selectors import face_consent_pairs
 from stores.door.probes import ProbeGone, probe_photo_take
 from stores.door.services import GALLERY_CHECK_TASK, ONE_TO_ONE_REQUIRED
 from stores.models import GalleryCheck, Operator
-from stores.selectors import operator_target_fpir
+from stores.selectors import confirmed_entry_distances, operator_target_fpir
 from stores.services import gallery_check_record
 
 logger = logging.getLogger(__name__)
@@ -216,6 +218,11 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
         return None
     INDEXES.refresh()  # every change noted so far, even while the keeper thread is half-way through a burst
     thresholds = list(settings.MATCH_THRESHOLD_GRID)
+    entries = confirmed_entry_distances(
+        operator_id=operator_id,
+        since=timezone.now() - timedelta(days=settings.MATCH_GALLERY_CHECK_ENTRY_DAYS),
+        limit=settings.MATCH_GALLERY_CHECK_SAMPLE,
+    )
     check = gallery_self_check(
         INDEXES.encodings_for(operator_id),
         thresholds=thresholds,
@@ -223,6 +230,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
         max_probes=settings.MATCH_GALLERY_CHECK_SAMPLE,
         seed=0,
         threads=_check_threads(),
+        confirmed_entries=np.asarray(entries, dtype=np.float64).reshape(-1, 2),
     )
     point = operating_point(
         check,
@@ -264,6 +272,9 @@ class ProbeResult:
     distance: float | None = None
     error: str | None = None
     engine_ms: float | None = None  # finding and encoding the face in a photo probe
+    # 1:1 matches: how far the nearest other shopper of the operator's gallery was, for the gallery check's
+    # genuine side (None for 1:N, or when nobody else is held).
+    nearest_other: float | None = None
 
 
 def match_probe(
@@ -298,6 +309,7 @@ def match_probe(
     if photo is not None or encoding is not None:
         frames.append(photo if photo is not None else encoding)
     decisions: list[Decision | None] = []
+    gaps: list[float | None] = []  # 1:1: per matched frame, how much farther the nearest other shopper is
     engine_ms = None
     for frame in frames:
         if isinstance(frame, bytes):
@@ -312,10 +324,29 @@ def match_probe(
         else:
             probe = np.asarray(frame, dtype=np.float64)
         decisions.append(None if probe is None else _decide(index, probe, shopper_id, threshold))
+        if probe is not None and shopper_id is not None and decisions[-1].shopper_id is not None:
+            gaps.append(_gap_to_the_others(index, probe, shopper_id, decisions[-1].distance))
     if all(decision is None for decision in decisions):
         return ProbeResult(face_found=False, engine_ms=engine_ms)
     decision = decisions[0] if len(decisions) == 1 else frames_decide(decisions)
-    return ProbeResult(face_found=True, shopper_id=decision.shopper_id, distance=decision.distance, engine_ms=engine_ms)
+    nearest_other = None
+    if decision.shopper_id is not None and gaps and None not in gaps:
+        nearest_other = decision.distance + min(gaps)
+    return ProbeResult(
+        face_found=True,
+        shopper_id=decision.shopper_id,
+        distance=decision.distance,
+        engine_ms=engine_ms,
+        nearest_other=nearest_other,
+    )
+
+
+def _gap_to_the_others(index: MatchIndex, probe: np.ndarray, shopper_id: int, distance: float) -> float | None:
+    """How much farther than the pass's shopper the nearest other shopper of the gallery is (None: nobody
+    else is held). With the largest frame distance, the smallest gap over the frames says what 1:N with
+    the door's rule would have answered for the whole approach, at any threshold (docs/decisions/0025)."""
+    other = index.nearest_other(shopper_id, probe)
+    return None if other is None else other - distance
 
 
 def probe_serve(

@@ -158,7 +158,13 @@ def door_match(
         _count(device, "no_match")
         return DoorAnswer(matched=False, timings=timings)
     recording = time.perf_counter()
-    answer = _record_match(device=device, shopper_id=result["shopper_id"], distance=result["distance"], entry=entry)
+    answer = _record_match(
+        device=device,
+        shopper_id=result["shopper_id"],
+        distance=result["distance"],
+        entry=entry,
+        nearest_other=result.get("nearest_other"),
+    )
     return replace(answer, timings={**timings, "record": _ms_since(recording)})
 
 
@@ -287,7 +293,9 @@ _door_confirmation = PreparedQuery(
 
 
 @transaction.atomic
-def _record_match(*, device: Device, shopper_id: int, distance: float, entry) -> DoorAnswer:
+def _record_match(
+    *, device: Device, shopper_id: int, distance: float, entry, nearest_other: float | None = None
+) -> DoorAnswer:
     store = device.store
     # One query confirms the candidate (consent active, template held), locks the consent and says
     # whether the shopper has been recognised at this store before; only ids come back.
@@ -312,6 +320,7 @@ def _record_match(*, device: Device, shopper_id: int, distance: float, entry) ->
         device=device,
         store=store,
         distance=distance,
+        nearest_other_distance=nearest_other if entry else None,
         mode=Store.Mode.ONE_TO_ONE if entry else Store.Mode.ONE_TO_MANY,
         consent_id=consent["pk"],
         notice_version_id=consent["notice_version_id"],

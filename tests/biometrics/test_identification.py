@@ -119,6 +119,25 @@ def test_a_lookalike_too_close_to_a_second_one_is_refused_by_the_margin():
     assert check.figures[0].false_matches == 2
 
 
+def test_confirmed_pass_and_face_entries_are_genuine_probes_judged_by_the_doors_rule():
+    gallery = {1: axis(0, 1.0), 2: axis(1, 1.0)}  # no shopper holds two templates: no genuine side of its own
+    entries = np.array(
+        [
+            [0.30, 0.90],  # the pass's shopper nearest, the next far off: named at 0.35 and above
+            [0.30, 0.33],  # another shopper within the margin: refused at every threshold
+            [0.40, 0.38],  # another shopper nearer than the pass's: never named
+            [0.20, np.inf],  # nobody else near
+        ]
+    )
+    check = gallery_self_check(gallery, thresholds=[0.25, 0.35, 0.45], margin=MARGIN, confirmed_entries=entries)
+
+    low, middle, high = check.figures
+    assert (low.genuine, low.genuine_entries, low.true_matches) == (4, 4, 1)
+    assert (middle.true_matches, middle.tir) == (2, 0.5)
+    assert high.true_matches == 2
+    assert gallery_self_check(gallery, thresholds=[0.45], margin=MARGIN).figures[0].genuine == 0
+
+
 def test_huge_galleries_are_sampled_and_reproducibly():
     gallery = synthetic_gallery(3000, seed=2)
     first = gallery_self_check(gallery.encodings_by_shopper, thresholds=[0.6], margin=MARGIN, max_probes=500, seed=1)

@@ -11,7 +11,7 @@ import pytest
 from biometrics import engine
 from biometrics.identification import OperatingPoint
 from consent.services import entry_pass_issue
-from stores.models import ProbeCounter, Visit
+from stores.models import MatchEvent, ProbeCounter, Visit
 from stores.services import gallery_check_record
 from tests.biometrics.photos import astronaut_jpeg, encode, kit_photo
 from tests.conftest import assert_error
@@ -63,6 +63,25 @@ class TestGuard:
         assert other.json() == {"result": "no_match"}
         alone = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": pass_for(astronaut)})
         assert alone.status_code == 200 and alone.json()["result"] == "match"
+
+    def test_a_pass_with_a_face_records_how_far_the_nearest_other_shopper_was(self, client, door):
+        device, secret = door
+        operator = device.store.operator
+        rng = np.random.default_rng(4)
+        template = rng.normal(0, 0.1, 128)
+        shopper = enrolled(operator, template)
+        other_template = lookalike(template, 0.5, rng)
+        enrolled(operator, other_template)
+        probe = lookalike(template, 0.2, rng)
+
+        with_pass = match_encoding(client, device, secret, probe.tolist(), entry_pass=pass_for(shopper))
+        assert with_pass.json()["result"] == "match"
+        confirmed = MatchEvent.objects.get(mode="1:1")
+        assert confirmed.distance == pytest.approx(0.2, abs=1e-4)
+        assert confirmed.nearest_other_distance == pytest.approx(np.linalg.norm(probe - other_template), abs=1e-4)
+        # 1:N weighed every shopper already; its match records none.
+        assert match_encoding(client, device, secret, probe.tolist()).json()["result"] == "match"
+        assert MatchEvent.objects.get(mode="1:N").nearest_other_distance is None
 
     def test_one_to_n_resumed_matches_again(self, client, door, astronaut):
         device, secret = door

@@ -74,6 +74,7 @@ def test_a_worker_that_comes_too_late_finds_no_photo(client, door, probe_channel
         "distance": None,
         "error": "probe_expired",
         "engine_ms": None,
+        "nearest_other": None,
     }
     # Should that answer still reach a door, the door says the worker was too late, not "no match".
     with mock.patch("stores.door.services._ask_match_worker", return_value=answer):

@@ -1,17 +1,20 @@
 """The gallery check: each operator's own gallery measures its false identification risk, sets the
 door's threshold, or stops 1:N (docs/decisions/0025-gallery-check-at-the-door.md)."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from biometrics.identification import OperatingPoint, SelfCheck, ThresholdFigures
 from core.audit import audit_chain_verify
 from core.models import AuditEntry
 from portal.celery import app as celery_app
 from stores.door.matching import INDEXES, gallery_check_due, gallery_check_run, gallery_checks_run
-from stores.models import GalleryCheck
+from stores.models import GalleryCheck, MatchEvent, Visit
 from stores.services import gallery_check_record
-from tests.factories import OperatorFactory
+from tests.factories import OperatorFactory, UserFactory, face_consent, live_store, registered_device
 from tests.stores.gallery import lookalikes, population
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +62,7 @@ class TestRecord:
             "true_matches": 10,
             "tir": 1.0,
             "tir_lower": 0.7,
+            "genuine_entries": 0,
         }
         assert (stored.threshold, stored.one_to_n, stored.reason) == (0.55, True, "target_met")
         entry = AuditEntry.objects.get()
@@ -149,6 +153,27 @@ class TestRun:
         assert stopped.reason == "tir_below_floor"
         assert AuditEntry.objects.filter(action="operator.one_to_n_stopped", target_id=str(operator.pk)).exists()
 
+    def test_confirmed_pass_and_face_entries_join_the_genuine_side(self, settings):
+        settings.MATCH_GALLERY_CHECK_ENTRY_DAYS = 90
+        operator = OperatorFactory()
+        population(operator, 650)
+        assert gallery_check_run(operator_id=operator.pk, trigger="on_demand").one_to_n
+        # The operator's doors let 2,000 shoppers in with a pass and a face, each time with another shopper
+        # barely farther than the pass's (within the margin): 1:N would have named none of them.
+        here = live_store(operator)
+        confirmed_entries(here, 2000, distance=0.30, nearest_other=0.32)
+        confirmed_entries(live_store(), 5, distance=0.30, nearest_other=0.32)  # another operator's doors
+        confirmed_entries(here, 5, distance=0.30, nearest_other=0.32, days_ago=91)  # before the window
+        confirmed_entries(here, 5, distance=0.30, nearest_other=None)  # recorded without the nearest other
+
+        stopped = gallery_check_run(operator_id=operator.pk, trigger="on_demand")
+
+        at_ceiling = stopped.figures[-1]
+        assert at_ceiling["genuine_entries"] == 2000
+        assert at_ceiling["genuine"] == 2000 + population_genuine(stopped)
+        assert at_ceiling["tir"] < 0.2
+        assert (stopped.threshold, stopped.one_to_n, stopped.reason) == (None, False, "tir_below_floor")
+
     def test_a_small_gallery_keeps_one_to_n(self):
         operator = OperatorFactory()
         held = population(operator, 5)
@@ -177,6 +202,8 @@ class TestRun:
         printed = capsys.readouterr().out
         assert "mart: 650 shoppers, 650 searched against the others; target FPIR 0.01" in printed
         assert "threshold in force: 0.55; 1:N on" in printed and "reason: target_met" in printed
+        genuine = GalleryCheck.objects.get().figures[0]["genuine"]
+        assert f"genuine probes: {genuine} from shoppers' other templates, 0 confirmed entries" in printed
         assert printed.count("\n") == 2 + len(GRID) + 2
         assert GalleryCheck.objects.get().trigger == "on_demand"
 
@@ -225,3 +252,35 @@ def test_the_check_is_a_match_worker_task_and_runs_nightly():
     assert celery_app.amqp.router.route({}, "stores.gallery_check")["queue"].name == "match"
     nightly = [entry for entry in celery_app.conf.beat_schedule.values() if entry["task"] == "stores.gallery_check"]
     assert len(nightly) == 1 and nightly[0]["kwargs"] == {"trigger": "nightly"}
+
+
+def population_genuine(check) -> int:
+    """The genuine probes from shoppers holding several templates (the same at every threshold)."""
+    return check.figures[0]["genuine"] - check.figures[0]["genuine_entries"]
+
+
+def confirmed_entries(store, count: int, *, distance: float, nearest_other: float | None, days_ago: int = 0):
+    """`count` pass-plus-face entries of one consenting shopper at `store`, written in bulk."""
+    shopper = UserFactory()
+    consent = face_consent(shopper, store.operator)
+    device, _ = registered_device(store)
+    when = timezone.now() - timedelta(days=days_ago)
+    visits = Visit.objects.bulk_create(
+        Visit(shopper=shopper, store=store, device=device, method="face_and_pass", entered_at=when)
+        for _ in range(count)
+    )
+    MatchEvent.objects.bulk_create(
+        MatchEvent(
+            visit=visit,
+            shopper=shopper,
+            device=device,
+            store=store,
+            distance=distance,
+            nearest_other_distance=nearest_other,
+            mode="1:1",
+            consent=consent,
+            notice_version=consent.notice_version,
+            occurred_at=when,
+        )
+        for visit in visits
+    )

@@ -40,6 +40,13 @@ class Command(BaseCommand):
             time.sleep(0.2)
         self._print(check)
 
+    @staticmethod
+    def _genuine_side(check: GalleryCheck) -> str:
+        if not check.figures:
+            return ""
+        genuine, entries = check.figures[0]["genuine"], check.figures[0].get("genuine_entries", 0)
+        return f"; genuine probes: {genuine - entries} from shoppers' other templates, {entries} confirmed entries"
+
     def _print(self, check: GalleryCheck) -> None:
         write = self.stdout.write
         write(
@@ -47,6 +54,7 @@ class Command(BaseCommand):
             f"{check.figures[0]['strangers'] if check.figures else 0} searched against the others"
             f"{' (a random sample)' if check.sampled else ''}; "
             f"target FPIR {check.target_fpir:g}, true identification floor {check.tir_floor:g}, margin {check.margin:g}"
+            + self._genuine_side(check)
         )
         write(f"{'threshold':>9} {'strangers':>9} {'false':>6} {'FPIR':>8} {'FPIR 95%':>8} {'genuine':>7} {'TIR':>6}")
         for row in check.figures:
