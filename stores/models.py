@@ -286,3 +286,69 @@ class GalleryCheck(models.Model):
         return (
             f"{self.operator_id} {self.checked_at:%Y-%m-%d %H:%M}: {self.threshold} {'1:N' if self.one_to_n else '1:1'}"
         )
+
+
+class StoreEvent(models.Model):
+    """Something a store's device reported about a visit: the exit, time at a shelf, a purchase (F1).
+
+    Sent in batches by `POST /api/v1/device/events`; `event_id` is the device's own id for the event, so a
+    batch sent again stores nothing twice. Shelf dwell is kept only while the shopper's `store_analytics`
+    consent to the operator is active (docs/decisions/0027)."""
+
+    class Kind(models.TextChoices):
+        EXIT = "exit", _("Left the store")
+        SHELF_DWELL = "shelf_dwell", _("Time at a shelf")
+        PURCHASE = "purchase", _("Purchase")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
+    # The visit's shopper and store, kept on the event so a footprint is read by one indexed range.
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_events")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    event_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    shelf = models.CharField(_("shelf"), max_length=64, blank=True)
+    dwell_seconds = models.PositiveIntegerField(null=True, blank=True)
+    total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["device", "event_id"], name="store_event_once_per_device")]
+        indexes = [models.Index(fields=["shopper", "occurred_at", "id"]), models.Index(fields=["visit"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"
+
+
+class PurchaseItem(models.Model):
+    """One line of a purchase: what, how many, at what price each."""
+
+    event = models.ForeignKey(StoreEvent, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class EventCounter(models.Model):
+    """What a reported event the shopper did not allow leaves behind: a count per device and day (F1)."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="event_counters")
+    day = models.DateField()
+    dropped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "day"], name="event_counter_per_device_day")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.day}: {self.dropped} dropped"
