@@ -109,6 +109,18 @@ def consent_is_active(*, shopper, operator, purpose: str) -> bool:
     return Consent.objects.filter(consent_active_q(), shopper=shopper, operator=operator, purpose=purpose).exists()
 
 
+def consent_active_locked(*, shopper_id: int, operator_id: int, purpose: str) -> bool:
+    """Whether the shopper's consent for this purpose is active, its row locked in the caller's transaction:
+    a withdrawal waits for what is being recorded under the consent, or this sees the withdrawal."""
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(consent_active_q(), shopper_id=shopper_id, operator_id=operator_id, purpose=purpose)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1]
+    )
+    return bool(list(active))
+
+
 def shopper_has_face_consent(shopper) -> bool:
     """Active `face_entry` consent for at least one operator: the condition for holding a face."""
     return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()

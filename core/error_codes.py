@@ -145,6 +145,15 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
             " (or the pass alone).",
         ),
         ("too_many_frames", (400,), "More than 3 frames of one approach in one match request."),
+        ("too_many_events", (400,), "More than 100 events in one batch from a store device."),
+    ],
+    "Store events (a device's batch answers each event on its own, inside a 200 or 207)": [
+        ("visit_unknown", (404,), "No visit has this id."),
+        ("visit_other_store", (403,), "The visit is at another store; only its own store's devices report on it."),
+        ("event_time_invalid", (400,), "The event's time is before the visit's entry or in the future."),
+        ("visit_already_exited", (409,), "The visit's exit is already on record."),
+        ("purchase_items_required", (400,), "A purchase lists no item."),
+        ("purchase_total_mismatch", (400,), "A purchase's total is not the sum of its items."),
     ],
     "Operators and stores (staff)": [
         ("slug_taken", (409,), "Another operator or store already uses this slug."),

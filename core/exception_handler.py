@@ -28,18 +28,18 @@ def error_body(code: str, message: str, fields: FieldErrors | None = None, **ext
     return {"error": {"code": code, "message": str(message), "fields": fields or {}, **extra}}
 
 
-def _field_errors(detail: Any, prefix: str = "") -> FieldErrors:
+def field_errors(detail: Any, prefix: str = "") -> FieldErrors:
     """Flatten DRF's nested error detail into {"field.sub": [{"code", "message"}]}."""
     fields: FieldErrors = {}
     if isinstance(detail, dict):
         for name, value in detail.items():
             key = f"{prefix}.{name}" if prefix else str(name)
-            for sub_key, errors in _field_errors(value, key).items():
+            for sub_key, errors in field_errors(value, key).items():
                 fields.setdefault(sub_key, []).extend(errors)
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
             if isinstance(item, dict | list):
-                for sub_key, errors in _field_errors(item, f"{prefix}.{index}" if prefix else str(index)).items():
+                for sub_key, errors in field_errors(item, f"{prefix}.{index}" if prefix else str(index)).items():
                     fields.setdefault(sub_key, []).extend(errors)
             else:
                 fields.setdefault(prefix or "non_field_errors", []).append(_one_error(item))
@@ -107,7 +107,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None  # A real bug: Django's handler500 answers it in the same shape.
 
     if isinstance(exc, drf.ValidationError):
-        body = error_body("invalid", _("Some fields are not valid."), _field_errors(exc.detail))
+        body = error_body("invalid", _("Some fields are not valid."), field_errors(exc.detail))
     else:
         code = _api_exception_code(exc)
         message = exc.detail if isinstance(exc.detail, str) else exc.default_detail

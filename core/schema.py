@@ -55,6 +55,12 @@ INTEGER_EXAMPLES = {
     "session_id": 17,
     "token_id": 42,
     "signed_out": 2,
+    "stored": 3,
+    "already_stored": 0,
+    "dropped": 1,
+    "refused": 0,
+    "seconds": 42,
+    "quantity": 2,
 }
 
 # Typical strings where Swagger would show "string".
@@ -66,6 +72,10 @@ STRING_EXAMPLES = {
     "purpose": "face_entry",
     "contact": "privacy@demo-market.example",
     "date_of_birth": "1990-05-17",
+    "event_id": "door-7-000123",
+    "shelf": "A3-tea",
+    "sku": "tea-500",
+    "currency": "CNY",
 }
 
 

@@ -93,6 +93,19 @@ def face_consent(shopper, operator=None):
     return consent_give(shopper=shopper, operator=operator, purpose="face_entry", notice_version=version, channel="app")
 
 
+def consent_to(shopper, operator, purpose: str):
+    """Give consent for any purpose to an operator through the services (its notice published if need be)."""
+    from consent.models import NoticeVersion
+    from consent.services import consent_give
+
+    version = (
+        NoticeVersion.objects.filter(notice__operator=operator, notice__purpose=purpose, status="published")
+        .order_by("-version")
+        .first()
+    ) or published_notice(operator, purpose)
+    return consent_give(shopper=shopper, operator=operator, purpose=purpose, notice_version=version, channel="app")
+
+
 def live_store(operator=None, *, mode: str = "1:N", **fields):
     """A store with confirmed signage that has gone live, through the services."""
     from core.audit import Actor

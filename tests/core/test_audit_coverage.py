@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from portal.models import EmailChange
 from portal.selectors import sha256_hex
 from stores import services as stores
 from stores.door import services as door
+from stores.footprint import services as footprint
 from tests.core.audit_world import (
     GIVEN,
     RESULT,
@@ -226,6 +228,21 @@ SERVICES: dict[str, Row] = {
         lambda w, g: door.door_entry_pass(device=w.device, token=g.token),
         [("entry_pass.used", lambda w, g, r: g.entry_pass), ("visit.entry_pass", lambda w, g, r: r.visit)],
         given=lambda w: (w.device, consent.entry_pass_issue(shopper=w.shopper, channel="app"))[1],
+    ),
+    "store_events_record": Row(
+        lambda w, g: footprint.store_events_record(device=w.device, events=[g]),
+        [("store_events.recorded", lambda w, g, r: w.device)],
+        given=lambda w: footprint.ReportedEvent(
+            event_id="p1",
+            visit_id=door.door_entry_pass(
+                device=w.device, token=consent.entry_pass_issue(shopper=w.shopper, channel="app").token
+            ).visit.public_id,
+            kind="purchase",
+            occurred_at=timezone.now(),
+            items=(footprint.ReportedItem(sku="tea", name="Tea", quantity=1, unit_price=Decimal("3.00")),),
+            total=Decimal("3.00"),
+            currency="CNY",
+        ),
     ),
     # consent: notices
     "notice_version_create_draft": Row(

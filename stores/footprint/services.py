@@ -1,0 +1,182 @@
+"""What store devices report about a visit (F1): the exit, time at a shelf, purchases. Each event is
+kept, dropped and counted (the shopper did not allow it), or refused with its code, on its own."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.models import Purpose
+from consent.selectors import consent_active_locked
+from core.audit import Actor, audit_entry_create
+from core.db import PreparedQuery
+from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from stores.models import Device, EventCounter, PurchaseItem, StoreEvent, Visit
+
+# Most events a device may send in one batch.
+MAX_EVENTS = 100
+# Events the shopper's `store_analytics` consent must allow: how long they stayed, where they lingered.
+# The visit (entry) and purchases (payment) need no more than the door and the till (docs/decisions/0027).
+NEEDS_ANALYTICS = frozenset({StoreEvent.Kind.EXIT, StoreEvent.Kind.SHELF_DWELL})
+# How long before the visit's entry an event may say it happened (a device clock a little behind).
+EARLY_SECONDS = 300
+
+
+class Outcome:
+    STORED = "stored"
+    ALREADY_STORED = "already_stored"
+    DROPPED = "dropped"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ReportedItem:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class ReportedEvent:
+    event_id: str
+    visit_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    shelf: str = ""
+    dwell_seconds: int | None = None
+    items: tuple[ReportedItem, ...] = ()
+    total: Decimal | None = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    event_id: str
+    status: str
+    error: DomainError | None = None
+
+
+_dropped_bump = PreparedQuery(
+    lambda device_id, day: EventCounter.objects.filter(device_id=device_id, day=day),
+    updates=lambda **_: {"dropped": F("dropped") + 1},
+    device_id=int,
+    day=date,
+)
+
+
+def _count_dropped(device: Device) -> None:
+    today = timezone.localdate()
+    if not _dropped_bump.update(device_id=device.pk, day=today):
+        EventCounter.objects.get_or_create(device=device, day=today)  # the day's first
+        _dropped_bump.update(device_id=device.pk, day=today)
+
+
+@transaction.atomic
+def store_events_record(*, device: Device, events: list[ReportedEvent]) -> list[EventOutcome]:
+    """Record a device's batch of events, each on its own: stored, already stored (its `event_id` came
+    before from this device), dropped and counted (the shopper's `store_analytics` consent is not active
+    for an event that needs it), or refused with a code. One audit entry for the batch, with the counts."""
+    if len(events) > MAX_EVENTS:
+        raise ValidationFailed(
+            _("Send at most %(count)d events at once.") % {"count": MAX_EVENTS}, code="too_many_events"
+        )
+    visits = {
+        visit.public_id: visit
+        for visit in Visit.objects.filter(public_id__in={event.visit_id for event in events}).select_related("store")
+    }
+    before = set(
+        StoreEvent.objects.filter(device=device, event_id__in=[event.event_id for event in events]).values_list(
+            "event_id", flat=True
+        )
+    )
+    analytics: dict[int, bool] = {}
+    outcomes: list[EventOutcome] = []
+    for event in events:
+        if event.event_id in before:
+            outcomes.append(EventOutcome(event.event_id, Outcome.ALREADY_STORED))
+            continue
+        try:
+            status = _record_one(device=device, event=event, visit=visits.get(event.visit_id), analytics=analytics)
+        except DomainError as error:
+            outcomes.append(EventOutcome(event.event_id, Outcome.REFUSED, error))
+            continue
+        if status == Outcome.STORED:
+            before.add(event.event_id)
+        outcomes.append(EventOutcome(event.event_id, status))
+    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in _STATUSES}
+    if counts[Outcome.STORED] or counts[Outcome.DROPPED]:
+        audit_entry_create(actor=Actor.device(device), action="store_events.recorded", target=device, data=counts)
+    return outcomes
+
+
+_STATUSES = (Outcome.STORED, Outcome.ALREADY_STORED, Outcome.DROPPED, Outcome.REFUSED)
+
+
+def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, analytics: dict[int, bool]) -> str:
+    if visit is None:
+        raise NotFound(_("No visit has this id."), code="visit_unknown")
+    if visit.store_id != device.store_id:
+        raise Forbidden(
+            _("This visit is at another store; only its own store's devices report on it."), code="visit_other_store"
+        )
+    now = timezone.now()
+    if event.occurred_at < visit.entered_at - timedelta(seconds=EARLY_SECONDS) or event.occurred_at > now + timedelta(
+        seconds=settings.DEVICE_CLOCK_SKEW_SECONDS
+    ):
+        raise ValidationFailed(
+            _("The event's time must fall between the visit's entry and now."), code="event_time_invalid"
+        )
+    if event.kind == StoreEvent.Kind.PURCHASE:
+        _check_purchase(event)
+    if event.kind in NEEDS_ANALYTICS:
+        if visit.shopper_id not in analytics:
+            analytics[visit.shopper_id] = consent_active_locked(
+                shopper_id=visit.shopper_id, operator_id=visit.store.operator_id, purpose=Purpose.STORE_ANALYTICS
+            )
+        if not analytics[visit.shopper_id]:
+            _count_dropped(device)
+            return Outcome.DROPPED
+    if event.kind == StoreEvent.Kind.EXIT and visit.exited_at is not None:
+        raise Conflict(_("This visit's exit is already on record."), code="visit_already_exited")
+    try:
+        with transaction.atomic():
+            stored = StoreEvent.objects.create(
+                visit=visit,
+                shopper_id=visit.shopper_id,
+                store_id=visit.store_id,
+                device=device,
+                event_id=event.event_id,
+                kind=event.kind,
+                occurred_at=event.occurred_at,
+                shelf=event.shelf,
+                dwell_seconds=event.dwell_seconds,
+                total=event.total,
+                currency=event.currency,
+            )
+    except IntegrityError:  # the same event from the same device, in a batch sent at the same moment
+        return Outcome.ALREADY_STORED
+    if event.items:
+        PurchaseItem.objects.bulk_create(
+            PurchaseItem(event=stored, sku=item.sku, name=item.name, quantity=item.quantity, unit_price=item.unit_price)
+            for item in event.items
+        )
+    if event.kind == StoreEvent.Kind.EXIT:
+        Visit.objects.filter(pk=visit.pk).update(exited_at=event.occurred_at)
+        visit.exited_at = event.occurred_at
+    return Outcome.STORED
+
+
+def _check_purchase(event: ReportedEvent) -> None:
+    if not event.items:
+        raise ValidationFailed(_("A purchase lists at least one item."), code="purchase_items_required")
+    if sum(item.quantity * item.unit_price for item in event.items) != event.total:
+        raise ValidationFailed(_("The purchase's total is not the sum of its items."), code="purchase_total_mismatch")
