@@ -154,6 +154,9 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("visit_already_exited", (409,), "The visit's exit is already on record."),
         ("purchase_items_required", (400,), "A purchase lists no item."),
         ("purchase_total_mismatch", (400,), "A purchase's total is not the sum of its items."),
+        ("notice_not_due", (409,), "The visit is not a first recognition: it has no collection notice to confirm."),
+        ("notice_version_mismatch", (400,), "The confirmed notice is not the version the match answered."),
+        ("notice_already_confirmed", (409,), "The door already confirmed this visit's collection notice."),
     ],
     "Operators and stores (staff)": [
         ("slug_taken", (409,), "Another operator or store already uses this slug."),

@@ -168,6 +168,10 @@ def _call_device_api(credentials: dict[str, str], photo: bytes | None, entry_pas
     try:
         with device_client(credentials) as client:
             response = client.entry_pass(entry_pass) if photo is None else client.match_photo(photo, entry_pass or None)
+            body = response.body if isinstance(response.body, dict) else {}
+            if body.get("first_visit") is True and isinstance(body.get("notice_version"), int):
+                # This page shows the collection notice with the answer: the door confirms it did (C11).
+                client.notice_shown(str(body["visit_id"]), body["notice_version"])
     except (urllib.error.URLError, OSError, ValueError) as error:
         return {
             "kind": "error",

@@ -15,6 +15,7 @@ from core.admin import ReadOnlyAdmin, ServiceAdmin
 from core.audit import Actor
 from core.errors import DomainError, ValidationFailed
 from stores.models import Device, GalleryCheck, MatchEvent, Operator, ProbeCounter, Store, Visit
+from stores.selectors import notice_unconfirmed_q
 from stores.services import (
     device_location_check,
     device_register,
@@ -249,6 +250,19 @@ class DeviceAdmin(ServiceAdmin):
 # What the door recorded: shown to staff, written only by the door.
 
 
+class NoticeConfirmationFilter(admin.SimpleListFilter):
+    """The store's report of first recognitions whose door did not confirm the collection notice in a minute."""
+
+    title = gettext_lazy("collection notice")
+    parameter_name = "notice"
+
+    def lookups(self, request, model_admin):
+        return [("unconfirmed", gettext_lazy("Not confirmed within a minute"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(notice_unconfirmed_q()) if self.value() == "unconfirmed" else queryset
+
+
 @admin.register(Visit)
 class VisitAdmin(ReadOnlyAdmin):
     # The shopper is left out: staff see what happened at the door, not who it was.
@@ -262,7 +276,7 @@ class VisitAdmin(ReadOnlyAdmin):
         "first_visit",
         "notice_shown_at",
     ]
-    list_filter = ["method", "first_visit", "store"]
+    list_filter = ["method", "first_visit", NoticeConfirmationFilter, "store"]
     list_select_related = ["store__operator", "device"]
 
 

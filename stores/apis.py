@@ -32,7 +32,14 @@ class DoorAnswerSerializer(serializers.Serializer):
     shopper_ref = serializers.CharField(required=False, help_text="Pseudonymous, stable for this operator only.")
     visit_id = serializers.UUIDField(required=False)
     first_visit = serializers.BooleanField(
-        required=False, help_text="The shopper's first recognised visit here: show the collection notice."
+        required=False,
+        help_text="The shopper's first face recognition here (under this consent): show the collection notice, "
+        "then confirm it with a `notice_shown` event (`device/events`). Never for a pass alone.",
+    )
+    notice_version = serializers.IntegerField(
+        required=False,
+        help_text="With `first_visit`: the notice version to show (its texts: `operators/{slug}/notices`), "
+        "and to name in the `notice_shown` event.",
     )
 
 
@@ -53,6 +60,7 @@ def door_answer(answer: DoorAnswer) -> Response:
                 "shopper_ref": answer.shopper_ref,
                 "visit_id": str(answer.visit.public_id),
                 "first_visit": answer.first_visit,
+                **({"notice_version": answer.notice_version_id} if answer.notice_version_id else {}),
             }
         )
     if answer.timings:  # where a door's wait went, for integrators tuning their stores

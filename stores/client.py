@@ -21,6 +21,7 @@ import os
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from core.images import CONTENT_TYPES, image_format
@@ -28,6 +29,7 @@ from stores.signing import signed_headers
 
 MATCH_PATH = "/api/v1/device/match"
 ENTRY_PASS_PATH = "/api/v1/device/entry-pass"
+EVENTS_PATH = "/api/v1/device/events"
 
 
 def photo_content_type(photo: bytes) -> str:
@@ -159,6 +161,21 @@ class DeviceClient:
 
     def entry_pass(self, token: str) -> DeviceResponse:
         return self.send("POST", ENTRY_PASS_PATH, {"entry_pass": token})
+
+    def events(self, events: list[dict[str, Any]]) -> DeviceResponse:
+        """Report up to 100 events about visits (exit, shelf_dwell, purchase, notice_shown); see the API docs."""
+        return self.send("POST", EVENTS_PATH, {"events": events})
+
+    def notice_shown(self, visit_id: str, notice_version: int, event_id: str | None = None) -> DeviceResponse:
+        """Confirm the door showed a first visit's collection notice (the `notice_version` the match answered)."""
+        event = {
+            "event_id": event_id or f"notice-{visit_id}",
+            "visit_id": visit_id,
+            "kind": "notice_shown",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "notice_version": notice_version,
+        }
+        return self.events([event])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -194,9 +194,13 @@ class Visit(models.Model):
     method = models.CharField(max_length=16, choices=Method.choices)
     entered_at = models.DateTimeField(default=timezone.now)
     exited_at = models.DateTimeField(null=True, blank=True)
+    # The first face recognition of this shopper at this store under the consent it rests on (a new consent
+    # after a material notice change starts again): the door must show the collection notice (C11).
     first_visit = models.BooleanField(default=False)
     notice_shown_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the door showed the collection notice (first recognised visit).")
+        null=True,
+        blank=True,
+        help_text=_("When the door confirmed it showed the collection notice (a first recognised visit)."),
     )
 
     class Meta:
@@ -299,6 +303,7 @@ class StoreEvent(models.Model):
         EXIT = "exit", _("Left the store")
         SHELF_DWELL = "shelf_dwell", _("Time at a shelf")
         PURCHASE = "purchase", _("Purchase")
+        NOTICE_SHOWN = "notice_shown", _("Collection notice shown")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
@@ -314,6 +319,10 @@ class StoreEvent(models.Model):
     dwell_seconds = models.PositiveIntegerField(null=True, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # notice_shown: the notice version the door showed (the one the recognition's consent rests on).
+    notice_version = models.ForeignKey(
+        "consent.NoticeVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

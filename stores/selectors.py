@@ -7,15 +7,16 @@ own foreign keys, never as a list or a lookup of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.db import PreparedQuery
 from core.errors import NotFound
-from stores.models import GalleryCheck, MatchEvent, Operator, Store
+from stores.models import GalleryCheck, MatchEvent, Operator, Store, Visit
 
 
 def operator_list() -> QuerySet[Operator]:
@@ -84,3 +85,21 @@ def confirmed_entry_distances(*, operator_id: int, since: datetime, limit: int) 
         .order_by("-id")
         .values_list("distance", "nearest_other_distance")[:limit]
     )
+
+
+# How long a door has to confirm it showed the collection notice of a first recognition (C11).
+NOTICE_CONFIRM_SECONDS = 60
+
+
+def notice_unconfirmed_q(*, now: datetime | None = None) -> Q:
+    """First recognitions whose door did not confirm showing the collection notice within a minute (C11):
+    what the store's report flags. Visits younger than a minute are not judged yet."""
+    late = timedelta(seconds=NOTICE_CONFIRM_SECONDS)
+    return Q(first_visit=True, entered_at__lte=(now or timezone.now()) - late) & (
+        Q(notice_shown_at__isnull=True) | Q(notice_shown_at__gt=F("entered_at") + late)
+    )
+
+
+def first_visits_without_notice(*, store_id: int | None = None, now: datetime | None = None) -> QuerySet[Visit]:
+    visits = Visit.objects.filter(notice_unconfirmed_q(now=now))
+    return visits.filter(store_id=store_id) if store_id is not None else visits

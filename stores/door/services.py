@@ -54,6 +54,8 @@ class DoorAnswer:
     shopper_ref: str | None = None
     visit: Visit | None = None
     first_visit: bool = False
+    # With a first visit: the notice version the door shows (the one the recognition's consent rests on).
+    notice_version_id: int | None = None
     # Milliseconds spent waiting for the match worker (of which the face engine, for a photo) and
     # recording the visit, for Server-Timing.
     timings: dict[str, float] = field(default_factory=dict)
@@ -280,9 +282,11 @@ _door_confirmation = PreparedQuery(
         face_consent_for_match(shopper_id=shopper_id, operator_id=operator_id, now=now)
         .annotate(
             holds_template=Exists(FaceTemplate.objects.filter(shopper_id=OuterRef("shopper_id"))),
-            visited_before=Exists(Visit.objects.filter(shopper_id=OuterRef("shopper_id"), store_id=store_id)),
+            # Recognised here before under this consent: a pass alone recognises nobody, and a material
+            # notice change ends the consent, so the shopper's next one shows the notice again (C11).
+            recognised_before=Exists(MatchEvent.objects.filter(consent_id=OuterRef("pk"), store_id=store_id)),
         )
-        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "visited_before")
+        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "recognised_before")
         .order_by("pk")[:1]
     ),
     shopper_id=int,
@@ -312,7 +316,7 @@ def _record_match(
         device=device,
         shopper_id=shopper_id,
         method=Visit.Method.FACE_AND_PASS if entry else Visit.Method.FACE,
-        first=not consent["visited_before"],
+        first=not consent["recognised_before"],
     )
     MatchEvent.objects.create(
         visit=visit,
@@ -338,22 +342,20 @@ def _record_match(
         shopper_reference(operator_id=store.operator_id, shopper_public_id=consent["shopper__public_id"]),
         visit,
         visit.first_visit,
+        notice_version_id=consent["notice_version_id"] if visit.first_visit else None,
     )
 
 
-def _visit_create(*, device: Device, shopper_id: int, method: str, first: bool | None = None) -> Visit:
-    """A visit; the first recognised one at this store makes the door show the collection notice (C11)."""
-    if first is None:
-        first = not Visit.objects.filter(shopper_id=shopper_id, store=device.store).exists()
-    now = timezone.now()
+def _visit_create(*, device: Device, shopper_id: int, method: str, first: bool = False) -> Visit:
+    """A visit; a first recognition at this store makes the door show the collection notice, which the door
+    then confirms with a `notice_shown` event (C11)."""
     return Visit.objects.create(
         shopper_id=shopper_id,
         store=device.store,
         device=device,
         method=method,
-        entered_at=now,
+        entered_at=timezone.now(),
         first_visit=first,
-        notice_shown_at=now if first else None,
     )
 
 

@@ -31,6 +31,7 @@ KIND_FIELDS = {
     StoreEvent.Kind.EXIT: set(),
     StoreEvent.Kind.SHELF_DWELL: {"shelf", "seconds"},
     StoreEvent.Kind.PURCHASE: {"items", "total", "currency"},
+    StoreEvent.Kind.NOTICE_SHOWN: {"notice_version"},
 }
 COMMON_FIELDS = {"event_id", "visit_id", "kind", "occurred_at"}
 
@@ -61,6 +62,11 @@ class EventSerializer(serializers.Serializer):
         max_digits=12, decimal_places=2, min_value=0, required=False, help_text="purchase: the sum of its items."
     )
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="purchase: ISO 4217 code, e.g. CNY.")
+    notice_version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="notice_shown: the `notice_version` the match answered with `first_visit`, once the door showed it.",
+    )
 
     def validate(self, attrs):
         wanted = KIND_FIELDS[attrs["kind"]]
@@ -116,14 +122,16 @@ class DeviceEventsApi(DeviceApi):
         request=EventsRequestSerializer,
         responses={200: EventsAnswerSerializer, 207: EventsAnswerSerializer, **errors(400, 401, 403, 413, 415)},
         description=(
-            "Report what happened during visits at this device's store: `exit`, `shelf_dwell` (shelf, seconds) "
-            "and `purchase` (items with quantity and unit price, total, currency), each tied to the `visit_id` a "
+            "Report what happened during visits at this device's store: `exit`, `shelf_dwell` (shelf, seconds), "
+            "`purchase` (items with quantity and unit price, total, currency), and `notice_shown` (the door showed "
+            "the collection notice of a `first_visit`, naming its `notice_version`), each tied to the `visit_id` a "
             "match or an entry pass answered. Each event is answered on its own, in order: `stored`; "
             "`already_stored` (this device sent its `event_id` before: nothing is stored twice); `dropped` (an exit "
             "or shelf dwell of a shopper whose `store_analytics` consent to this operator is not active: not "
             "kept, only counted per device and day); or `refused` with its error code (`visit_unknown`, "
-            "`visit_other_store`, `event_time_invalid`, `visit_already_exited`, `purchase_total_mismatch`, or "
-            "`invalid` with the fields). 200 when none is refused, 207 when some are."
+            "`visit_other_store`, `event_time_invalid`, `visit_already_exited`, `purchase_total_mismatch`, "
+            "`notice_not_due`, `notice_version_mismatch`, `notice_already_confirmed`, or `invalid` with the fields). "
+            "200 when none is refused, 207 when some are."
         ),
     )
     def post(self, request):
@@ -162,6 +170,7 @@ def _reported(data: dict) -> ReportedEvent:
         items=tuple(ReportedItem(**item) for item in data.get("items", [])),
         total=data.get("total"),
         currency=data.get("currency", ""),
+        notice_version=data.get("notice_version"),
     )
 
 

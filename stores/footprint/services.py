@@ -56,6 +56,7 @@ class ReportedEvent:
     items: tuple[ReportedItem, ...] = ()
     total: Decimal | None = None
     currency: str = ""
+    notice_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ def store_events_record(*, device: Device, events: list[ReportedEvent]) -> list[
         )
     visits = {
         visit.public_id: visit
-        for visit in Visit.objects.filter(public_id__in={event.visit_id for event in events}).select_related("store")
+        for visit in Visit.objects.filter(public_id__in={event.visit_id for event in events}).select_related(
+            "store", "match_event"
+        )
     }
     before = set(
         StoreEvent.objects.filter(device=device, event_id__in=[event.event_id for event in events]).values_list(
@@ -137,6 +140,8 @@ def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, an
         )
     if event.kind == StoreEvent.Kind.PURCHASE:
         _check_purchase(event)
+    if event.kind == StoreEvent.Kind.NOTICE_SHOWN:
+        _check_notice(event, visit)
     if event.kind in NEEDS_ANALYTICS:
         if visit.shopper_id not in analytics:
             analytics[visit.shopper_id] = consent_active_locked(
@@ -161,6 +166,7 @@ def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, an
                 dwell_seconds=event.dwell_seconds,
                 total=event.total,
                 currency=event.currency,
+                notice_version_id=event.notice_version,
             )
     except IntegrityError:  # the same event from the same device, in a batch sent at the same moment
         return Outcome.ALREADY_STORED
@@ -172,7 +178,24 @@ def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, an
     if event.kind == StoreEvent.Kind.EXIT:
         Visit.objects.filter(pk=visit.pk).update(exited_at=event.occurred_at)
         visit.exited_at = event.occurred_at
+    if event.kind == StoreEvent.Kind.NOTICE_SHOWN:  # the visit keeps the door's confirmation (C11)
+        Visit.objects.filter(pk=visit.pk).update(notice_shown_at=event.occurred_at)
+        visit.notice_shown_at = event.occurred_at
     return Outcome.STORED
+
+
+def _check_notice(event: ReportedEvent, visit: Visit) -> None:
+    """The door confirms it showed the collection notice of a first recognition: the version it was told."""
+    match = getattr(visit, "match_event", None) if visit.first_visit else None
+    if match is None:
+        raise Conflict(_("This visit has no collection notice to show."), code="notice_not_due")
+    if event.notice_version != match.notice_version_id:
+        raise ValidationFailed(
+            _("This visit's collection notice is version %(version)d.") % {"version": match.notice_version_id},
+            code="notice_version_mismatch",
+        )
+    if visit.notice_shown_at is not None:
+        raise Conflict(_("The door already confirmed this visit's notice."), code="notice_already_confirmed")
 
 
 def _check_purchase(event: ReportedEvent) -> None:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from consent.services import entry_pass_issue
 from core.models import AuditEntry
 from portal.models import User
-from stores.models import Device, ProbeCounter, Store, Visit
+from stores.models import Device, ProbeCounter, Store, StoreEvent, Visit
 from stores.sealing import device_secret_open
 from tests.biometrics.photos import astronaut_jpeg
 from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
@@ -276,6 +276,10 @@ class TestTheDoorThroughTheSimulator:
         html = response.content.decode()
         assert FIRST_VISIT in html and answer["shopper_ref"] in html and str(visit.public_id) in html
         assert (visit.shopper, visit.device) == (shopper, door)
+        # The page showed the collection notice, and the simulated door said so (C11).
+        visit.refresh_from_db()
+        assert visit.notice_shown_at is not None
+        assert StoreEvent.objects.get(visit=visit).notice_version == shopper.consents.get().notice_version
 
         again = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         assert again.context["answer"]["first_visit"] is False
@@ -285,7 +289,7 @@ class TestTheDoorThroughTheSimulator:
         token = entry_pass_issue(shopper=shopper, channel="app").token
         client.force_login(staff)
         answer = client.post("/simulator/", {"entry_pass": token}).context["answer"]
-        assert answer["kind"] == "match" and answer["first_visit"] is True
+        assert answer["kind"] == "match" and answer["first_visit"] is False  # no face, no collection notice
         assert Visit.objects.get().method == Visit.Method.ENTRY_PASS
         again = client.post("/simulator/", {"entry_pass": token}).context["answer"]
         assert (again["kind"], again["status"], again["code"]) == ("error", 409, "pass_used")

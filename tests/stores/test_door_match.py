@@ -27,14 +27,15 @@ class TestMatch:
         response = match_photo(client, device, secret, other_astronaut_photo())
         body = response.json()
         assert response.status_code == 200, body
-        assert set(body) == {"result", "shopper_ref", "visit_id", "first_visit"}
+        assert set(body) == {"result", "shopper_ref", "visit_id", "first_visit", "notice_version"}
         assert body["result"] == "match" and body["first_visit"] is True
         assert body["shopper_ref"].startswith("shp_")
         visit = Visit.objects.get(public_id=body["visit_id"])
         assert (visit.shopper, visit.store, visit.device, visit.method) == (astronaut, device.store, device, "face")
-        assert visit.notice_shown_at is not None
+        assert visit.notice_shown_at is None  # until the door confirms it showed the notice (C11)
         event = MatchEvent.objects.get(visit=visit)
         consent = astronaut.consents.get()
+        assert body["notice_version"] == consent.notice_version_id
         assert (event.consent, event.notice_version, event.device) == (consent, consent.notice_version, device)
         assert 0 <= event.distance <= 0.55
         assert AuditEntry.objects.filter(action="visit.recognised", target_id=str(visit.pk)).exists()
