@@ -442,6 +442,8 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "portal.models.Language",
         "ActorTypeEnum": "core.models.ActorType",
         "ConsentEventKindEnum": "consent.models.ConsentEventKind",
+        "StoreEventKindEnum": "stores.models.StoreEventKind",
+        "FootprintKindEnum": "stores.footprint.selectors.KINDS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -361,3 +361,7 @@ class EventCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} {self.day}: {self.dropped} dropped"
+
+
+# For the API schema's enum names (ENUM_NAME_OVERRIDES).
+StoreEventKind = StoreEvent.Kind

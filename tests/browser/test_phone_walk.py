@@ -32,7 +32,8 @@ from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RI
 from portal.models import EmailChange, WebSession
 from portal.services import api_token_create
 from tests.browser.test_language_choice import choose_language
-from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, published_notice
+from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, live_store, published_notice
+from tests.portal.test_footprint import footprint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -79,6 +80,7 @@ PAGES: dict[str, Page] = {
     "email_change": Page(signed_in=True),
     "email_change_confirm": Page(signed_in=True),
     "sessions": Page(signed_in=True),
+    "footprint": Page(signed_in=True),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -202,8 +204,13 @@ def demo_world(*, language: str) -> dict:
         expires_at=timezone.now() + timedelta(hours=24),
     )
     api_token_create(user=shopper, label="小明的手机")
+    # Visits with what the store's devices reported: the footprint page shows them.
+    store = live_store(operator, name="人民广场店", slug="peoples-square")
+    footprint(shopper, store, visits=2)
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
+    # What the devices named: the door, the shelf, the items bought and their currency.
+    names += ["Door 1", "A3", "Green tea", "Red bean bun", "(tea)", "(bun)", "CNY"]
     return {
         "operator": operator,
         "face_notice": versions["face_entry"],
