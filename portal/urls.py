@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import account_apis, apis, footprint_apis, views
+from portal import account_apis, apis, export_views, footprint_apis, views
 from portal.api_docs import api_docs, error_codes
 from portal.health import healthz
 
@@ -19,6 +19,7 @@ api_v1 = [
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("me/password", account_apis.PasswordChangeApi.as_view(), name="password_change"),
     path("me/footprint", footprint_apis.FootprintApi.as_view(), name="footprint"),
+    path("me/export", export_views.ExportApi.as_view(), name="export"),
     path("me/email", account_apis.EmailChangeApi.as_view(), name="email_change"),
     path("me/email/confirm", account_apis.EmailChangeConfirmApi.as_view(), name="email_change_confirm"),
     path("me/sessions", account_apis.SignedInListApi.as_view(), name="sessions"),

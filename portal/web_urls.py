@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import account_views, consent_views, face_views, footprint_views, simulator_views, views
+from portal import account_views, consent_views, export_views, face_views, footprint_views, simulator_views, views
 
 app_name = "portal"
 
@@ -36,6 +36,7 @@ urlpatterns = [
     path("consents/<uuid:public_id>/receipt/", consent_views.consent_receipt_download, name="consent_receipt"),
     path("entry-pass/", consent_views.entry_pass, name="entry_pass"),
     path("footprint/", footprint_views.footprint, name="footprint"),
+    path("footprint/export/", export_views.export_download, name="export"),
     path("face/", face_views.face, name="face"),
     path("face/enroll/", face_views.face_enroll, name="face_enroll"),
     path("face/delete/", face_views.face_delete, name="face_delete"),

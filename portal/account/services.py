@@ -247,3 +247,8 @@ def web_session_logout(*, user: User, session_key: str) -> None:
     session = WebSession.objects.filter(user=user, session_key=session_key).first()
     if session is not None:
         web_session_end(session=session, actor=Actor.shopper(user, "web"), reason="logout")
+
+
+def account_export_record(*, user: User, channel: str) -> None:
+    """The shopper downloads everything held about them: the log says when, and from where (F3)."""
+    audit_entry_create(actor=Actor.shopper(user, channel), action="account.exported", target=user)

@@ -97,6 +97,7 @@ NOT_PAGES: dict[str, str] = {
     "sessions_sign_out_others": "a POST action from the sessions page, which is walked",
     "web_session_sign_out": "a POST action from the sessions page, which is walked",
     "api_token_sign_out": "a POST action from the sessions page, which is walked",
+    "export": "a POST download (a zip) from the footprint page, which is walked",
 }
 
 # Words a Chinese page may show in Latin letters besides the names in the data (operators, their

@@ -525,6 +525,10 @@ SERVICES: dict[str, Row] = {
     "email_change_cancel: nothing pending": Row(
         lambda w, g: account.email_change_cancel(user=w.shopper, channel="web"), []
     ),
+    "account_export_record": Row(
+        lambda w, g: account.account_export_record(user=w.shopper, channel="app"),
+        [("account.exported", SHOPPER)],
+    ),
     "user_profile_update": Row(
         lambda w, g: portal.user_profile_update(user=w.shopper, channel="app", display_name="Another name"),
         [("account.profile_updated", SHOPPER)],
