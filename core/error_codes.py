@@ -158,6 +158,12 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("notice_version_mismatch", (400,), "The confirmed notice is not the version the match answered."),
         ("notice_already_confirmed", (409,), "The door already confirmed this visit's collection notice."),
     ],
+    "The footprint (a shopper deleting part of it)": [
+        ("visit_not_found", (404,), "The shopper has no visit with this id."),
+        ("event_not_found", (404,), "The shopper has no event with this id."),
+        ("range_invalid", (400,), "The last day of the range comes before the first."),
+        ("deletion_scope_required", (400,), "Neither `all` nor a range of days was given."),
+    ],
     "Operators and stores (staff)": [
         ("slug_taken", (409,), "Another operator or store already uses this slug."),
         ("operator_in_use", (409,), "The operator still has stores, notices or consents."),

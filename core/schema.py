@@ -61,6 +61,10 @@ INTEGER_EXAMPLES = {
     "refused": 0,
     "seconds": 42,
     "quantity": 2,
+    "visits": 1,
+    "match_events": 1,
+    "store_events": 3,
+    "purchase_items": 2,
 }
 
 # Typical strings where Swagger would show "string".

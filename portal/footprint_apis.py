@@ -7,11 +7,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import pagination, serializers
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import errors
 from core.time_zones import time_zone_for
-from stores.footprint.selectors import KINDS, FootprintFilters, footprint_visits
+from stores.footprint.selectors import KINDS, FootprintFilters, day_bounds, footprint_visits
+from stores.footprint.services import footprint_delete
 from stores.models import Store, StoreEvent, Visit
 
 
@@ -140,3 +142,85 @@ class FootprintApi(APIView):
         paginator = FootprintPagination()
         page = paginator.paginate_queryset(visits, request, view=self)
         return paginator.get_paginated_response(VisitOutputSerializer(page, many=True).data)
+
+
+class DeletionReceiptSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["event", "visit", "range", "all"])
+    counts = inline_serializer(
+        "DeletionCounts",
+        {
+            "visits": serializers.IntegerField(),
+            "match_events": serializers.IntegerField(),
+            "store_events": serializers.IntegerField(),
+            "purchase_items": serializers.IntegerField(),
+        },
+    )
+    deleted_at = serializers.DateTimeField()
+
+
+class DeleteInputSerializer(serializers.Serializer):
+    all = serializers.BooleanField(required=False, help_text="Delete the whole footprint.")
+    date_from = serializers.DateField(required=False, help_text="Or the visits from this day (your time zone) ...")
+    date_to = serializers.DateField(required=False, help_text="... to this day, included.")
+
+    def validate(self, attrs):
+        if attrs.get("all") and (attrs.get("date_from") or attrs.get("date_to")):
+            raise serializers.ValidationError(
+                {"all": [_("Delete everything, or some days: not both.")]}, code="invalid"
+            )
+        return attrs
+
+
+def deletion_answer(receipt) -> Response:
+    return Response(
+        DeletionReceiptSerializer(
+            {"scope": receipt.scope, "counts": receipt.counts, "deleted_at": receipt.deleted_at}
+        ).data
+    )
+
+
+class FootprintDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="footprint_delete",
+        request=DeleteInputSerializer,
+        responses={200: DeletionReceiptSerializer, **errors(400, 401)},
+        description="Delete the whole footprint (`all`), or the visits of some days, with everything in them. "
+        "Answers the deletion receipt (also mailed): what went, by category, and when.",
+    )
+    def post(self, request):
+        given = DeleteInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        since, until = day_bounds(data.get("date_from"), data.get("date_to"), time_zone_for(shopper=request.user))
+        receipt = footprint_delete(
+            shopper=request.user, channel="app", since=since, until=until, everything=bool(data.get("all"))
+        )
+        return deletion_answer(receipt)
+
+
+class FootprintVisitDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="footprint_visit_delete",
+        request=None,
+        responses={200: DeletionReceiptSerializer, **errors(401, 404)},
+        description="Delete one visit with everything in it (its match, events and purchases).",
+    )
+    def delete(self, request, visit_id):
+        return deletion_answer(footprint_delete(shopper=request.user, channel="app", visit_id=visit_id))
+
+
+class FootprintEventDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="footprint_event_delete",
+        request=None,
+        responses={200: DeletionReceiptSerializer, **errors(401, 404)},
+        description="Delete one event a store reported (an exit, a shelf dwell, a purchase with its lines).",
+    )
+    def delete(self, request, event_id):
+        return deletion_answer(footprint_delete(shopper=request.user, channel="app", event_id=event_id))

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 from rest_framework.exceptions import NotFound as CursorNotFound
 from rest_framework.request import Request
 
+from core.errors import DomainError
+from core.time_zones import time_zone_for
 from portal.footprint_apis import FilterSerializer, FootprintPagination, footprint_filters
 from portal.time_zones import time_zone_activate
-from stores.footprint.selectors import EVENT_KINDS, VISIT_KINDS, footprint_stores, footprint_visits
+from stores.footprint.notifications import CATEGORIES, SCOPES
+from stores.footprint.selectors import (
+    EVENT_KINDS,
+    VISIT_KINDS,
+    day_bounds,
+    footprint_deletion_plan,
+    footprint_stores,
+    footprint_visits,
+)
+from stores.footprint.services import footprint_delete
 from stores.models import StoreEvent, Visit
 
 
@@ -59,3 +73,72 @@ def _relative(link: str | None) -> str | None:
     if not link:
         return None
     return "?" + link.split("?", 1)[1] if "?" in link else "?"
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def footprint_delete_view(request: HttpRequest) -> HttpResponse:
+    """Show what a deletion would remove (GET), then remove it once confirmed (POST): one event, one visit,
+    the visits of some days, or everything."""
+    source = request.POST if request.method == "POST" else request.GET
+    given = DeleteScopeForm(source)
+    if not given.is_valid():
+        raise Http404
+    scope = given.scope(shopper=request.user)
+    try:
+        plan = footprint_deletion_plan(shopper=request.user, **scope)
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404 from error
+        messages.error(request, error.message)
+        return redirect("portal:footprint")
+    if request.method == "POST":
+        receipt = footprint_delete(shopper=request.user, channel="web", **scope)
+        messages.success(
+            request,
+            _("Deleted: %(visits)d visits, %(events)d events, %(items)d purchase lines. Your receipt is on its way.")
+            % {
+                "visits": receipt.counts["visits"],
+                "events": receipt.counts["store_events"],
+                "items": receipt.counts["purchase_items"],
+            },
+        )
+        return redirect("portal:footprint")
+    counts = [(CATEGORIES[category], count) for category, count in plan.counts.items()]
+    return render(
+        request,
+        "portal/footprint_delete.html",
+        {
+            "scope": SCOPES[plan.scope],
+            "counts": counts,
+            "fields": given.cleaned_data,
+            "empty": not any(plan.counts.values()),
+        },
+    )
+
+
+class DeleteScopeForm(forms.Form):
+    visit = forms.UUIDField(required=False)
+    event = forms.UUIDField(required=False)
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)
+    all = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = [name for name in ("visit", "event", "all") if cleaned.get(name)]
+        days = cleaned.get("date_from") or cleaned.get("date_to")
+        if len(chosen) + bool(days) != 1:
+            raise forms.ValidationError("one scope", code="invalid")
+        return cleaned
+
+    def scope(self, *, shopper) -> dict:
+        data = self.cleaned_data
+        if data.get("visit"):
+            return {"visit_id": data["visit"]}
+        if data.get("event"):
+            return {"event_id": data["event"]}
+        if data.get("all"):
+            return {"everything": True}
+        since, until = day_bounds(data.get("date_from"), data.get("date_to"), time_zone_for(shopper=shopper))
+        return {"since": since, "until": until}

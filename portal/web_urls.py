@@ -37,6 +37,7 @@ urlpatterns = [
     path("entry-pass/", consent_views.entry_pass, name="entry_pass"),
     path("footprint/", footprint_views.footprint, name="footprint"),
     path("footprint/export/", export_views.export_download, name="export"),
+    path("footprint/delete/", footprint_views.footprint_delete_view, name="footprint_delete"),
     path("face/", face_views.face, name="face"),
     path("face/enroll/", face_views.face_enroll, name="face_enroll"),
     path("face/delete/", face_views.face_delete, name="face_delete"),

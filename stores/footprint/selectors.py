@@ -3,13 +3,16 @@ recorded (F2). A page costs the same few queries however large the footprint."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
-from stores.models import PurchaseItem, StoreEvent, Visit
+from core.errors import NotFound, ValidationFailed
+from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
 
 # What `kind` filters by: how the shopper came in, or what a device reported during the visit.
 VISIT_KINDS = tuple(Visit.Method.values)
@@ -66,3 +69,61 @@ def footprint_stores(*, shopper) -> list[tuple[str, str, str, str]]:
         .distinct()
         .order_by("store__operator__name", "store__name")
     )
+
+
+@dataclass(frozen=True)
+class DeletionPlan:
+    scope: str  # event, visit, range, all
+    visits: QuerySet[Visit]  # deleted with their match, events and purchase lines
+    events: QuerySet[StoreEvent]  # deleted on their own (one event)
+    counts: dict[str, int]  # by category, before anything is deleted
+
+
+def footprint_deletion_plan(
+    *,
+    shopper,
+    event_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    everything: bool = False,
+) -> DeletionPlan:
+    """What a deletion by the shopper would remove, counted: shown before they confirm, then removed."""
+    visits = Visit.objects.filter(shopper=shopper)
+    events = StoreEvent.objects.none()
+    if event_id is not None:
+        scope, visits = "event", Visit.objects.none()
+        events = StoreEvent.objects.filter(shopper=shopper, public_id=event_id)
+        if not events.exists():
+            raise NotFound(_("You have no event with this id."), code="event_not_found")
+    elif visit_id is not None:
+        scope, visits = "visit", visits.filter(public_id=visit_id)
+        if not visits.exists():
+            raise NotFound(_("You have no visit with this id."), code="visit_not_found")
+    elif since is not None or until is not None:
+        if since is not None and until is not None and since >= until:
+            raise ValidationFailed(_("The last day comes before the first."), code="range_invalid")
+        scope = "range"
+        if since is not None:
+            visits = visits.filter(entered_at__gte=since)
+        if until is not None:
+            visits = visits.filter(entered_at__lt=until)
+    elif everything:
+        scope = "all"
+    else:
+        raise ValidationFailed(_("Say what to delete."), code="deletion_scope_required")
+    counts = {
+        "visits": visits.count(),
+        "match_events": MatchEvent.objects.filter(visit__in=visits).count(),
+        "store_events": StoreEvent.objects.filter(visit__in=visits).count() + events.count(),
+        "purchase_items": PurchaseItem.objects.filter(event__visit__in=visits).count()
+        + PurchaseItem.objects.filter(event__in=events).count(),
+    }
+    return DeletionPlan(scope, visits, events, counts)
+
+
+def day_bounds(date_from: date | None, date_to: date | None, zone: str) -> tuple[datetime | None, datetime | None]:
+    """[first day's start, the day after the last's start) in the shopper's zone."""
+    since = _day_start(date_from, zone) if date_from else None
+    until = _day_start(date_to + timedelta(days=1), zone) if date_to else None
+    return since, until

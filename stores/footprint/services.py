@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +19,9 @@ from consent.selectors import consent_active_locked
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from stores.models import Device, EventCounter, PurchaseItem, StoreEvent, Visit
+from stores.footprint.notifications import footprint_deleted_notify
+from stores.footprint.selectors import footprint_deletion_plan
+from stores.models import Device, EventCounter, MatchEvent, PurchaseItem, StoreEvent, Visit
 
 # Most events a device may send in one batch.
 MAX_EVENTS = 100
@@ -203,3 +205,43 @@ def _check_purchase(event: ReportedEvent) -> None:
         raise ValidationFailed(_("A purchase lists at least one item."), code="purchase_items_required")
     if sum(item.quantity * item.unit_price for item in event.items) != event.total:
         raise ValidationFailed(_("The purchase's total is not the sum of its items."), code="purchase_total_mismatch")
+
+
+# --- deletion by the shopper (F4) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletionReceipt:
+    """What a deletion removed, by category, and when: mailed to the shopper and kept in the log (counts
+    only, nothing about what the rows said)."""
+
+    scope: str  # event, visit, range, all
+    counts: dict[str, int]
+    deleted_at: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@transaction.atomic
+def footprint_delete(*, shopper, channel: str, **scope) -> DeletionReceipt:
+    """The shopper deletes part of their footprint (`footprint_deletion_plan` says which: one event, one visit
+    with everything in it, the visits begun within some days, or all of it). Audited with the counts; the
+    receipt is mailed after commit."""
+    plan = footprint_deletion_plan(shopper=shopper, **scope)
+    # Leaves first, so each delete is one statement, not rows loaded to find what cascades.
+    PurchaseItem.objects.filter(Q(event__in=plan.events) | Q(event__visit__in=plan.visits)).delete()
+    StoreEvent.objects.filter(Q(pk__in=plan.events) | Q(visit__in=plan.visits)).delete()
+    MatchEvent.objects.filter(visit__in=plan.visits).delete()
+    plan.visits.delete()
+    scope, counts = plan.scope, plan.counts
+    receipt = DeletionReceipt(scope=scope, counts=counts, deleted_at=timezone.now())
+    audit_entry_create(
+        actor=Actor.shopper(shopper, channel),
+        action="footprint.deleted",
+        target=shopper,
+        data={"scope": scope, **counts},
+    )
+    footprint_deleted_notify(shopper=shopper, receipt=receipt)
+    return receipt

@@ -81,6 +81,7 @@ PAGES: dict[str, Page] = {
     "email_change_confirm": Page(signed_in=True),
     "sessions": Page(signed_in=True),
     "footprint": Page(signed_in=True),
+    "footprint_delete": Page(signed_in=True, query=lambda world: {"visit": str(world["visit"].public_id)}),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -207,7 +208,7 @@ def demo_world(*, language: str) -> dict:
     api_token_create(user=shopper, label="小明的手机")
     # Visits with what the store's devices reported: the footprint page shows them.
     store = live_store(operator, name="人民广场店", slug="peoples-square")
-    footprint(shopper, store, visits=2)
+    visit = footprint(shopper, store, visits=2)[0]
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
     # What the devices named: the door, the shelf, the items bought and their currency.
@@ -217,6 +218,7 @@ def demo_world(*, language: str) -> dict:
         "face_notice": versions["face_entry"],
         "shopper": shopper,
         "newcomer": newcomer,
+        "visit": visit,
         "names": names,
     }
 

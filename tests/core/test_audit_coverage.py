@@ -244,6 +244,10 @@ SERVICES: dict[str, Row] = {
             currency="CNY",
         ),
     ),
+    "footprint_delete": Row(
+        lambda w, g: footprint.footprint_delete(shopper=w.shopper, channel="app", everything=True),
+        [("footprint.deleted", SHOPPER)],
+    ),
     # consent: notices
     "notice_version_create_draft": Row(
         lambda w, g: consent.notice_version_create_draft(
