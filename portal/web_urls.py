@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import account_views, consent_views, face_views, simulator_views, views
+from portal import account_views, consent_views, face_views, notification_views, simulator_views, views
 
 app_name = "portal"
 
@@ -35,6 +35,8 @@ urlpatterns = [
     path("consents/<uuid:public_id>/reaffirm/", consent_views.consent_reaffirm_view, name="consent_reaffirm"),
     path("consents/<uuid:public_id>/receipt/", consent_views.consent_receipt_download, name="consent_receipt"),
     path("entry-pass/", consent_views.entry_pass, name="entry_pass"),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("face/", face_views.face, name="face"),
     path("face/enroll/", face_views.face_enroll, name="face_enroll"),
     path("face/delete/", face_views.face_delete, name="face_delete"),
