@@ -27,12 +27,16 @@ from django.utils.http import urlencode, urlsafe_base64_encode
 
 from biometrics.models import Enrollment
 from consent.services import consent_give, consent_refuse, consent_withdraw, entry_pass_issue
+from core.audit import Actor
 from portal import web_urls
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import EmailChange, WebSession
 from portal.services import api_token_create
+from stores.door.services import door_entry_pass
+from stores.models import Notification, Visit
+from stores.services import device_register
 from tests.browser.test_language_choice import choose_language
-from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, published_notice
+from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, live_store, published_notice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -79,6 +83,7 @@ PAGES: dict[str, Page] = {
     "email_change": Page(signed_in=True),
     "email_change_confirm": Page(signed_in=True),
     "sessions": Page(signed_in=True),
+    "notifications": Page(signed_in=True),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -95,6 +100,7 @@ NOT_PAGES: dict[str, str] = {
     "sessions_sign_out_others": "a POST action from the sessions page, which is walked",
     "web_session_sign_out": "a POST action from the sessions page, which is walked",
     "api_token_sign_out": "a POST action from the sessions page, which is walked",
+    "notifications_read_all": "a POST action from the notifications page, which is walked",
 }
 
 # Words a Chinese page may show in Latin letters besides the names in the data (operators, their
@@ -182,6 +188,23 @@ def demo_world(*, language: str) -> dict:
         channel="web",
     )
     entry_pass_issue(shopper=shopper, channel="web", operator=operator)
+    # The door recognised the shopper on a first visit (the notice shown), then let them in with a pass.
+    store = live_store(operator, name="Central", slug="central")
+    device = device_register(
+        actor=Actor.system(), store=store, name="Central door", kind="entrance", location="entrance"
+    ).device
+    first = Visit.objects.create(
+        shopper=shopper, store=store, device=device, method="face", first_visit=True, notice_shown_at=timezone.now()
+    )
+    Notification.objects.create(
+        shopper=shopper,
+        visit=first,
+        kind="recognised",
+        created_at=first.entered_at,
+        first_visit=True,
+        notice_version=versions["face_entry"],
+    )
+    door_entry_pass(device=device, token=entry_pass_issue(shopper=shopper, channel="app", operator=operator).token)
     # The worker refused the last enrollment: the face page shows why, photo by photo.
     Enrollment.objects.create(
         shopper=shopper,
@@ -204,6 +227,7 @@ def demo_world(*, language: str) -> dict:
     api_token_create(user=shopper, label="小明的手机")
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
+    names += [store.name, device.name]
     return {
         "operator": operator,
         "face_notice": versions["face_entry"],
