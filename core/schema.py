@@ -55,6 +55,8 @@ INTEGER_EXAMPLES = {
     "session_id": 17,
     "token_id": 42,
     "signed_out": 2,
+    "unread": 3,
+    "marked": 2,
 }
 
 # Typical strings where Swagger would show "string".
@@ -66,6 +68,8 @@ STRING_EXAMPLES = {
     "purpose": "face_entry",
     "contact": "privacy@demo-market.example",
     "date_of_birth": "1990-05-17",
+    "store": "Central",
+    "door": "Central door",
 }
 
 

@@ -40,7 +40,7 @@ class NotificationOutputSerializer(serializers.ModelSerializer):
     read = serializers.BooleanField(source="is_read")
     first_visit = serializers.BooleanField(help_text="The shopper's first visit to this store.")
     store = serializers.CharField(source="visit.store.name")
-    operator = serializers.CharField(source="visit.store.operator.name")
+    operator = serializers.CharField(source="visit.store.operator.name", help_text="The operator's name.")
     door = serializers.CharField(source="visit.device.name", help_text="The name of the door (device).")
     method = serializers.ChoiceField(choices=Visit.Method.choices, source="visit.method")
     notice = serializers.SerializerMethodField(
