@@ -85,11 +85,12 @@ class NotificationListApi(APIView):
                     "unread": serializers.IntegerField(help_text="How many are unread, on every page."),
                 },
             ),
-            **errors(400, 401, 404),
+            **errors(401, 404),
         },
         description=(
             "Each time a door recognised the shopper or an entry pass let them in, newest first, with the "
-            "number unread. Reading the list marks nothing read: POST /api/v1/me/notifications/read does."
+            "number unread. Reading the list marks nothing read: POST /api/v1/me/notifications/read does. A page "
+            "past the last: `404 not_found`."
         ),
     )
     def get(self, request):
