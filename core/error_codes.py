@@ -176,6 +176,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
             "An operator's target false identification rate may be lower than the site's, never higher.",
         ),
     ],
+    "Notifications (the shopper's feed)": [
+        ("notification_ids_or_all", (400,), "Marking read needs either a non-empty ids list or all: true, not both."),
+        ("too_many_notification_ids", (400,), "More than 100 notification ids in one call to mark read."),
+        ("notification_not_found", (404,), "An id is not one of the shopper's notifications; nothing was marked."),
+    ],
 }
 
 ERROR_CODES: dict[str, ErrorCode] = {

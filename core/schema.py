@@ -65,6 +65,8 @@ INTEGER_EXAMPLES = {
     "match_events": 1,
     "store_events": 3,
     "purchase_items": 2,
+    "unread": 3,
+    "marked": 2,
 }
 
 # Typical strings where Swagger would show "string".
@@ -80,6 +82,8 @@ STRING_EXAMPLES = {
     "shelf": "A3-tea",
     "sku": "tea-500",
     "currency": "CNY",
+    "store": "Central",
+    "door": "Central door",
 }
 
 

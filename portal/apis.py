@@ -46,6 +46,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
             "date_of_birth",
             "language",
             "time_zone",
+            "recognition_email",
             "email_verified",
             "date_joined",
         ]
@@ -238,6 +239,11 @@ class ProfileApi(APIView):
             help_text="An IANA name (Asia/Shanghai); empty for the default, the zone of the operator a page "
             "concerns, else the site's. Pages show times in it; the API answers ISO 8601 with the offset. "
             "A name the time zone database does not know: 400 unknown_time_zone.",
+        )
+        recognition_email = serializers.BooleanField(
+            required=False,
+            help_text="Mail me each time a door recognises me or my entry pass lets me in (off by default). "
+            "The notifications list (GET /api/v1/me/notifications) holds them either way.",
         )
 
         def validate(self, attrs):

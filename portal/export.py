@@ -26,7 +26,7 @@ from biometrics.models import Enrollment
 from consent.models import Consent, ConsentEvent
 from portal.models import User
 from portal.receipts import consent_receipt
-from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
+from stores.models import MatchEvent, Notification, PurchaseItem, StoreEvent, Visit
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "export_schema.json"
 CHUNK = 2000
@@ -181,6 +181,20 @@ KINDS: tuple[Kind, ...] = (
             Column("total", lambda event: _decimal(event.total), "string", "purchase: the total.", True),
             Column("currency", lambda event: event.currency, "string", "purchase: the currency."),
             Column("notice_version", lambda event: event.notice_version_id, "integer", "notice_shown: version.", True),
+        ),
+    ),
+    Kind(
+        "notifications",
+        "Your feed: each time a door let you in, and whether you have read it.",
+        lambda shopper: Notification.objects.filter(shopper=shopper).select_related("visit"),
+        (
+            Column("id", lambda note: str(note.public_id), "string", "The notification's id.", format="uuid"),
+            Column("visit", lambda note: str(note.visit.public_id), "string", "The visit.", format="uuid"),
+            Column("kind", lambda note: note.kind, "string", "recognised (by face) or entry_pass."),
+            Column("first_visit", lambda note: note.first_visit, "boolean", "Your first face recognition there."),
+            Column("notice_version", lambda note: note.notice_version_id, "integer", "The notice shown then.", True),
+            _when("created_at", "When."),
+            _when("read_at", "When you read it.", nullable=True),
         ),
     ),
     Kind(

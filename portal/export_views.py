@@ -41,8 +41,8 @@ class ExportApi(APIView):
             (200, "application/zip"): OpenApiResponse(
                 OpenApiTypes.BINARY,
                 description="A zip: README.md, schema.json, receipts.json, and for each kind (account, consents, "
-                "consent_events, enrollments, visits, match_events, store_events, purchase_items) NAME.json and "
-                "NAME.csv. Streamed as it is made.",
+                "consent_events, enrollments, visits, match_events, store_events, notifications, purchase_items) "
+                "NAME.json and NAME.csv. Streamed as it is made.",
             ),
             **errors(401),
         },

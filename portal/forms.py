@@ -64,6 +64,14 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("Times on these pages are shown in it, with its name."),
     )
+    recognition_email = forms.BooleanField(
+        label=_("Email me when a store recognises me"),
+        required=False,
+        help_text=_(
+            "A mail each time a door recognises your face or your entry pass lets you in: where and when."
+            " Your notifications list shows them either way."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

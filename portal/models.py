@@ -47,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         _("time zone"), max_length=TIME_ZONE_MAX_LENGTH, blank=True, validators=[validate_time_zone]
     )
+    # Off unless the shopper turns it on: a mail each time a door recognises them or lets them in with
+    # an entry pass (stores.feed). The feed in the app and on the portal is kept either way.
+    recognition_email = models.BooleanField(_("email me when a store recognises me"), default=False)
     email_verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

@@ -496,9 +496,11 @@ def user_profile_update(
     language: str | None = None,
     date_of_birth: date | None = None,
     time_zone: str | None = None,
+    recognition_email: bool | None = None,
 ) -> User:
     """Change the shopper's own details; None leaves a field as it is. An empty `time_zone` goes back
-    to the default (the zone of the operator a page concerns, else the site's)."""
+    to the default (the zone of the operator a page concerns, else the site's). `recognition_email`
+    turns on (or off) the mail each time a door recognises the shopper (stores.feed)."""
     changes = {}
     if display_name is not None and display_name.strip() != user.display_name:
         changes["display_name"] = display_name.strip()
@@ -510,6 +512,8 @@ def user_profile_update(
             message = str(UNKNOWN_TIME_ZONE)
             raise ValidationFailed(message, code="unknown_time_zone", fields={"time_zone": [message]})
         changes["time_zone"] = time_zone
+    if recognition_email is not None and recognition_email != user.recognition_email:
+        changes["recognition_email"] = recognition_email
     if date_of_birth is not None and date_of_birth != user.date_of_birth:
         _validate_date_of_birth(date_of_birth)
         changes["date_of_birth"] = date_of_birth

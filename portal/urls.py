@@ -35,6 +35,7 @@ api_v1 = [
     path("consents/<uuid:public_id>/receipt", apis.ConsentReceiptApi.as_view(), name="consent_receipt"),
     path("", include("biometrics.urls")),
     path("", include("stores.urls")),
+    path("", include("stores.feed.urls")),
 ]
 
 urlpatterns = [

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from portal import account_views, consent_views, export_views, face_views, footprint_views, simulator_views, views
+from portal import (
+    account_views,
+    consent_views,
+    export_views,
+    face_views,
+    footprint_views,
+    notification_views,
+    simulator_views,
+    views,
+)
 
 app_name = "portal"
 
@@ -38,6 +47,8 @@ urlpatterns = [
     path("footprint/", footprint_views.footprint, name="footprint"),
     path("footprint/export/", export_views.export_download, name="export"),
     path("footprint/delete/", footprint_views.footprint_delete_view, name="footprint_delete"),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("face/", face_views.face, name="face"),
     path("face/enroll/", face_views.face_enroll, name="face_enroll"),
     path("face/delete/", face_views.face_delete, name="face_delete"),

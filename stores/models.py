@@ -363,5 +363,43 @@ class EventCounter(models.Model):
         return f"{self.device_id} {self.day}: {self.dropped} dropped"
 
 
+class Notification(models.Model):
+    """What the shopper's feed shows the moment a door lets them in: recognised by face, or by an entry pass.
+
+    Written in the transaction that records the visit (stores.door.services), one row per visit. For a
+    first recognised visit it names the notice version the door showed (C11), so the feed can show it too.
+    """
+
+    class Kind(models.TextChoices):
+        RECOGNISED = "recognised", _("Recognised by face")
+        ENTRY_PASS = "entry_pass", _("Let in with an entry pass")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="notification")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    first_visit = models.BooleanField(default=False)
+    # A first recognised visit only: the version of the collection notice the door showed.
+    notice_version = models.ForeignKey(
+        "consent.NoticeVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["shopper", "-created_at", "-id"], name="notification_feed"),
+            models.Index(fields=["shopper"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
 # For the API schema's enum names (ENUM_NAME_OVERRIDES).
 StoreEventKind = StoreEvent.Kind

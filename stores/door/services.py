@@ -36,7 +36,8 @@ from stores.door.probes import (
     probe_photo_withdraw,
     probe_queue,
 )
-from stores.models import Device, MatchEvent, ProbeCounter, Store, Visit
+from stores.feed.services import notification_record
+from stores.models import Device, MatchEvent, Notification, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
 from stores.selectors import door_rule
 
@@ -286,7 +287,14 @@ _door_confirmation = PreparedQuery(
             # notice change ends the consent, so the shopper's next one shows the notice again (C11).
             recognised_before=Exists(MatchEvent.objects.filter(consent_id=OuterRef("pk"), store_id=store_id)),
         )
-        .values("pk", "notice_version_id", "shopper__public_id", "holds_template", "recognised_before")
+        .values(
+            "pk",
+            "notice_version_id",
+            "shopper__public_id",
+            "shopper__recognition_email",
+            "holds_template",
+            "recognised_before",
+        )
         .order_by("pk")[:1]
     ),
     shopper_id=int,
@@ -302,7 +310,8 @@ def _record_match(
 ) -> DoorAnswer:
     store = device.store
     # One query confirms the candidate (consent active, template held), locks the consent and says
-    # whether the shopper has been recognised at this store before; only ids come back.
+    # whether the shopper has been recognised at this store before and wants a mail when they are;
+    # only ids and flags come back.
     found = _door_confirmation.rows(
         shopper_id=shopper_id, operator_id=store.operator_id, store_id=store.pk, now=timezone.now()
     )
@@ -329,6 +338,13 @@ def _record_match(
         consent_id=consent["pk"],
         notice_version_id=consent["notice_version_id"],
         occurred_at=visit.entered_at,
+    )
+    # The shopper's feed learns it in the same transaction (one INSERT; the mail, if on, after the commit).
+    notification_record(
+        visit=visit,
+        kind=Notification.Kind.RECOGNISED,
+        notice_version_id=consent["notice_version_id"],
+        email=consent["shopper__recognition_email"],
     )
     _count(device, "matched")
     audit_entry_create(
@@ -366,6 +382,7 @@ def door_entry_pass(*, device: Device, token: str) -> DoorAnswer:
     entry = entry_pass_get_by_token(token=token, operator_id=device.store.operator_id)
     entry_pass_use(entry_pass=entry, actor=Actor.device(device))
     visit = _visit_create(device=device, shopper_id=entry.shopper_id, method=Visit.Method.ENTRY_PASS)
+    notification_record(visit=visit, kind=Notification.Kind.ENTRY_PASS, email=entry.shopper.recognition_email)
     audit_entry_create(
         actor=Actor.device(device),
         action="visit.entry_pass",

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound, ValidationFailed
-from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
+from stores.models import MatchEvent, Notification, PurchaseItem, StoreEvent, Visit
 
 # What `kind` filters by: how the shopper came in, or what a device reported during the visit.
 VISIT_KINDS = tuple(Visit.Method.values)
@@ -127,3 +127,15 @@ def day_bounds(date_from: date | None, date_to: date | None, zone: str) -> tuple
     since = _day_start(date_from, zone) if date_from else None
     until = _day_start(date_to + timedelta(days=1), zone) if date_to else None
     return since, until
+
+
+def footprint_rows(*, events, visits) -> list:
+    """Every row of a footprint that refers to these events or visits, leaves first, then the visits: what
+    deleting them removes (a test checks no other table refers to a visit or an event)."""
+    return [
+        PurchaseItem.objects.filter(Q(event__in=events) | Q(event__visit__in=visits)),
+        StoreEvent.objects.filter(Q(pk__in=events) | Q(visit__in=visits)),
+        MatchEvent.objects.filter(visit__in=visits),
+        Notification.objects.filter(visit__in=visits),
+        visits,
+    ]

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,8 +20,8 @@ from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from stores.footprint.notifications import footprint_deleted_notify
-from stores.footprint.selectors import footprint_deletion_plan
-from stores.models import Device, EventCounter, MatchEvent, PurchaseItem, StoreEvent, Visit
+from stores.footprint.selectors import footprint_deletion_plan, footprint_rows
+from stores.models import Device, EventCounter, PurchaseItem, StoreEvent, Visit
 
 # Most events a device may send in one batch.
 MAX_EVENTS = 100
@@ -208,17 +208,6 @@ def _check_purchase(event: ReportedEvent) -> None:
 
 
 # --- deletion by the shopper (F4) -------------------------------------------------------------------
-
-
-def footprint_rows(*, events, visits) -> list:
-    """Every row of a footprint that refers to these events or visits, leaves first, then the visits: what
-    deleting them removes (a test checks no other table refers to a visit or an event)."""
-    return [
-        PurchaseItem.objects.filter(Q(event__in=events) | Q(event__visit__in=visits)),
-        StoreEvent.objects.filter(Q(pk__in=events) | Q(visit__in=visits)),
-        MatchEvent.objects.filter(visit__in=visits),
-        visits,
-    ]
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,14 @@ from django.utils.http import urlencode, urlsafe_base64_encode
 
 from biometrics.models import Enrollment
 from consent.services import consent_give, consent_refuse, consent_withdraw, entry_pass_issue
+from core.audit import Actor
 from portal import web_urls
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
 from portal.models import EmailChange, WebSession
 from portal.services import api_token_create
+from stores.door.services import door_entry_pass
+from stores.models import Notification, Visit
+from stores.services import device_register
 from tests.browser.test_language_choice import choose_language
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, live_store, published_notice
 from tests.portal.test_footprint import footprint
@@ -82,6 +86,7 @@ PAGES: dict[str, Page] = {
     "sessions": Page(signed_in=True),
     "footprint": Page(signed_in=True),
     "footprint_delete": Page(signed_in=True, query=lambda world: {"visit": str(world["visit"].public_id)}),
+    "notifications": Page(signed_in=True),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -99,6 +104,7 @@ NOT_PAGES: dict[str, str] = {
     "web_session_sign_out": "a POST action from the sessions page, which is walked",
     "api_token_sign_out": "a POST action from the sessions page, which is walked",
     "export": "a POST download (a zip) from the footprint page, which is walked",
+    "notifications_read_all": "a POST action from the notifications page, which is walked",
 }
 
 # Words a Chinese page may show in Latin letters besides the names in the data (operators, their
@@ -186,6 +192,23 @@ def demo_world(*, language: str) -> dict:
         channel="web",
     )
     entry_pass_issue(shopper=shopper, channel="web", operator=operator)
+    # The door recognised the shopper on a first visit (the notice shown), then let them in with a pass.
+    store = live_store(operator, name="Central", slug="central")
+    device = device_register(
+        actor=Actor.system(), store=store, name="Central door", kind="entrance", location="entrance"
+    ).device
+    first = Visit.objects.create(
+        shopper=shopper, store=store, device=device, method="face", first_visit=True, notice_shown_at=timezone.now()
+    )
+    Notification.objects.create(
+        shopper=shopper,
+        visit=first,
+        kind="recognised",
+        created_at=first.entered_at,
+        first_visit=True,
+        notice_version=versions["face_entry"],
+    )
+    door_entry_pass(device=device, token=entry_pass_issue(shopper=shopper, channel="app", operator=operator).token)
     # The worker refused the last enrollment: the face page shows why, photo by photo.
     Enrollment.objects.create(
         shopper=shopper,
@@ -207,12 +230,13 @@ def demo_world(*, language: str) -> dict:
     )
     api_token_create(user=shopper, label="小明的手机")
     # Visits with what the store's devices reported: the footprint page shows them.
-    store = live_store(operator, name="人民广场店", slug="peoples-square")
-    visit = footprint(shopper, store, visits=2)[0]
+    square = live_store(operator, name="人民广场店", slug="peoples-square")
+    visit = footprint(shopper, square, visits=2)[0]
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
     # What the devices named: the door, the shelf, the items bought and their currency.
     names += ["Door 1", "A3", "Green tea", "Red bean bun", "(tea)", "(bun)", "CNY"]
+    names += [store.name, device.name, square.name]
     return {
         "operator": operator,
         "face_notice": versions["face_entry"],

@@ -43,6 +43,7 @@ from portal.models import EmailChange
 from portal.selectors import sha256_hex
 from stores import services as stores
 from stores.door import services as door
+from stores.feed import services as feed
 from stores.footprint import services as footprint
 from tests.core.audit_world import (
     GIVEN,
@@ -247,6 +248,23 @@ SERVICES: dict[str, Row] = {
     "footprint_delete": Row(
         lambda w, g: footprint.footprint_delete(shopper=w.shopper, channel="app", everything=True),
         [("footprint.deleted", SHOPPER)],
+    ),
+    # stores: the shopper's feed
+    "notifications_mark_read": Row(
+        lambda w, g: feed.notifications_mark_read(shopper=w.shopper, channel="app", ids=[g.public_id]),
+        [("notifications.read", SHOPPER)],
+        given=lambda w: (
+            (
+                w.device,
+                door.door_entry_pass(
+                    device=w.device, token=consent.entry_pass_issue(shopper=w.shopper, channel="app").token
+                ),
+            )[1].visit.notification
+        ),
+    ),
+    "notifications_mark_read: all": Row(
+        lambda w, g: feed.notifications_mark_read(shopper=w.shopper, channel="web", read_all=True),
+        [("notifications.read", SHOPPER)],
     ),
     # consent: notices
     "notice_version_create_draft": Row(
@@ -558,6 +576,10 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
     "login_success_record": "clears a counter in the shared cache",
     "user_authenticate": "checks credentials; its only writes are the cache counters above",
     "session_last_use_record": "stamps when a session or token last made a change: bookkeeping, not a change",
+    "notification_record": (
+        "the feed entry of a visit, written only inside door_match and door_entry_pass, whose visit.recognised"
+        " or visit.entry_pass entry records the visit it belongs to"
+    ),
     "web_session_rekey": "the same browser's record follows its session to a new key (after a password change)",
 }
 

@@ -148,7 +148,7 @@ class TestPage:
 def test_the_deletion_knows_every_table_that_refers_to_a_visit_or_an_event():
     """Each table is emptied with one statement, leaves first: a new table referring to a visit or an event
     must join `footprint_rows`, or its rows would block the deletion (or be left behind)."""
-    from stores.footprint.services import footprint_rows
+    from stores.footprint.selectors import footprint_rows
 
     referring = {relation.related_model for model in (Visit, StoreEvent) for relation in model._meta.related_objects}
     handled = {rows.model for rows in footprint_rows(events=StoreEvent.objects.none(), visits=Visit.objects.none())}

@@ -38,8 +38,8 @@ def test_the_consents_page(client, shopper, django_assert_num_queries, operators
     operators_with_answers(shopper, operators)
     client.force_login(shopper)
     # The session, the user, the choices (2), whether withdrawing would delete the face template (2:
-    # the templates, the face consents), the consents and the history.
-    with django_assert_num_queries(8):
+    # the templates, the face consents), the consents, the history and the navigation's unread count.
+    with django_assert_num_queries(9):
         response = client.get("/consents/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -25,7 +25,7 @@ from biometrics.models import Enrollment
 from consent.services import consent_refuse, entry_pass_issue
 from portal.services import api_token_create, web_session_start
 from stores import signing
-from stores.models import GalleryCheck, MatchEvent, ProbeCounter, Visit
+from stores.models import GalleryCheck, MatchEvent, ProbeCounter, StoreEvent, Visit
 from tests.conftest import assert_error
 from tests.factories import (
     OperatorFactory,
@@ -93,6 +93,15 @@ def world():
         notice_version=notice,
     )
     ProbeCounter.objects.create(device=device, day=visit.entered_at.date(), no_match=1)
+    store_event = StoreEvent.objects.create(
+        visit=visit,
+        shopper=shopper,
+        store=store,
+        device=device,
+        event_id="e1",
+        kind="exit",
+        occurred_at=visit.entered_at,
+    )
     GalleryCheck.objects.create(
         operator=operator,
         trigger="nightly",
@@ -120,6 +129,8 @@ def world():
         "entry_pass": issued_pass.entry_pass,
         "entry_pass_token": issued_pass.token,
         "enrollment": enrollment,
+        "visit": visit,
+        "store_event": store_event,
         "staff": staff,
         "token": issued.key,
         "api_token": issued.token,
@@ -144,6 +155,8 @@ def _values(name: str, pattern: URLPattern, world) -> dict[str, str]:
         "url": "no-such-page/",
         "session_id": str(world["web_session"].pk),
         "token_id": str(world["api_token"].pk),
+        "visit_id": str(world["visit"].public_id),
+        "event_id": str(world["store_event"].public_id),
     }
     if name == "api:enrollment_detail":
         values["public_id"] = str(world["enrollment"].public_id)

@@ -59,8 +59,8 @@ class TestMatch:
         statements = [statement for statement in statements if statement not in in_cache]
         # The device, the operator's gallery check in force (1:N), the index's change notes (the worker
         # runs in this process here), one query to confirm and lock, the visit, its match event, the
-        # day's counter, and the audit entry (3).
-        assert len(statements) == 10, statements
+        # shopper's notification, the day's counter, and the audit entry (3).
+        assert len(statements) == 11, statements
         locks = [statement.rsplit("FOR UPDATE", 1)[1].strip() for statement in statements if "FOR UPDATE" in statement]
         assert locks in ([], ['OF "consent_consent"', ""])  # SQLite has no row locks; the chain head is one row
 
