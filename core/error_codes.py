@@ -95,6 +95,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ),
         ("notice_draft_exists", (409,), "The notice already has a draft; edit that one."),
         ("notice_version_immutable", (409,), "A published notice version cannot be changed; draft a new one."),
+        (
+            "consent_event_immutable",
+            (409,),
+            "A consent event is append-only: it cannot be changed or deleted (never raised by an API today).",
+        ),
         ("decision_required", (400,), "The answer must say whether the shopper gives or refuses consent."),
         ("language_unsupported", (400,), "A receipt's lang is not a language receipts are written in (en, zh-hans)."),
         ("consent_not_found", (404,), "No such consent for this shopper."),
