@@ -162,6 +162,8 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
             (400,),
             "An operator's target false identification rate may be lower than the site's, never higher.",
         ),
+        ("match_threshold_too_high", (400,), "An operator's match ceiling may be lower than the site's, never higher."),
+        ("match_margin_too_low", (400,), "An operator's match margin may be larger than the site's, never smaller."),
     ],
 }
 
