@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import Conflict
 from core.models import ActorType, Channel
 
 
@@ -143,11 +144,32 @@ class Consent(models.Model):
         return f"{self.shopper_id} → {self.operator_id} {self.purpose} ({self.status})"
 
 
+def consent_event_immutable() -> Conflict:
+    return Conflict(
+        _("A consent event is a record of what happened: it cannot be changed or deleted."),
+        code="consent_event_immutable",
+    )
+
+
+class ConsentEventQuerySet(models.QuerySet):
+    """Events can be read and added, never changed or deleted in bulk (decision 0029)."""
+
+    def update(self, **kwargs):
+        raise consent_event_immutable()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise consent_event_immutable()
+
+    def delete(self):
+        raise consent_event_immutable()
+
+
 class ConsentEvent(models.Model):
     """One step in the life of a consent decision. Append-only: never updated or deleted.
 
     Events that happen before any consent exists (the notice was shown; the shopper said no)
-    name the shopper, operator and purpose with no consent.
+    name the shopper, operator and purpose with no consent. The model, its queryset and, on
+    PostgreSQL, a trigger on the table refuse any change or deletion (decision 0029).
     """
 
     class Kind(models.TextChoices):
@@ -159,8 +181,9 @@ class ConsentEvent(models.Model):
         EXPIRED = "expired", _("Expired")
         INVALIDATED = "invalidated", _("Invalidated")
 
-    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
-    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_events")
+    # PROTECT: deleting a consent or a shopper must not take their events with it (decision 0029).
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    shopper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consent_events")
     operator = models.ForeignKey("stores.Operator", on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     notice_version = models.ForeignKey(NoticeVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -170,12 +193,22 @@ class ConsentEvent(models.Model):
     actor_id = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
 
+    objects = ConsentEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["shopper", "operator", "purpose"])]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.purpose} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields") is not None:
+            raise consent_event_immutable()
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise consent_event_immutable()
 
 
 # The event kinds by an importable path: the OpenAPI schema names their enum after it.

@@ -95,6 +95,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ),
         ("notice_draft_exists", (409,), "The notice already has a draft; edit that one."),
         ("notice_version_immutable", (409,), "A published notice version cannot be changed; draft a new one."),
+        (
+            "consent_event_immutable",
+            (409,),
+            "A consent event is append-only: it cannot be changed or deleted (never raised by an API today).",
+        ),
         ("decision_required", (400,), "The answer must say whether the shopper gives or refuses consent."),
         ("language_unsupported", (400,), "A receipt's lang is not a language receipts are written in (en, zh-hans)."),
         ("consent_not_found", (404,), "No such consent for this shopper."),
@@ -175,6 +180,8 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
             (400,),
             "An operator's target false identification rate may be lower than the site's, never higher.",
         ),
+        ("match_threshold_too_high", (400,), "An operator's match ceiling may be lower than the site's, never higher."),
+        ("match_margin_too_low", (400,), "An operator's match margin may be larger than the site's, never smaller."),
     ],
     "Notifications (the shopper's feed)": [
         ("notification_ids_or_all", (400,), "Marking read needs either a non-empty ids list or all: true, not both."),

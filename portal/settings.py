@@ -322,7 +322,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 10
 DEVICE_CLOCK_SKEW_SECONDS = env.int("DEVICE_CLOCK_SKEW_SECONDS", default=300)
 # A base64 photo of ENROLL_MAX_PHOTO_BYTES fits.
 DEVICE_MAX_BODY_BYTES = env.int("DEVICE_MAX_BODY_BYTES", default=14 * 1024 * 1024)
-# Set from measured error rates (docs/decisions/0006-matching.md).
+# Set from measured error rates (docs/decisions/0006-matching.md). The site's ceiling and margin: an operator
+# may hold its doors to a lower ceiling or a larger margin (Operator.match_threshold / match_margin), never looser.
 MATCH_THRESHOLD = env.float("MATCH_THRESHOLD", default=0.55)
 MATCH_MARGIN = env.float("MATCH_MARGIN", default=0.05)
 # Galleries of at least this many templates use an inverted-file index scanning MATCH_IVF_NPROBE lists.

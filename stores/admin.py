@@ -22,8 +22,10 @@ from stores.services import (
     device_revoke,
     device_rotate_secret,
     device_update,
+    match_rule_check,
     operator_create,
     operator_delete,
+    operator_match_rule_update,
     operator_update,
     store_confirm_signage,
     store_create,
@@ -48,6 +50,8 @@ OPERATOR_FIELDS = [
     "footprint_retention_days",
     "target_fpir",
 ]
+# The operator's match rule: a privacy officer's act, through its own service (operator_match_rule_update).
+MATCH_RULE_FIELDS = ["match_threshold", "match_margin"]
 STORE_FIELDS = ["name", "slug", "address", "mode"]
 # Status and signage change only through the actions below (the services), never by editing a form.
 STORE_STATE_FIELDS = ["status", "signage_confirmed_at", "signage_confirmed_by"]
@@ -85,7 +89,22 @@ class StoreInline(admin.TabularInline):
 class OperatorForm(forms.ModelForm):
     class Meta:
         model = Operator
-        fields = OPERATOR_FIELDS
+        fields = [*OPERATOR_FIELDS, *MATCH_RULE_FIELDS]
+
+    def _service_rule(self, name: str):
+        # The service's own rule (stricter than the site's, never looser), shown beside the field.
+        value = self.cleaned_data.get(name)
+        try:
+            match_rule_check(**{"match_threshold": None, "match_margin": None, name: value})
+        except ValidationFailed as refusal:
+            raise forms.ValidationError(refusal.message, code=refusal.code) from refusal
+        return value
+
+    def clean_match_threshold(self):
+        return self._service_rule("match_threshold")
+
+    def clean_match_margin(self):
+        return self._service_rule("match_margin")
 
     def clean_target_fpir(self):
         # The service's own rule (lower than the site's, never higher), shown beside the field.
@@ -102,17 +121,22 @@ class OperatorAdmin(ServiceAdmin):
     form = OperatorForm
     list_display = ["name", "slug", "jurisdiction", "contact_email", "privacy_officer_email"]
     search_fields = ["name", "legal_name"]
-    fields = OPERATOR_FIELDS
+    fields = [*OPERATOR_FIELDS, *MATCH_RULE_FIELDS]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StoreInline]
 
     def save_model(self, request, obj, form, change):
         actor = Actor.staff(request.user)
         if change:
-            operator_update(actor=actor, operator=obj, **_changed(form, OPERATOR_FIELDS))
+            operator = operator_update(actor=actor, operator=obj, **_changed(form, OPERATOR_FIELDS))
         else:
             values = {name: form.cleaned_data[name] for name in OPERATOR_FIELDS}
-            self.continue_with(obj, operator_create(actor=actor, **values))
+            operator = operator_create(actor=actor, **values)
+        rule = _changed(form, MATCH_RULE_FIELDS)
+        if rule:
+            operator = operator_match_rule_update(actor=actor, operator=operator, **rule)
+        if not change:
+            self.continue_with(obj, operator)
 
     def save_formset(self, request, form, formset, change):
         formset.actor = Actor.staff(request.user)

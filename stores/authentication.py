@@ -15,7 +15,7 @@ from rest_framework import authentication, exceptions, permissions
 from core.db import PreparedQuery, columns, loaded
 from core.errors import PayloadTooLarge
 from stores import signing
-from stores.models import Device, Store
+from stores.models import Device, Operator, Store
 from stores.sealing import device_secret_open
 
 # Unix seconds as plain ASCII digits: int() would also take "+1_796_229_067", " 17 " or Arabic-Indic
@@ -35,9 +35,12 @@ class DevicePrincipal:
     is_staff: bool = False
 
 
-# Every device request starts by finding its device and store; the ORM writes that query once.
+# Every device request starts by finding its device, store and operator (the door needs the operator's match
+# rule, decision 0025); the ORM writes that query once.
 _device_lookup = PreparedQuery(
-    lambda device_id: Device.objects.filter(device_id=device_id).values(*columns(Device), *columns(Store, "store__")),
+    lambda device_id: Device.objects.filter(device_id=device_id).values(
+        *columns(Device), *columns(Store, "store__"), *columns(Operator, "store__operator__")
+    ),
     device_id=str,
 )
 
@@ -50,6 +53,7 @@ def _device(device_id: str) -> Device | None:
         return None
     device = loaded(Device, found[0])
     device.store = loaded(Store, found[0], prefix="store__")
+    device.store.operator = loaded(Operator, found[0], prefix="store__operator__")
     return device
 
 

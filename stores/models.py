@@ -73,6 +73,29 @@ class Operator(models.Model):
             " stop 1:N."
         ),
     )
+    # The operator's own match rule (M5, docs/decisions/0025): a ceiling at most MATCH_THRESHOLD and a margin
+    # at least MATCH_MARGIN, stricter only. Changed only by stores.services.operator_match_rule_update.
+    match_threshold = models.FloatField(
+        _("match threshold ceiling"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
+        help_text=_(
+            "The largest face distance this operator's doors accept: a pass with a face is compared at it, and"
+            " the gallery check picks the 1:N threshold at or below it. At most the site's setting (empty: the"
+            " setting)."
+        ),
+    )
+    match_margin = models.FloatField(
+        _("match margin"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text=_(
+            "How much nearer the best candidate must be than the next for 1:N to name them. At least the"
+            " site's setting (empty: the setting)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -263,6 +286,7 @@ class GalleryCheck(models.Model):
         NIGHTLY = "nightly", _("Nightly")
         GALLERY_CHANGED = "gallery_changed", _("The gallery grew or shrank")
         ON_DEMAND = "on_demand", _("On demand")
+        RULE_CHANGED = "rule_changed", _("The operator's match rule changed")
 
     operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="gallery_checks")
     checked_at = models.DateTimeField(_("checked at"), default=timezone.now)

@@ -36,6 +36,22 @@ def operator_target_fpir(operator: Operator) -> float:
     return operator.target_fpir if operator.target_fpir is not None else settings.MATCH_TARGET_FPIR
 
 
+@dataclass(frozen=True)
+class MatchRule:
+    """The operator's own match rule: its ceiling (never above MATCH_THRESHOLD) and margin (never below
+    MATCH_MARGIN); the site's settings where it has none."""
+
+    ceiling: float
+    margin: float
+
+
+def operator_match_rule(operator: Operator) -> MatchRule:
+    ceiling = operator.match_threshold if operator.match_threshold is not None else settings.MATCH_THRESHOLD
+    margin = operator.match_margin if operator.match_margin is not None else settings.MATCH_MARGIN
+    # The services keep both on the safe side; a setting changed since is held to as well.
+    return MatchRule(min(ceiling, settings.MATCH_THRESHOLD), max(margin, settings.MATCH_MARGIN))
+
+
 # Read on every 1:N probe at the door, in one round trip; the ORM writes it once (core.db.PreparedQuery).
 _in_force = PreparedQuery(
     lambda operator_id: Operator.objects.filter(pk=operator_id).values(
@@ -44,6 +60,7 @@ _in_force = PreparedQuery(
             GalleryCheck.objects.filter(operator=OuterRef("pk")).order_by("-id").values("threshold")[:1]
         ),
         one_to_n=Subquery(GalleryCheck.objects.filter(operator=OuterRef("pk")).order_by("-id").values("one_to_n")[:1]),
+        margin=Subquery(GalleryCheck.objects.filter(operator=OuterRef("pk")).order_by("-id").values("margin")[:1]),
     ),
     operator_id=int,
 )
@@ -57,13 +74,30 @@ class DoorRule:
     one_to_n: bool
     threshold: float | None  # the check's; None before any check (the match worker decides by size)
     target_fpir: float | None  # the operator's own target, None for the site's
+    margin: float | None = None  # the margin the check was measured with; None before any check
 
 
 def door_rule(*, operator_id: int) -> DoorRule:
     rows = _in_force.rows(operator_id=operator_id)
-    row = rows[0] if rows else {"target_fpir": None, "threshold": None, "one_to_n": None}
+    row = rows[0] if rows else {"target_fpir": None, "threshold": None, "one_to_n": None, "margin": None}
     checked = row["one_to_n"] is not None
-    return DoorRule(checked, bool(row["one_to_n"]) if checked else True, row["threshold"], row["target_fpir"])
+    return DoorRule(
+        checked, bool(row["one_to_n"]) if checked else True, row["threshold"], row["target_fpir"], row["margin"]
+    )
+
+
+def door_probe_rule(*, rule: MatchRule, in_force: DoorRule | None) -> dict[str, float | None]:
+    """What a probe's message carries to the match worker (docs/decisions/0025). 1:1 (`in_force` None):
+    the operator's ceiling. 1:N: the check's threshold, never above the operator's ceiling, and the larger
+    of the check's margin and the operator's, so a rule made stricter applies at once and one made looser
+    waits for the check it triggers; before any check, the target, ceiling and margin (the worker decides
+    by the gallery's size)."""
+    if in_force is None:
+        return {"ceiling": rule.ceiling}
+    if in_force.checked:
+        threshold = None if in_force.threshold is None else min(in_force.threshold, rule.ceiling)
+        return {"threshold": threshold, "margin": max(in_force.margin or 0.0, rule.margin)}
+    return {"target_fpir": in_force.target_fpir, "ceiling": rule.ceiling, "margin": rule.margin}
 
 
 def gallery_check_latest(*, operator: Operator) -> GalleryCheck | None:

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +19,14 @@ from core.time_zones import site_time_zone
 from stores.models import Device, GalleryCheck, Operator, Store
 from stores.notifications import one_to_n_changed_notify
 from stores.sealing import device_secret_seal
-from stores.selectors import operator_target_fpir
+from stores.selectors import operator_match_rule, operator_target_fpir
+
+# The gallery check, run in a match worker (stores.tasks; docs/decisions/0025).
+GALLERY_CHECK_TASK = "stores.gallery_check"
+
+# What a ceiling and a margin can mean at all (the models' validators say the same).
+MATCH_THRESHOLD_LOWEST = 0.05
+MATCH_MARGIN_HIGHEST = 0.5
 
 # "Leave as it is" for a field whose None means something (target_fpir: None is the site's setting).
 UNCHANGED: Any = object()
@@ -68,6 +76,78 @@ def target_fpir_check(*, target_fpir: float | None) -> None:
             "default": settings.MATCH_TARGET_FPIR
         }
         raise ValidationFailed(message, code="target_fpir_too_high", fields={"target_fpir": [message]})
+
+
+def match_rule_check(*, match_threshold: float | None, match_margin: float | None) -> None:
+    """An operator's doors may be stricter than the site's settings, never looser: a ceiling above
+    MATCH_THRESHOLD answers 400 `match_threshold_too_high`, a margin below MATCH_MARGIN 400
+    `match_margin_too_low`; values outside what a face distance can mean answer `invalid`."""
+    if match_threshold is not None:
+        if not match_threshold >= MATCH_THRESHOLD_LOWEST:
+            message = _("The ceiling must be at least %(lowest)s.") % {"lowest": MATCH_THRESHOLD_LOWEST}
+            raise ValidationFailed(message, code="invalid", fields={"match_threshold": [message]})
+        if match_threshold > settings.MATCH_THRESHOLD:
+            message = _("The ceiling may be lower than the site's %(default)s, never higher.") % {
+                "default": settings.MATCH_THRESHOLD
+            }
+            raise ValidationFailed(message, code="match_threshold_too_high", fields={"match_threshold": [message]})
+    if match_margin is not None:
+        if match_margin > MATCH_MARGIN_HIGHEST:
+            message = _("The margin must be at most %(highest)s.") % {"highest": MATCH_MARGIN_HIGHEST}
+            raise ValidationFailed(message, code="invalid", fields={"match_margin": [message]})
+        if match_margin < settings.MATCH_MARGIN:
+            message = _("The margin may be larger than the site's %(default)s, never smaller.") % {
+                "default": settings.MATCH_MARGIN
+            }
+            raise ValidationFailed(message, code="match_margin_too_low", fields={"match_margin": [message]})
+
+
+@transaction.atomic
+def operator_match_rule_update(
+    *,
+    actor: Actor,
+    operator: Operator,
+    match_threshold: float | None = UNCHANGED,
+    match_margin: float | None = UNCHANGED,
+) -> Operator:
+    """Change the operator's match rule: its ceiling and margin (None: back to the site's setting; leave an
+    argument out to keep it). A privacy officer's act (docs/decisions/0025): audited with both values
+    before and after, and a gallery check for the operator is sent after the commit, so the 1:N threshold
+    is chosen again under the new rule. No change, no write."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    wanted = {"match_threshold": match_threshold, "match_margin": match_margin}
+    wanted = {name: value for name, value in wanted.items() if value is not UNCHANGED}
+    for name, value in wanted.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            message = _("Enter a number.")
+            raise ValidationFailed(message, code="invalid", fields={name: [message]})
+    match_rule_check(**{"match_threshold": None, "match_margin": None, **wanted})
+    before = {name: getattr(operator, name) for name in wanted}
+    changed = sorted(name for name, value in wanted.items() if before[name] != value)
+    if not changed:
+        return operator
+    for name in changed:
+        setattr(operator, name, wanted[name])
+    operator.full_clean()
+    operator.save(update_fields=changed)
+    audit_entry_create(
+        actor=actor,
+        action="operator.match_rule_changed",
+        target=operator,
+        data={
+            "fields": changed,
+            **{name: [before[name], getattr(operator, name)] for name in changed},
+            # What the doors apply from now on (the site's settings where the operator has none).
+            "in_force": asdict(operator_match_rule(operator)),
+        },
+    )
+    operator_id = operator.pk
+    transaction.on_commit(
+        lambda: current_app.tasks[GALLERY_CHECK_TASK].delay(
+            operator_id=operator_id, trigger=GalleryCheck.Trigger.RULE_CHANGED.value
+        )
+    )
+    return operator
 
 
 @transaction.atomic

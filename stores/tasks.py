@@ -14,7 +14,8 @@ from celery import current_app, shared_task
 from celery.signals import worker_process_init, worker_ready, worker_shutting_down
 
 from stores.door.probes import answers_by_redis, probe_answer_send
-from stores.door.services import GALLERY_CHECK_TASK, MATCH_PROBE_TASK
+from stores.door.services import MATCH_PROBE_TASK
+from stores.services import GALLERY_CHECK_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ def match_probe_task(
     encodings: list[list[float]] | None = None,
     threshold: float | None = None,
     target_fpir: float | None = None,
+    ceiling: float | None = None,
+    margin: float | None = None,
 ) -> dict | None:
     """Open and encode the probe (a sealed photo, or up to three frames of one approach) and search the
     operator's index at its threshold; answers ids and a distance only, on the door's answer list
@@ -49,6 +52,8 @@ def match_probe_task(
         encodings=encodings,
         threshold=threshold,
         target_fpir=target_fpir,
+        ceiling=ceiling,
+        margin=margin,
     )
     if answer_in == "redis":
         probe_answer_send(answer, probe_id=probe_id)

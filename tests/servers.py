@@ -63,6 +63,7 @@ class WebServer:
     port: int
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
+    access_log: bool = False  # gunicorn's access log too, into the same log
 
     def start(self) -> None:
         self.launch()
@@ -71,7 +72,7 @@ class WebServer:
     def launch(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                web_command(bind=f"127.0.0.1:{self.port}", threads=4, graceful_timeout=2),
+                web_command(bind=f"127.0.0.1:{self.port}", threads=4, graceful_timeout=2, access_log=self.access_log),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -119,8 +120,9 @@ class WebServer:
         return self.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
 
 
-def web_servers(worker: dict, count: int, **extra_env: str) -> list[WebServer]:
-    """`count` servers started beside the integration worker (the dict its fixture yields)."""
+def web_servers(worker: dict, count: int, *, access_log: bool = False, **extra_env: str) -> list[WebServer]:
+    """`count` servers started beside the integration worker (the dict its fixture yields); each writes
+    its log (and with `access_log`, gunicorn's access log) to `server-N.log` in the worker's folder."""
     env = {
         **worker["env"],
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -135,7 +137,8 @@ def web_servers(worker: dict, count: int, **extra_env: str) -> list[WebServer]:
         for number in range(1, count + 1):
             port = free_port(taken)
             taken.add(port)
-            server = WebServer(f"server {number}", env, port, worker["workdir"] / f"server-{number}.log")
+            log_path = worker["workdir"] / f"server-{number}.log"
+            server = WebServer(f"server {number}", env, port, log_path, access_log=access_log)
             servers.append(server)
             server.launch()
         for server in servers:

@@ -33,10 +33,10 @@ from biometrics.models import MatchIndexChange
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
 from stores.door.probes import ProbeGone, probe_photo_take
-from stores.door.services import GALLERY_CHECK_TASK, ONE_TO_ONE_REQUIRED
+from stores.door.services import ONE_TO_ONE_REQUIRED
 from stores.models import GalleryCheck, Operator
-from stores.selectors import confirmed_entry_distances, operator_target_fpir
-from stores.services import gallery_check_record
+from stores.selectors import confirmed_entry_distances, operator_match_rule, operator_target_fpir
+from stores.services import GALLERY_CHECK_TASK, gallery_check_record
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,9 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     if operator is None:
         return None
     INDEXES.refresh()  # every change noted so far, even while the keeper thread is half-way through a burst
-    thresholds = list(settings.MATCH_THRESHOLD_GRID)
+    rule = operator_match_rule(operator)
+    # The grid up to the operator's ceiling, the ceiling itself always tried (as MATCH_THRESHOLD is).
+    thresholds = sorted({value for value in settings.MATCH_THRESHOLD_GRID if value <= rule.ceiling} | {rule.ceiling})
     entries = confirmed_entry_distances(
         operator_id=operator_id,
         since=timezone.now() - timedelta(days=settings.MATCH_GALLERY_CHECK_ENTRY_DAYS),
@@ -226,7 +228,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     check = gallery_self_check(
         INDEXES.encodings_for(operator_id),
         thresholds=thresholds,
-        margin=settings.MATCH_MARGIN,
+        margin=rule.margin,
         max_probes=settings.MATCH_GALLERY_CHECK_SAMPLE,
         seed=0,
         threads=_check_threads(),
@@ -235,7 +237,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     point = operating_point(
         check,
         target_fpir=operator_target_fpir(operator),
-        max_threshold=settings.MATCH_THRESHOLD,
+        max_threshold=rule.ceiling,
         tir_floor=settings.MATCH_TIR_FLOOR,
     )
     return gallery_check_record(
@@ -287,24 +289,32 @@ def match_probe(
     encodings: list[list[float]] | None = None,
     threshold: float | None = None,
     target_fpir: float | None = None,
+    ceiling: float | None = None,
+    margin: float | None = None,
 ) -> ProbeResult:
     """Search one operator's index for a probe (1:N), or compare it with one shopper (1:1).
 
     A probe is one frame (`photo` or `encoding`) or up to three of one approach (`photos` or `encodings`):
     then a match needs every frame with a face to name the same shopper (`frames_decide`). 1:N uses the
-    operator's `threshold` from its gallery check; None (never checked) is MATCH_THRESHOLD for a gallery
-    small enough for the operator's `target_fpir` (None: the site's) on the model's published tail
-    alone, and `one_to_one_required` for a larger one. 1:1 compares with MATCH_THRESHOLD: one
-    comparison, whatever the gallery's size. The photos, and the probe's encodings, live only in this call's memory.
+    operator's `threshold` from its gallery check and its `margin`; None (never checked) is the operator's
+    `ceiling` for a gallery small enough for the operator's `target_fpir` (None: the site's) on the model's
+    published tail alone, and `one_to_one_required` for a larger one. 1:1 compares with the operator's
+    `ceiling`: one comparison, whatever the gallery's size. A ceiling or margin left out is the site's
+    (MATCH_THRESHOLD, MATCH_MARGIN), and neither is ever looser than the site's. The photos, and the
+    probe's encodings, live only in this call's memory.
     """
     INDEXES.refresh_unless_kept()
     index = INDEXES.index_for(operator_id)
+    ceiling = min(ceiling if ceiling is not None else settings.MATCH_THRESHOLD, settings.MATCH_THRESHOLD)
+    margin = max(margin if margin is not None else settings.MATCH_MARGIN, settings.MATCH_MARGIN)
     if shopper_id is not None:
-        threshold = settings.MATCH_THRESHOLD
+        threshold = ceiling
     elif threshold is None:
         if index is not None and len(index) > small_gallery_size(target_fpir or settings.MATCH_TARGET_FPIR):
             return ProbeResult(face_found=False, error=ONE_TO_ONE_REQUIRED)
-        threshold = settings.MATCH_THRESHOLD
+        threshold = ceiling
+    else:
+        threshold = min(threshold, ceiling)
     frames: list = list(photos or []) + list(encodings or [])
     if photo is not None or encoding is not None:
         frames.append(photo if photo is not None else encoding)
@@ -323,7 +333,7 @@ def match_probe(
             engine_ms = (engine_ms or 0) + _ms_since(started)
         else:
             probe = np.asarray(frame, dtype=np.float64)
-        decisions.append(None if probe is None else _decide(index, probe, shopper_id, threshold))
+        decisions.append(None if probe is None else _decide(index, probe, shopper_id, threshold, margin))
         if probe is not None and shopper_id is not None and decisions[-1].shopper_id is not None:
             gaps.append(_gap_to_the_others(index, probe, shopper_id, decisions[-1].distance))
     if all(decision is None for decision in decisions):
@@ -375,7 +385,9 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _decide(index: MatchIndex | None, probe: np.ndarray, shopper_id: int | None, threshold: float) -> Decision:
+def _decide(
+    index: MatchIndex | None, probe: np.ndarray, shopper_id: int | None, threshold: float, margin: float
+) -> Decision:
     if index is None:
         return Decision(None, None)
     if shopper_id is not None:
@@ -383,4 +395,4 @@ def _decide(index: MatchIndex | None, probe: np.ndarray, shopper_id: int | None,
         if distance is None or distance > threshold:
             return Decision(None, distance)
         return Decision(shopper_id, distance)
-    return decide(index.search(probe), threshold=threshold, margin=settings.MATCH_MARGIN)
+    return decide(index.search(probe), threshold=threshold, margin=margin)

@@ -39,12 +39,11 @@ from stores.door.probes import (
 from stores.feed.services import notification_record
 from stores.models import Device, MatchEvent, Notification, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
-from stores.selectors import door_rule
+from stores.selectors import door_probe_rule, door_rule, operator_match_rule
 
 logger = logging.getLogger(__name__)
 
 MATCH_PROBE_TASK = "stores.match_probe"
-GALLERY_CHECK_TASK = "stores.gallery_check"
 # What the door answers 1:N where the operator's gallery check stopped it (docs/decisions/0025).
 ONE_TO_ONE_REQUIRED = "one_to_one_required"
 
@@ -128,13 +127,14 @@ def door_match(
         raise ValidationFailed(
             _("This store checks faces against an entry pass; send one."), code="entry_pass_required"
         )
-    rule = {}
+    in_force = None
     if entry is None:
         in_force = door_rule(operator_id=store.operator_id)
         if not in_force.one_to_n:
             raise _one_to_one_required()
-        # Before any check the worker decides by the gallery's size against the operator's target.
-        rule = {"threshold": in_force.threshold} if in_force.checked else {"target_fpir": in_force.target_fpir}
+    # The operator came with the device (stores.authentication); before any check the worker decides by
+    # the gallery's size against the operator's target.
+    rule = door_probe_rule(rule=operator_match_rule(store.operator), in_force=in_force)
     asked = time.perf_counter()
     by_photo = photo is not None or photos is not None
     result = _ask_match_worker(

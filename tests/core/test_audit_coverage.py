@@ -140,6 +140,11 @@ SERVICES: dict[str, Row] = {
         [("operator.changed", GIVEN)],
         given=lambda w: w.operator,
     ),
+    "operator_match_rule_update": Row(
+        lambda w, g: stores.operator_match_rule_update(actor=STAFF, operator=g, match_threshold=0.5, match_margin=0.08),
+        [("operator.match_rule_changed", GIVEN)],
+        given=lambda w: w.operator,
+    ),
     "operator_update: a lower target false identification rate": Row(
         lambda w, g: stores.operator_update(actor=STAFF, operator=g, target_fpir=0.001),
         [("operator.changed", GIVEN)],
@@ -564,6 +569,7 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
     "check_old_enough_for_face": "checks, writes nothing",
     "device_location_check": "checks, writes nothing",
     "target_fpir_check": "checks, writes nothing",
+    "match_rule_check": "checks, writes nothing",
     "template_encodings_by_shopper": "reads (for a match worker's memory)",
     "template_encodings": "reads",
     "match_index_change_record": (

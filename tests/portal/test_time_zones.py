@@ -4,6 +4,7 @@ answers ISO 8601 with the offset."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,11 +35,13 @@ def shanghai_operator():
 
 def _consent_at(shopper, operator, when=GIVEN_AT):
     notice = published_notice(operator)
-    consent = consent_give(
-        shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="web"
-    )
+    # Given at `when`: consent events are append-only (decision 0029), so the clock is set, not the event.
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        consent = consent_give(
+            shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="web"
+        )
     Consent.objects.filter(pk=consent.pk).update(given_at=when, expires_at=when + timedelta(days=365))
-    ConsentEvent.objects.filter(consent=consent).update(occurred_at=when)
+    assert list(ConsentEvent.objects.filter(consent=consent).values_list("occurred_at", flat=True)) == [when]
     return consent
 
 

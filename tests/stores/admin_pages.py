@@ -17,6 +17,8 @@ OPERATOR_FORM = {
     "template_retention_days": "365",
     "footprint_retention_days": "365",
     "target_fpir": "",
+    "match_threshold": "",
+    "match_margin": "",
 }
 
 

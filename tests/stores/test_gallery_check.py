@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 GRID = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 
 
-def check_of(size: int, *, upper: float = 0.001) -> SelfCheck:
+def check_of(size: int, *, upper: float = 0.001, margin: float = 0.05) -> SelfCheck:
     figures = tuple(ThresholdFigures(t, size, 0, 0.0, upper, 10, 10, 1.0, 0.7) for t in GRID)
-    return SelfCheck(gallery_size=size, sampled=False, margin=0.05, figures=figures)
+    return SelfCheck(gallery_size=size, sampled=False, margin=margin, figures=figures)
 
 
 STOPPED = OperatingPoint(None, False, "tir_below_floor", 0.008, 0.4)

@@ -6,9 +6,9 @@ from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import NotFound
-from stores.door.services import GALLERY_CHECK_TASK
 from stores.models import GalleryCheck
 from stores.selectors import gallery_check_latest, operator_get_by_slug
+from stores.services import GALLERY_CHECK_TASK
 
 
 class Command(BaseCommand):
