@@ -46,6 +46,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
             "date_of_birth",
             "language",
             "time_zone",
+            "footprint_retention_months",
             "email_verified",
             "date_joined",
         ]
@@ -238,6 +239,15 @@ class ProfileApi(APIView):
             help_text="An IANA name (Asia/Shanghai); empty for the default, the zone of the operator a page "
             "concerns, else the site's. Pages show times in it; the API answers ISO 8601 with the offset. "
             "A name the time zone database does not know: 400 unknown_time_zone.",
+        )
+        # An integer, not a choice field: any other value answers the service's own code and message.
+        footprint_retention_months = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=36,
+            help_text="How long your visit records (visits, what stores reported, door matches) are kept: 3, 18 "
+            "or 36 months, or 0 for the store operator's period. Each operator's records go after the shorter "
+            "of this and the operator's period. Another number: 400 footprint_retention_unknown.",
         )
 
         def validate(self, attrs):

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.time_zones import time_zone_choices
-from portal.models import Language
+from portal.models import FootprintRetention, Language
 from stores.models import Operator
 
 
@@ -63,6 +63,18 @@ class ProfileForm(forms.Form):
         label=_("Time zone"),
         required=False,
         help_text=_("Times on these pages are shown in it, with its name."),
+    )
+    footprint_retention_months = forms.TypedChoiceField(
+        label=_("Keep my visit records"),
+        choices=FootprintRetention.choices,
+        coerce=int,
+        # Left out of a post: unchanged.
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "Each store operator deletes its records of your visits (with what its stores reported and how its"
+            " doors recognised you) after the shorter of this and its own period."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

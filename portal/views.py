@@ -241,6 +241,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "date_of_birth": user.date_of_birth,
             "language": user.language,
             "time_zone": user.time_zone,
+            "footprint_retention_months": user.footprint_retention_months,
         },
     )
     if request.method == "POST" and form.is_valid():
