@@ -243,8 +243,6 @@ class ProfileApi(APIView):
         # An integer, not a choice field: any other value answers the service's own code and message.
         footprint_retention_months = serializers.IntegerField(
             required=False,
-            min_value=0,
-            max_value=36,
             help_text="How long your visit records (visits, what stores reported, door matches) are kept: 3, 18 "
             "or 36 months, or 0 for the store operator's period. Each operator's records go after the shorter "
             "of this and the operator's period. Another number: 400 footprint_retention_unknown.",
