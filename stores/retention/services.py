@@ -32,7 +32,7 @@ def shopper_period_choices() -> list[int]:
     return sorted(value for value, _label in field_.choices if value)
 
 
-def footprint_cutoff_q(*, operator: Operator, now: datetime) -> Q:
+def _footprint_cutoff_q(*, operator: Operator, now: datetime) -> Q:
     """Visits at this operator's stores past their period: entered before the later of the operator's
     cutoff and the cutoff of the period their shopper chose (the shorter period wins)."""
     operator_cutoff = now - timedelta(days=operator.footprint_retention_days)
@@ -97,7 +97,7 @@ def footprint_purge_past_retention(*, now: datetime | None = None) -> FootprintP
     now = now or timezone.now()
     purged = FootprintPurged()
     for operator in Operator.objects.order_by("pk"):
-        past = footprint_cutoff_q(operator=operator, now=now)
+        past = _footprint_cutoff_q(operator=operator, now=now)
         while True:
             counts = _visits_delete_batch(operator=operator, past=past, now=now)
             for name, count in counts.items():
