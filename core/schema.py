@@ -61,6 +61,7 @@ INTEGER_EXAMPLES = {
     "refused": 0,
     "seconds": 42,
     "quantity": 2,
+    "footprint_retention_months": 18,
 }
 
 # Typical strings where Swagger would show "string".

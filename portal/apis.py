@@ -36,6 +36,10 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
     # The account's public id, never its row id (sequential, it would count and name accounts).
     id = serializers.UUIDField(source="public_id", read_only=True)
     email_verified = serializers.BooleanField(read_only=True)
+    footprint_retention_months = serializers.IntegerField(
+        read_only=True,
+        help_text="How long your visit records are kept: 3, 18 or 36 months, or 0 for the store operator's period.",
+    )
 
     class Meta:
         model = User
