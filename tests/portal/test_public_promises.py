@@ -183,3 +183,21 @@ def test_the_readme_states_the_doors_identification_policy_the_code_applies(sett
     assert "`409 one_to_one_required`" in readme and ERROR_CODES["one_to_one_required"].statuses == (409,)
     assert "up to three frames" in readme and MAX_FRAMES == 3
     assert "a change of\nmore than 10%" in readme and settings.MATCH_GALLERY_CHECK_CHANGE == 0.10
+
+
+def test_the_readme_states_the_retention_the_jobs_apply(settings):
+    """README: the shorter of the two periods, 3, 18 or 36 months, 12 months by default and never more than
+    36 for templates, 90-day counters (the jobs: tests/stores/test_retention.py)."""
+    from pathlib import Path
+
+    from portal.models import FootprintRetention
+    from stores.models import MAX_TEMPLATE_RETENTION_DAYS, Operator
+    from stores.retention.services import COUNTER_RETENTION_DAYS
+
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert "the shorter of the operator's period and the one the shopper chose (3, 18 or 36 months)" in readme
+    assert FootprintRetention.values == [0, 3, 18, 36]
+    assert "(12 months by default, never more than 36)" in readme
+    assert Operator._meta.get_field("template_retention_days").default == 365
+    assert MAX_TEMPLATE_RETENTION_DAYS == 3 * 365
+    assert "90-day-old counters go" in readme and COUNTER_RETENTION_DAYS == 90
