@@ -561,3 +561,15 @@ class TestSchedule:
         }
         again = {name: celery_app.tasks[name].apply().get() for name in self.RETENTION}
         assert set(again.values()) == {0}
+
+
+def test_the_ending_is_mailed_in_the_shoppers_language(django_capture_on_commit_callbacks):
+    a = place(template_retention_days=30)
+    shopper = UserFactory(language="zh-hans")
+    consent_dated(shopper, a.operator, given=NOW - timedelta(days=31))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert face_consents_end_not_recognised(now=NOW) == 1
+    (message,) = [m for m in mail.outbox if m.to == [shopper.email]]
+    assert f"您对 {a.operator.name} 的" in message.body
+    assert "其任何入口在 30 天内都未通过人脸识别出您，因此不再保留您的同意。" in message.body
