@@ -9,6 +9,7 @@ and a minute outside each period, for two operators with different periods and s
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -573,3 +574,28 @@ def test_the_ending_is_mailed_in_the_shoppers_language(django_capture_on_commit_
     (message,) = [m for m in mail.outbox if m.to == [shopper.email]]
     assert f"您对 {a.operator.name} 的" in message.body
     assert "其任何入口在 30 天内都未通过人脸识别出您，因此不再保留您的同意。" in message.body
+
+
+class TestAtTheDoor:
+    """What the face-consent job ends, no door recognises any more, even from an index not yet refreshed;
+    a recognition at the door keeps the consent."""
+
+    def test_a_consent_ended_for_want_of_a_recognition_stops_the_door(self, client, door, astronaut):
+        from tests.biometrics.photos import astronaut_jpeg
+        from tests.stores.device import match_photo
+
+        device, secret = door
+        operator = device.store.operator
+        assert match_photo(client, device, secret, astronaut_jpeg()).json()["result"] == "match"
+        # The recognition just made keeps the consent, however old it is.
+        Consent.objects.filter(shopper=astronaut).update(given_at=timezone.now() - timedelta(days=400))
+        assert face_consents_end_not_recognised() == 0
+        # A year without a recognition at this operator's doors: the match event is a year old.
+        MatchEvent.objects.filter(shopper=astronaut).update(occurred_at=timezone.now() - timedelta(days=366))
+
+        with mock.patch("stores.door.matching.OperatorIndexes.refresh"):
+            assert face_consents_end_not_recognised() == 1
+            assert match_photo(client, device, secret, astronaut_jpeg()).json() == {"result": "no_match"}
+
+        assert Consent.objects.get(shopper=astronaut, operator=operator).status == "invalidated"
+        assert not FaceTemplate.objects.filter(shopper=astronaut).exists()
