@@ -43,7 +43,7 @@ class Operator(models.Model):
     # The operator's periods, applied every day by stores.retention.services and stated on its public
     # retention page (docs/decisions/0030-retention.md).
     template_retention_days = models.PositiveIntegerField(
-        _("face template retention (days without a visit)"),
+        _("face template retention (days without a recognition by face)"),
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_TEMPLATE_RETENTION_DAYS)],
         help_text=_(
