@@ -599,3 +599,21 @@ class TestAtTheDoor:
 
         assert Consent.objects.get(shopper=astronaut, operator=operator).status == "invalidated"
         assert not FaceTemplate.objects.filter(shopper=astronaut).exists()
+
+
+def test_the_footprint_purge_costs_the_same_queries_for_10_visits_as_for_100():
+    """Set-based: per operator, a batch's ids, then one count and one DELETE per table, whatever the number
+    of visits or shoppers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = place(footprint_retention_days=30)
+    cost = {}
+    for visits in (10, 100):
+        shoppers = [UserFactory(footprint_retention_months=months) for months in (0, 3, 18, 36)]
+        for index in range(visits):
+            World().visit(shopper=shoppers[index % 4], place=a, at=NOW - timedelta(days=31))
+        with CaptureQueriesContext(connection) as queries:
+            assert footprint_purge_past_retention(now=NOW).visits == visits
+        cost[visits] = len(queries)
+    assert cost[10] == cost[100]
