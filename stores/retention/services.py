@@ -76,7 +76,7 @@ def _no_counts() -> dict[str, int]:
 def _visits_delete_batch(*, operator: Operator, past: Q, now: datetime) -> dict[str, int]:
     """Delete up to VISITS_PER_BATCH of the operator's visits past their period, with their audit entry."""
     ids = list(
-        Visit.objects.select_for_update()
+        Visit.objects.select_for_update(of=("self",))
         .filter(past, store__operator_id=operator.pk)
         .order_by("pk")
         .values_list("pk", flat=True)[:VISITS_PER_BATCH]
