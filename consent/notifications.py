@@ -34,6 +34,8 @@ def _notify(*, consent: Consent, kind: str, reason: str = "") -> None:
             "expires_at": consent.expires_at,
             "ended_at": consent.ended_at,
             "reason": reason,
+            # The period a `not_recognised` ending names (stores.Operator.template_retention_days).
+            "operator_template_retention_days": consent.operator.template_retention_days,
         },
     )
 

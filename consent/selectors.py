@@ -121,6 +121,24 @@ def consent_active_locked(*, shopper_id: int, operator_id: int, purpose: str) ->
     return bool(list(active))
 
 
+def face_consents_unrenewed_since(*, operator_id: int, since: datetime, now: datetime) -> QuerySet[Consent]:
+    """Active face_entry consents to this operator neither given nor reaffirmed since `since`: the ones the
+    template retention may end, once their last recognition is older too (stores.retention.services)."""
+    return (
+        Consent.objects.filter(
+            consent_active_q(now=now), operator_id=operator_id, purpose=Purpose.FACE_ENTRY, given_at__lt=since
+        )
+        .filter(Q(reaffirmed_at__isnull=True) | Q(reaffirmed_at__lt=since))
+        .order_by("pk")
+    )
+
+
+def consent_lock_for_retention(*, consent_id: int) -> Consent | None:
+    """The consent, its row locked in the caller's transaction (None when gone): the door locks it too
+    before it records a match, so a retention check made under this lock sees every recognition."""
+    return Consent.objects.select_for_update(of=("self",)).filter(pk=consent_id).first()
+
+
 def shopper_has_face_consent(shopper) -> bool:
     """Active `face_entry` consent for at least one operator: the condition for holding a face."""
     return Consent.objects.filter(consent_active_q(), shopper=shopper, purpose=Purpose.FACE_ENTRY).exists()

@@ -68,6 +68,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("reset_link_invalid", (400,), "The password reset link is wrong, used or expired."),
         ("unknown_time_zone", (400,), "The time zone is not an IANA name the server knows (Asia/Shanghai is one)."),
         (
+            "footprint_retention_unknown",
+            (400,),
+            "Keep visit records for 3, 18 or 36 months, or 0 for the store operator's period; nothing else.",
+        ),
+        (
             "current_password_wrong",
             (400,),
             "The current password, asked for to change the password or email, is wrong.",

@@ -67,6 +67,7 @@ INTEGER_EXAMPLES = {
     "purchase_items": 2,
     "unread": 3,
     "marked": 2,
+    "footprint_retention_months": 18,
 }
 
 # Typical strings where Swagger would show "string".

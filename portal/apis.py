@@ -36,6 +36,10 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
     # The account's public id, never its row id (sequential, it would count and name accounts).
     id = serializers.UUIDField(source="public_id", read_only=True)
     email_verified = serializers.BooleanField(read_only=True)
+    footprint_retention_months = serializers.IntegerField(
+        read_only=True,
+        help_text="How long your visit records are kept: 3, 18 or 36 months, or 0 for the store operator's period.",
+    )
 
     class Meta:
         model = User
@@ -47,6 +51,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
             "language",
             "time_zone",
             "recognition_email",
+            "footprint_retention_months",
             "email_verified",
             "date_joined",
         ]
@@ -244,6 +249,13 @@ class ProfileApi(APIView):
             required=False,
             help_text="Mail me each time a door recognises me or my entry pass lets me in (off by default). "
             "The notifications list (GET /api/v1/me/notifications) holds them either way.",
+        )
+        # An integer, not a choice field: any other value answers the service's own code and message.
+        footprint_retention_months = serializers.IntegerField(
+            required=False,
+            help_text="How long your visit records (visits, what stores reported, door matches) are kept: 3, 18 "
+            "or 36 months, or 0 for the store operator's period. Each operator's records go after the shorter "
+            "of this and the operator's period. Another number: 400 footprint_retention_unknown.",
         )
 
         def validate(self, attrs):

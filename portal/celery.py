@@ -19,6 +19,12 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Matching already treats a consent past its validity as ended; this records the expiry.
     "consent-expire-due": {"task": "consent.expire_due", "schedule": crontab(minute="*/15")},
+    # Retention (F7; docs/decisions/0030-retention.md). The retention page promises "within a day" for the
+    # daily jobs and "within an hour" for entry passes (tests/portal/test_public_promises.py).
+    "retention-footprint": {"task": "stores.retention_footprint", "schedule": crontab(hour=2, minute=15)},
+    "retention-face-consents": {"task": "stores.retention_face_consents", "schedule": crontab(hour=2, minute=45)},
+    "retention-counters": {"task": "stores.retention_counters", "schedule": crontab(hour=3, minute=5)},
+    "retention-entry-passes": {"task": "consent.entry_passes_purge", "schedule": crontab(minute=5)},
     # Each operator's gallery measures its own false identification risk and sets the door's threshold
     # (or stops 1:N); it runs in a match worker, where the indexes are. Changes of more than
     # MATCH_GALLERY_CHECK_CHANGE trigger a check at once (docs/decisions/0025).

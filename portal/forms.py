@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.time_zones import time_zone_choices
-from portal.models import Language
+from portal.models import FootprintRetention, Language
 from stores.models import Operator
 
 
@@ -70,6 +70,18 @@ class ProfileForm(forms.Form):
         help_text=_(
             "A mail each time a door recognises your face or your entry pass lets you in: where and when."
             " Your notifications list shows them either way."
+        ),
+    )
+    footprint_retention_months = forms.TypedChoiceField(
+        label=_("Keep my visit records"),
+        choices=FootprintRetention.choices,
+        coerce=int,
+        # Left out of a post: unchanged.
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "Each store operator deletes its records of your visits (with what its stores reported and how its"
+            " doors recognised you) after the shorter of this and its own period."
         ),
     )
 

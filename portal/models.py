@@ -18,6 +18,16 @@ class Language(models.TextChoices):
     SIMPLIFIED_CHINESE = "zh-hans", _("Simplified Chinese")
 
 
+class FootprintRetention(models.IntegerChoices):
+    """How long the shopper keeps their visits and what stores reported about them (F7); the scheduled
+    purge applies the shorter of this and the operator's `footprint_retention_days`."""
+
+    OPERATOR = 0, _("The store operator's period")
+    THREE_MONTHS = 3, _("3 months")
+    EIGHTEEN_MONTHS = 18, _("18 months")
+    THIRTY_SIX_MONTHS = 36, _("36 months")
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -50,6 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Off unless the shopper turns it on: a mail each time a door recognises them or lets them in with
     # an entry pass (stores.feed). The feed in the app and on the portal is kept either way.
     recognition_email = models.BooleanField(_("email me when a store recognises me"), default=False)
+    # In months; 0: the operator's period. Read by stores.retention.services (the shorter period wins).
+    footprint_retention_months = models.PositiveSmallIntegerField(
+        _("keep my visit records"), choices=FootprintRetention.choices, default=FootprintRetention.OPERATOR
+    )
     email_verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -62,7 +76,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["display_name"]
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ci")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(footprint_retention_months__in=FootprintRetention.values),
+                name="user_footprint_retention_months_offered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -27,7 +27,7 @@ from core.audit import Actor, audit_entry_create
 from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
 from core.mail import mail_after_commit
 from core.time_zones import UNKNOWN_TIME_ZONE, time_zone_is_known
-from portal.models import ApiToken, EmailVerification, Language, User, WebSession
+from portal.models import ApiToken, EmailVerification, FootprintRetention, Language, User, WebSession
 from portal.selectors import password_reset_user_get, sha256_hex, user_get_active_by_email
 from portal.user_agents import user_agent_label
 
@@ -487,6 +487,9 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str, channe
 # Profile ----------------------------------------------------------------------------------------
 
 
+FOOTPRINT_RETENTION_UNKNOWN = gettext_lazy("Choose 3, 18 or 36 months, or the store operator's period.")
+
+
 @transaction.atomic
 def user_profile_update(
     *,
@@ -497,10 +500,13 @@ def user_profile_update(
     date_of_birth: date | None = None,
     time_zone: str | None = None,
     recognition_email: bool | None = None,
+    footprint_retention_months: int | None = None,
 ) -> User:
     """Change the shopper's own details; None leaves a field as it is. An empty `time_zone` goes back
     to the default (the zone of the operator a page concerns, else the site's). `recognition_email`
-    turns on (or off) the mail each time a door recognises the shopper (stores.feed)."""
+    turns on (or off) the mail each time a door recognises the shopper (stores.feed).
+    `footprint_retention_months` is 3, 18 or 36, or 0 for the operator's period; the retention job
+    applies the shorter of it and the operator's (stores.retention.services)."""
     changes = {}
     if display_name is not None and display_name.strip() != user.display_name:
         changes["display_name"] = display_name.strip()
@@ -514,6 +520,13 @@ def user_profile_update(
         changes["time_zone"] = time_zone
     if recognition_email is not None and recognition_email != user.recognition_email:
         changes["recognition_email"] = recognition_email
+    if footprint_retention_months is not None and footprint_retention_months != user.footprint_retention_months:
+        if footprint_retention_months not in FootprintRetention.values:
+            message = str(FOOTPRINT_RETENTION_UNKNOWN)
+            raise ValidationFailed(
+                message, code="footprint_retention_unknown", fields={"footprint_retention_months": [message]}
+            )
+        changes["footprint_retention_months"] = footprint_retention_months
     if date_of_birth is not None and date_of_birth != user.date_of_birth:
         _validate_date_of_birth(date_of_birth)
         changes["date_of_birth"] = date_of_birth
@@ -527,7 +540,15 @@ def user_profile_update(
         actor=Actor.shopper(user, channel),
         action="account.profile_updated",
         target=user,
-        data={"fields": sorted(changes)},
+        data={
+            "fields": sorted(changes),
+            # The period is a promise about destruction: the log keeps which one the shopper chose.
+            **(
+                {"footprint_retention_months": changes["footprint_retention_months"]}
+                if "footprint_retention_months" in changes
+                else {}
+            ),
+        },
     )
     if "date_of_birth" in changes:
         # Effective before this returns: from then on no door can recognise the shopper (C8).

@@ -242,6 +242,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "language": user.language,
             "time_zone": user.time_zone,
             "recognition_email": user.recognition_email,
+            "footprint_retention_months": user.footprint_retention_months,
         },
     )
     if request.method == "POST" and form.is_valid():

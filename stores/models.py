@@ -40,15 +40,16 @@ class Operator(models.Model):
     contact_address = models.TextField(_("contact address"), blank=True)
     privacy_officer_name = models.CharField(_("privacy officer"), max_length=120)
     privacy_officer_email = models.EmailField(_("privacy officer email"))
-    # The operator's stated periods. No scheduled job destroys data by them yet, so no public page or
-    # receipt states them (docs/decisions/0016-reads-races-and-public-promises.md).
+    # The operator's periods, applied every day by stores.retention.services and stated on its public
+    # retention page (docs/decisions/0030-retention.md).
     template_retention_days = models.PositiveIntegerField(
-        _("face template retention (days without a visit)"),
+        _("face template retention (days without a recognition by face)"),
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_TEMPLATE_RETENTION_DAYS)],
         help_text=_(
-            "The period without a visit after which this operator's templates are to be destroyed (at most"
-            " 36 months). Not applied yet: nothing destroys templates by inactivity."
+            "A shopper none of this operator's doors recognised by face for this long (since the consent was"
+            " given or reaffirmed, or the last recognition on record) loses their face consent to it; with no"
+            " face consent left, their templates are destroyed. At most 36 months."
         ),
     )
     footprint_retention_days = models.PositiveIntegerField(
@@ -56,8 +57,8 @@ class Operator(models.Model):
         default=365,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text=_(
-            "The period after which visits, shelf dwell and purchases are to be destroyed. Not applied yet:"
-            " nothing destroys them on a schedule."
+            "Visits with what the stores reported about them (exit, shelf dwell, purchases) and their match"
+            " records are deleted once this old, or sooner if the shopper chose a shorter period."
         ),
     )
     # The false-positive identification rate this operator accepts at its doors; empty: MATCH_TARGET_FPIR.

@@ -115,3 +115,48 @@ def _stop_serving_door_probes(**kwargs) -> None:
     consumers = sys.modules.get("stores.door.consumers")  # imported only where threads take probes
     if consumers is not None:
         consumers.CONSUMERS.stop()
+
+
+# Retention (F7; docs/decisions/0030-retention.md), on the schedule in portal/celery.py. Each run is
+# safe twice: what was deleted or ended is not found again.
+@shared_task(
+    name="stores.retention_footprint",
+    acks_late=True,
+    task_reject_on_worker_lost=True,
+    soft_time_limit=1800,
+    time_limit=1860,
+)
+def retention_footprint_task() -> int:
+    """Delete visits (with their events, purchases and match events) past their period; how many visits."""
+    from stores.retention.services import footprint_purge_past_retention
+
+    return footprint_purge_past_retention().visits
+
+
+@shared_task(
+    name="stores.retention_face_consents",
+    acks_late=True,
+    task_reject_on_worker_lost=True,
+    soft_time_limit=1800,
+    time_limit=1860,
+)
+def retention_face_consents_task() -> int:
+    """End face consents no door of the operator used for its template period; how many ended."""
+    from stores.retention.services import face_consents_end_not_recognised
+
+    return face_consents_end_not_recognised()
+
+
+@shared_task(
+    name="stores.retention_counters",
+    acks_late=True,
+    task_reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def retention_counters_task() -> int:
+    """Delete probe and dropped-event counters older than 90 days; how many rows."""
+    from stores.retention.services import counters_purge_old
+
+    purged = counters_purge_old()
+    return purged.probe_counters + purged.event_counters

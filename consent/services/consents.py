@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -227,6 +227,45 @@ def consents_invalidate(
         )
         ended += 1
     return ended
+
+
+# The reason on record (audit entry, mail) when a face consent ends because its operator's doors did not
+# recognise the shopper for the operator's template period (docs/decisions/0030-retention.md).
+NOT_RECOGNISED = "not_recognised"
+
+
+@transaction.atomic
+def consent_end_not_recognised(
+    *, consent: Consent, last_recognised_at: datetime | None, period_days: int, now: datetime
+) -> ConsentEnded | None:
+    """End a face_entry consent whose operator's doors have not recognised the shopper for `period_days`
+    since the later of its giving, its last reaffirming and `last_recognised_at` (F7; BIPA 15(a)).
+
+    The consent is locked and checked again here: one reaffirmed, ended or recognised since the caller
+    looked is left alone (None). Otherwise it ends as invalidated with the reason `not_recognised`, the
+    shopper is mailed, and with the last face_entry consent the templates go (C6). The caller reads
+    `last_recognised_at` after `consent_lock_for_retention` locked the row, so a door recording a match
+    waits, or is seen.
+    """
+    consent = (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("shopper", "operator")
+        .filter(consent_active_q(now=now), pk=consent.pk, purpose=Purpose.FACE_ENTRY)
+        .first()
+    )
+    if consent is None:
+        return None
+    anchor = max(moment for moment in (consent.given_at, consent.reaffirmed_at, last_recognised_at) if moment)
+    if now - anchor <= timedelta(days=period_days):
+        return None
+    return consent_end(
+        consent=consent,
+        status=Consent.Status.INVALIDATED,
+        kind=ConsentEvent.Kind.INVALIDATED,
+        actor=Actor.system(),
+        now=now,
+        reason=NOT_RECOGNISED,
+    )
 
 
 @dataclass(frozen=True)

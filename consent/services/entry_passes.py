@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,3 +77,43 @@ def entry_pass_use(*, entry_pass: EntryPass, actor: Actor) -> EntryPass:
     entry_pass.save(update_fields=["used_at"])
     audit_entry_create(actor=actor, action="entry_pass.used", target=entry_pass)
     return entry_pass
+
+
+@dataclass(frozen=True)
+class EntryPassesPurged:
+    """How many passes past their lifetime a purge deleted, by what had become of them."""
+
+    used: int
+    revoked: int
+    unused: int
+
+    @property
+    def total(self) -> int:
+        return self.used + self.revoked + self.unused
+
+
+@transaction.atomic
+def entry_passes_purge(*, now: datetime | None = None) -> EntryPassesPurged:
+    """Delete every entry pass past its lifetime, used, revoked or never shown; run on schedule (F7).
+
+    A used pass stays until its lifetime ends, so a copy shown again at a door within it still answers
+    `pass_used`. Each run leaves one audit entry with the counts, zero included: the schedule's proof.
+    Safe to run twice: the second finds nothing.
+    """
+    now = now or timezone.now()
+    # The set is fixed by `now`: a pass past its lifetime can no longer be used or revoked.
+    due = EntryPass.objects.filter(expires_at__lte=now)
+    counts = due.aggregate(
+        used=Count("pk", filter=Q(used_at__isnull=False)),
+        revoked=Count("pk", filter=Q(used_at__isnull=True, revoked_at__isnull=False)),
+        unused=Count("pk", filter=Q(used_at__isnull=True, revoked_at__isnull=True)),
+    )
+    purged = EntryPassesPurged(**counts)
+    due.delete()
+    audit_entry_create(
+        actor=Actor.system(),
+        action="retention.entry_passes_purged",
+        target=("consent.entrypass", "*"),
+        data={"used": purged.used, "revoked": purged.revoked, "unused": purged.unused, "expired_by": now.isoformat()},
+    )
+    return purged

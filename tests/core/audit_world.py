@@ -84,6 +84,13 @@ class World:
         given.refresh_from_db()
         return given
 
+    def consent_lasting(self, *, days: int) -> Consent:
+        """A face consent valid for `days` from now (so still active when a test moves the clock)."""
+        given = self.consent()
+        Consent.objects.filter(pk=given.pk).update(expires_at=timezone.now() + timedelta(days=days))
+        given.refresh_from_db()
+        return given
+
     def consent_past_expiry(self) -> Consent:
         given = self.consent()
         Consent.objects.filter(pk=given.pk).update(expires_at=timezone.now())

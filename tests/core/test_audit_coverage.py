@@ -45,6 +45,7 @@ from stores import services as stores
 from stores.door import services as door
 from stores.feed import services as feed
 from stores.footprint import services as footprint
+from stores.retention import services as retention
 from tests.core.audit_world import (
     GIVEN,
     RESULT,
@@ -271,6 +272,36 @@ SERVICES: dict[str, Row] = {
         lambda w, g: feed.notifications_mark_read(shopper=w.shopper, channel="web", read_all=True),
         [("notifications.read", SHOPPER)],
     ),
+    # stores: retention (F7)
+    "footprint_purge_past_retention": Row(
+        lambda w, g: retention.footprint_purge_past_retention(now=timezone.now() + timedelta(days=366)),
+        [("retention.footprint_purged", lambda w, g, r: w.operator)],
+        given=lambda w: door.door_entry_pass(
+            device=w.device, token=consent.entry_pass_issue(shopper=w.shopper, channel="app").token
+        ),
+    ),
+    "footprint_purge_past_retention: nothing past its period": Row(
+        lambda w, g: retention.footprint_purge_past_retention(),
+        [("retention.footprint_purged", lambda w, g, r: ("stores.visit", "*"))],
+    ),
+    "face_consents_end_not_recognised: the last face consent takes the templates": Row(
+        lambda w, g: retention.face_consents_end_not_recognised(now=timezone.now() + timedelta(days=366)),
+        [
+            ("templates.deleted", SHOPPER),
+            ("consent.invalidated", GIVEN),
+            ("retention.face_consents_ended", lambda w, g, r: ("consent.consent", "*")),
+        ],
+        given=lambda w: (w.consent_lasting(days=400), w.template())[0],
+    ),
+    "face_consents_end_not_recognised: none past its period": Row(
+        lambda w, g: retention.face_consents_end_not_recognised(),
+        [("retention.face_consents_ended", lambda w, g, r: ("consent.consent", "*"))],
+        given=lambda w: w.consent(),
+    ),
+    "counters_purge_old": Row(
+        lambda w, g: retention.counters_purge_old(),
+        [("retention.counters_purged", lambda w, g, r: ("stores.probecounter", "*"))],
+    ),
     # consent: notices
     "notice_version_create_draft": Row(
         lambda w, g: consent.notice_version_create_draft(
@@ -370,6 +401,23 @@ SERVICES: dict[str, Row] = {
         [("consent.invalidated", GIVEN)],
         given=lambda w: w.consent_of_a_minor(),
     ),
+    "consent_end_not_recognised": Row(
+        lambda w, g: consent.consent_end_not_recognised(
+            consent=g, last_recognised_at=None, period_days=365, now=timezone.now() + timedelta(days=366)
+        ),
+        [("consent.invalidated", GIVEN)],
+        given=lambda w: w.consent_lasting(days=400),
+    ),
+    "consent_end_not_recognised: recognised within the period": Row(
+        lambda w, g: consent.consent_end_not_recognised(
+            consent=g,
+            last_recognised_at=timezone.now() + timedelta(days=2),
+            period_days=365,
+            now=timezone.now() + timedelta(days=366),
+        ),
+        [],
+        given=lambda w: w.consent_lasting(days=400),
+    ),
     "consent_expire_due": Row(
         lambda w, g: consent.consent_expire_due(), [("consent.expired", GIVEN)], given=lambda w: w.consent_past_expiry()
     ),
@@ -382,6 +430,11 @@ SERVICES: dict[str, Row] = {
         lambda w, g: consent.entry_pass_use(entry_pass=g[1], actor=Actor.device(g[0])),
         [("entry_pass.used", lambda w, g, r: g[1])],
         given=lambda w: (w.device, consent.entry_pass_issue(shopper=w.shopper, channel="app").entry_pass),
+    ),
+    "entry_passes_purge": Row(
+        lambda w, g: consent.entry_passes_purge(now=timezone.now() + timedelta(hours=1)),
+        [("retention.entry_passes_purged", lambda w, g, r: ("consent.entrypass", "*"))],
+        given=lambda w: consent.entry_pass_issue(shopper=w.shopper, channel="app"),
     ),
     "entry_pass_revoke": Row(
         lambda w, g: consent.entry_pass_revoke(entry_pass=g, channel="app"),
@@ -586,6 +639,7 @@ WITHOUT_AN_ENTRY: dict[str, str] = {
         "the feed entry of a visit, written only inside door_match and door_entry_pass, whose visit.recognised"
         " or visit.entry_pass entry records the visit it belongs to"
     ),
+    "shopper_period_choices": "reads the periods a shopper may choose",
     "web_session_rekey": "the same browser's record follows its session to a new key (after a password change)",
 }
 

@@ -1,9 +1,23 @@
 """What the public pages and the API description promise, each held to the code that keeps it.
 
-The rest of the retention page's promises have their own tests: withdrawing the last face consent
-destroys the templates and the shopper deletes them at will (tests/biometrics/test_enrollment.py
-TestTemplateLifecycle), enrollment photos are never stored (tests/biometrics/leaks.py), a door photo
-is dropped once searched (tests/stores/test_door_probes.py), receipts download (test_consent_pages.py).
+The retention page, sentence by sentence, and the test that keeps each (docs/decisions/0030-retention.md):
+1. the template goes with the last face consent, withdrawn (tests/biometrics/test_enrollment.py
+   TestTemplateLifecycle), run out (below) or ended for want of a recognition
+   (tests/stores/test_retention.py TestFaceConsents::test_exactly_the_consents_past_their_period_end);
+2. a consent runs out after CONSENT_VALIDITY, recorded within 15 minutes (below);
+3. a face consent no door used for the operator's `template_retention_days` ends within a day, with a
+   mail, counted from the later of its giving or reaffirming and the last recognition on record
+   (TestFaceConsents, test_a_recognition_whose_visit_was_purged_no_longer_counts, TestSchedule);
+4. the shopper deletes templates at will (TestTemplateLifecycle);
+5. enrollment photos are never stored (tests/biometrics/leaks.py), a door photo is dropped once searched
+   (tests/stores/test_door_probes.py);
+6. what a visit record holds (tests/stores/test_door_match.py, tests/stores/test_device_events.py);
+7. visit records go within a day once past the shorter of the operator's `footprint_retention_days` and
+   the shopper's 3, 18 or 36 months (tests/stores/test_retention.py TestFootprint, the acceptance test);
+8. entry passes go within an hour of their lifetime's end (the acceptance test, TestSchedule);
+9. unmatched probes and dropped events leave counts per device and day (test_door_probes.py,
+   test_device_events.py), deleted after 90 days (tests/stores/test_retention.py TestCounters).
+Each period the page states is the one those jobs read (below).
 """
 
 import json
@@ -31,7 +45,6 @@ NOT_BUILT = ("erase", "erasure", "28 days", "totp", "two-factor")
 
 @pytest.fixture
 def operator():
-    # Settings the operator has, but that no code enforces yet: the page must not state them.
     return OperatorFactory(
         name="Fresh Mart", slug="fresh-mart", template_retention_days=400, footprint_retention_days=200
     )
@@ -67,21 +80,51 @@ def test_a_consent_past_its_validity_is_ended_and_the_template_destroyed_within_
     assert not FaceTemplate.objects.filter(shopper=shopper).exists()
 
 
-def test_the_retention_page_promises_nothing_the_code_does_not_do(client, operator):
+def test_the_retention_page_states_the_periods_the_jobs_apply(client, operator):
+    """The page's figures are the operator's own, which the jobs read (tests/stores/test_retention.py)."""
     published_notice(operator)
     html = retention_page(client)
-    assert "400 day" not in html  # the template retention by inactivity: not enforced yet
-    assert "200 day" not in html  # the footprint retention: not enforced yet
-    assert "No schedule destroys these records yet." in html
+    assert (
+        "If no door of Fresh Mart recognises you by face for 400 days, counted from when you gave or last"
+        " reaffirmed your consent to face recognition or from the last recognition whose visit record is still"
+        " kept, whichever is later, that consent ends within a day and you are told by email." in html
+    )
+    assert (
+        "A visit record, with everything reported about the visit, is deleted within a day once it is 200 days"
+        " old, or sooner if you chose a shorter period on your profile page (3, 18 or 36 months): the shorter of"
+        " the two applies." in html
+    )
+    assert "An entry pass is deleted within an hour after its lifetime ends, whether it was used or not." in html
+    assert "these counts are deleted after 90 days." in html
+    assert "No schedule destroys these records yet." not in html
     for words in NOT_BUILT:
         assert words not in html.lower(), words
+
+
+def test_the_figures_on_the_page_are_the_ones_the_jobs_use(operator):
+    """The 3, 18 and 36 months offered, the 90 days of counters and the hour and day of the schedule."""
+    from portal.models import FootprintRetention
+    from stores.retention.services import COUNTER_RETENTION_DAYS, shopper_period_choices
+
+    assert shopper_period_choices() == [3, 18, 36]
+    assert FootprintRetention.values == [0, 3, 18, 36]
+    assert COUNTER_RETENTION_DAYS == 90
+    schedules = {entry["task"]: entry["schedule"] for entry in celery_app.conf.beat_schedule.values()}
+    for daily in ("stores.retention_footprint", "stores.retention_face_consents", "stores.retention_counters"):
+        assert (len(schedules[daily].hour), len(schedules[daily].minute)) == (1, 1)
+    hourly = schedules["consent.entry_passes_purge"]
+    assert (len(hourly.hour), len(hourly.minute)) == (24, 1)
 
 
 def test_the_retention_page_in_chinese(client, operator, settings):
     settings.CONSENT_VALIDITY = timedelta(days=365)
     html = retention_page(client, "zh-hans")
     assert "同意在您作出或最近一次重新确认后 365 天失效。" in html
-    assert "目前没有任何计划会销毁这些记录。" in html
+    assert "如果 Fresh Mart 的任何入口在 400 天内都未通过人脸识别出您" in html
+    assert "到店记录连同就这次到店上报的全部内容，在满 200 天后的一天内删除" in html
+    assert "入店通行码在有效期结束后一小时内删除，无论是否使用过。" in html
+    assert "这些计数在 90 天后删除。" in html
+    assert "目前没有任何计划会销毁这些记录。" not in html
 
 
 def test_the_home_page_promises_what_a_shopper_can_do_today(client):
@@ -93,7 +136,11 @@ def test_the_home_page_promises_what_a_shopper_can_do_today(client):
 
 def test_the_api_description_promises_nothing_not_built(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
+    # The profile's own period for visit records names its field after the operator's setting; what it
+    # describes runs (tests/stores/test_retention.py).
     text = yaml.safe_dump(schema).lower()
+    for name in ("footprint_retention_months", "footprintretentionmonthsenum", "footprint_retention_unknown"):
+        text = text.replace(name, "")
     assert schema["info"]["description"].startswith("Accounts, notices, consents, entry passes and face enrollment")
     for words in NOT_BUILT:
         assert words not in text, words
@@ -136,3 +183,21 @@ def test_the_readme_states_the_doors_identification_policy_the_code_applies(sett
     assert "`409 one_to_one_required`" in readme and ERROR_CODES["one_to_one_required"].statuses == (409,)
     assert "up to three frames" in readme and MAX_FRAMES == 3
     assert "a change of\nmore than 10%" in readme and settings.MATCH_GALLERY_CHECK_CHANGE == 0.10
+
+
+def test_the_readme_states_the_retention_the_jobs_apply(settings):
+    """README: the shorter of the two periods, 3, 18 or 36 months, 12 months by default and never more than
+    36 for templates, 90-day counters (the jobs: tests/stores/test_retention.py)."""
+    from pathlib import Path
+
+    from portal.models import FootprintRetention
+    from stores.models import MAX_TEMPLATE_RETENTION_DAYS, Operator
+    from stores.retention.services import COUNTER_RETENTION_DAYS
+
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert "the shorter of the operator's period and the one the shopper chose (3, 18 or 36 months)" in readme
+    assert FootprintRetention.values == [0, 3, 18, 36]
+    assert "(12 months by default, never more than 36)" in readme
+    assert Operator._meta.get_field("template_retention_days").default == 365
+    assert MAX_TEMPLATE_RETENTION_DAYS == 3 * 365
+    assert "90-day-old counters go" in readme and COUNTER_RETENTION_DAYS == 90
