@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.pagination import PageNumberPagination
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """`true` or `false` as JSON sends them. DRF's own also takes "yes", "on", 1 and "1", which the schema
+    does not allow: an app that sends them has a bug it should hear about."""
+
+    default_error_messages = {"invalid": _("Must be true or false.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """A JSON integer. DRF's own also takes "18", 18.0 and true, which the schema does not allow."""
+
+    default_error_messages = {"invalid": _("Must be a whole number.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(

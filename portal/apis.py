@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.selectors import consent_get_for_shopper
-from core.api import errors
+from core.api import JsonBooleanField, JsonIntegerField, errors
 from core.http import client_address
 from core.models import Channel
 from core.time_zones import TIME_ZONE_MAX_LENGTH
@@ -245,13 +245,13 @@ class ProfileApi(APIView):
             "concerns, else the site's. Pages show times in it; the API answers ISO 8601 with the offset. "
             "A name the time zone database does not know: 400 unknown_time_zone.",
         )
-        recognition_email = serializers.BooleanField(
+        recognition_email = JsonBooleanField(
             required=False,
             help_text="Mail me each time a door recognises me or my entry pass lets me in (off by default). "
             "The notifications list (GET /api/v1/me/notifications) holds them either way.",
         )
         # An integer, not a choice field: any other value answers the service's own code and message.
-        footprint_retention_months = serializers.IntegerField(
+        footprint_retention_months = JsonIntegerField(
             required=False,
             help_text="How long your visit records (visits, what stores reported, door matches) are kept: 3, 18 "
             "or 36 months, or 0 for the store operator's period. Each operator's records go after the shorter "

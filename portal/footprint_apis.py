@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import errors
+from core.api import JsonBooleanField, errors
 from core.time_zones import time_zone_for
 from stores.footprint.selectors import KINDS, FootprintFilters, day_bounds, footprint_visits
 from stores.footprint.services import footprint_delete
@@ -159,7 +159,7 @@ class DeletionReceiptSerializer(serializers.Serializer):
 
 
 class DeleteInputSerializer(serializers.Serializer):
-    all = serializers.BooleanField(required=False, help_text="Delete the whole footprint.")
+    all = JsonBooleanField(required=False, help_text="Delete the whole footprint.")
     date_from = serializers.DateField(required=False, help_text="Or the visits from this day (your time zone) ...")
     date_to = serializers.DateField(required=False, help_text="... to this day, included.")
 

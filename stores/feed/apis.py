@@ -8,7 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import errors
+from core.api import JsonBooleanField, errors
 from core.models import Channel
 from core.pagination import PageNumberPagination
 from stores.feed.selectors import notification_list_for_shopper, notification_unread_count
@@ -123,7 +123,7 @@ class NotificationReadApi(APIView):
             required=False,
             help_text=f"The notifications to mark read (at most {MAX_IDS_PER_CALL}).",
         )
-        all = serializers.BooleanField(required=False, default=False, help_text="Mark every notification read.")
+        all = JsonBooleanField(required=False, default=False, help_text="Mark every notification read.")
 
     class OutputSerializer(serializers.Serializer):
         marked = serializers.IntegerField(help_text="How many were unread and are read now.")

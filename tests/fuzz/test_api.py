@@ -95,7 +95,19 @@ def filter_failure(context, failure, case, response):
     if isinstance(failure, AcceptedNegativeData) and number_as_text_only(case):
         TALLY.tolerated[(TALLY.identity, case.operation.label, "number read as text")] += 1
         return False
+    if isinstance(failure, AcceptedNegativeData) and event_refused_alone(case, response):
+        TALLY.tolerated[(TALLY.identity, case.operation.label, "bad event refused alone (207)")] += 1
+        return False
     return True
+
+
+def event_refused_alone(case, response) -> bool:
+    """A device's batch is answered event by event (docs/decisions/0027): an event that breaks the schema is
+    refused in the 207 answer while the others are kept, and the batch as a whole is not refused."""
+    if case.operation.label != "POST /api/v1/device/events" or response.status_code != 207:
+        return False
+    results = response.json().get("results", [])
+    return any(result.get("status") == "refused" for result in results)
 
 
 def number_as_text_only(case) -> bool:

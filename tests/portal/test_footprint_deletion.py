@@ -153,3 +153,17 @@ def test_the_deletion_knows_every_table_that_refers_to_a_visit_or_an_event():
     referring = {relation.related_model for model in (Visit, StoreEvent) for relation in model._meta.related_objects}
     handled = {rows.model for rows in footprint_rows(events=StoreEvent.objects.none(), visits=Visit.objects.none())}
     assert referring <= handled
+
+
+def test_switches_take_json_booleans_only(api_client, shopper, visits):
+    """DRF's BooleanField takes "yes", "on", 1 and "1" too: an app that sends them meant something else."""
+    api_client.force_authenticate(shopper)
+    for almost in ("true", "yes", 1, "on"):
+        answer = api_client.post(f"{API}/delete", {"all": almost}, format="json")
+        assert answer.status_code == 400 and answer.json()["error"]["fields"]["all"][0]["message"] == (
+            "Must be true or false."
+        )
+        profile = api_client.patch("/api/v1/me", {"recognition_email": almost}, format="json")
+        assert profile.status_code == 400
+    assert api_client.patch("/api/v1/me", {"footprint_retention_months": "18"}, format="json").status_code == 400
+    assert left(shopper) == (4, 4, 12, 8)
