@@ -79,3 +79,42 @@ def stop(worker: subprocess.Popen) -> None:
 
 def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="faceconsent-bench-"))
+
+
+def live_store_with_door(*, name: str = "Bench Mart", slug: str = "bench-mart", store_name: str = "Central"):
+    """An operator with a live store, its entrance device and a published face_entry notice, through the
+    services; returns (operator, issued device, notice version)."""
+    from consent.services import notice_version_create_draft, notice_version_publish
+    from core.audit import Actor
+    from stores.services import device_register, operator_create, store_confirm_signage, store_create, store_go_live
+
+    system = Actor.system()
+    operator = operator_create(
+        actor=system,
+        name=name,
+        slug=slug,
+        contact_email="p@bench.example",
+        privacy_officer_name="P",
+        privacy_officer_email="p@bench.example",
+    )
+    store = store_create(actor=system, operator=operator, name=store_name, slug="central")
+    store_confirm_signage(actor=system, store=store, confirmed_by="bench")
+    store_go_live(actor=system, store=store)
+    issued = device_register(actor=system, store=store, name="Door", kind="entrance", location="entrance")
+    texts = {
+        f"{field}_{lang}": "x"
+        for field in ("title", "purpose", "method", "retention", "rights")
+        for lang in ("en", "zh_hans")
+    }
+    version = notice_version_create_draft(
+        actor=system,
+        operator=operator,
+        purpose="face_entry",
+        contact="x",
+        retention_days=365,
+        data_categories=["face"],
+        **texts,
+    )
+    notice_version_publish(actor=system, version=version)
+    version.refresh_from_db()
+    return operator, issued, version

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from common import setup_django, workdir
+from common import live_store_with_door, setup_django, workdir
 
 EVENTS_PER_VISIT = 10
 BATCH = 20_000
@@ -62,42 +62,13 @@ class PeakMemory:
 
 def populate(events: int):
     """A shopper with `events` store events over events/10 visits at one store, in bulk."""
-    from consent.services import consent_give, notice_version_create_draft, notice_version_publish
-    from core.audit import Actor
+    from consent.services import consent_give
     from portal.models import User
     from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
-    from stores.services import device_register, operator_create, store_confirm_signage, store_create, store_go_live
 
-    system = Actor.system()
     stamp = f"{events}-{time.time_ns()}"
-    operator = operator_create(
-        actor=system,
-        name=f"Bench Mart {stamp}",
-        slug=f"bench-{stamp}",
-        contact_email="p@bench.example",
-        privacy_officer_name="P",
-        privacy_officer_email="p@bench.example",
-    )
-    store = store_create(actor=system, operator=operator, name="Central", slug="central")
-    store_confirm_signage(actor=system, store=store, confirmed_by="bench")
-    store_go_live(actor=system, store=store)
-    device = device_register(actor=system, store=store, name="Door", kind="entrance", location="entrance").device
-    texts = {
-        f"{field}_{lang}": "x"
-        for field in ("title", "purpose", "method", "retention", "rights")
-        for lang in ("en", "zh_hans")
-    }
-    version = notice_version_create_draft(
-        actor=system,
-        operator=operator,
-        purpose="face_entry",
-        contact="x",
-        retention_days=365,
-        data_categories=["face"],
-        **texts,
-    )
-    notice_version_publish(actor=system, version=version)
-    version.refresh_from_db()
+    operator, issued, version = live_store_with_door(name=f"Bench Mart {stamp}", slug=f"bench-{stamp}")
+    store, device = issued.device.store, issued.device
     shopper = User.objects.create_user(
         f"shopper-{stamp}@bench.example",
         "x" * 12,

@@ -26,7 +26,7 @@ import urllib.request
 from datetime import date, timedelta
 
 import numpy as np
-from common import FACES, ROOT, setup_django, start_worker, stop, workdir
+from common import FACES, ROOT, live_store_with_door, setup_django, start_worker, stop, workdir
 
 from portal.workers import MATCH, web_command
 
@@ -58,39 +58,9 @@ def populate(gallery: int, probe_photo: bytes):
     from biometrics.keys import key_ring
     from biometrics.models import FaceTemplate
     from consent.models import Consent
-    from consent.services import consent_give, notice_version_create_draft, notice_version_publish
-    from core.audit import Actor
-    from stores.services import device_register, operator_create, store_confirm_signage, store_create, store_go_live
+    from consent.services import consent_give
 
-    system = Actor.system()
-    operator = operator_create(
-        actor=system,
-        name="Bench Mart",
-        slug="bench-mart",
-        contact_email="p@bench.example",
-        privacy_officer_name="P",
-        privacy_officer_email="p@bench.example",
-    )
-    store = store_create(actor=system, operator=operator, name="Bench Central", slug="central")
-    store_confirm_signage(actor=system, store=store, confirmed_by="bench")
-    store_go_live(actor=system, store=store)
-    issued = device_register(actor=system, store=store, name="Door", kind="entrance", location="entrance")
-    texts = {
-        f"{field}_{lang}": "x"
-        for field in ("title", "purpose", "method", "retention", "rights")
-        for lang in ("en", "zh_hans")
-    }
-    version = notice_version_create_draft(
-        actor=system,
-        operator=operator,
-        purpose="face_entry",
-        contact="x",
-        retention_days=1,
-        data_categories=["face"],
-        **texts,
-    )
-    notice_version_publish(actor=system, version=version)
-    version.refresh_from_db()
+    operator, issued, version = live_store_with_door(store_name="Bench Central")
 
     users = get_user_model()
     now = timezone.now()

@@ -109,8 +109,8 @@ NOT_PAGES: dict[str, str] = {
 
 # Words a Chinese page may show in Latin letters besides the names in the data (operators, their
 # legal names and privacy officers): the product's name, the language menu's own name for English,
-# and image formats.
-ALLOWED_LATIN = {"FaceConsent", "English", "JPEG", "PNG", "WebP"}
+# and file formats (images, and the export's zip, JSON and CSV).
+ALLOWED_LATIN = {"FaceConsent", "English", "JPEG", "PNG", "WebP", "zip", "JSON", "CSV"}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 URL = re.compile(r"https?://\S+")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
