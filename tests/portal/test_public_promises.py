@@ -201,3 +201,24 @@ def test_the_readme_states_the_retention_the_jobs_apply(settings):
     assert Operator._meta.get_field("template_retention_days").default == 365
     assert MAX_TEMPLATE_RETENTION_DAYS == 3 * 365
     assert "90-day-old counters go" in readme and COUNTER_RETENTION_DAYS == 90
+
+
+def test_the_readme_states_the_footprint_the_code_gives(settings):
+    """README: the footprint page, the export, the four deletions and the device events exist as it says
+    (their behaviour: tests/portal/test_footprint.py, test_export.py, test_footprint_deletion.py and
+    tests/stores/test_device_events.py); dwell and exits need store_analytics (NEEDS_ANALYTICS)."""
+    from pathlib import Path
+
+    from django.urls import reverse
+
+    from stores.footprint.services import NEEDS_ANALYTICS
+
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert "Shoppers see every visit the stores recorded (`/footprint/`" in readme
+    assert reverse("portal:footprint") == "/footprint/"
+    assert "download everything held about them in one zip" in readme and reverse("api:export") == "/api/v1/me/export"
+    assert reverse("api:footprint") == "/api/v1/me/footprint"
+    assert reverse("api:footprint_delete") == "/api/v1/me/footprint/delete"
+    assert "(`POST /api/v1/device/events`)" in readme and reverse("api:device_events") == "/api/v1/device/events"
+    assert "dwell and exits are kept only with the shopper's `store_analytics` consent" in readme
+    assert {"exit", "shelf_dwell"} == NEEDS_ANALYTICS
