@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core.api import JsonBooleanField, errors
 from core.time_zones import time_zone_for
-from stores.footprint.selectors import KINDS, FootprintFilters, day_bounds, footprint_visits
+from stores.footprint.selectors import KINDS, FootprintFilters, day_bounds, footprint_events_attach, footprint_visits
 from stores.footprint.services import footprint_delete
 from stores.models import Store, StoreEvent, Visit
 
@@ -59,7 +59,7 @@ class EventOutputSerializer(serializers.Serializer):
     seconds = serializers.IntegerField(source="dwell_seconds", allow_null=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     currency = serializers.CharField()
-    items = PurchaseItemOutputSerializer(many=True)
+    items = PurchaseItemOutputSerializer(many=True, source="item_list")
     notice_version = serializers.IntegerField(source="notice_version.version", allow_null=True, default=None)
 
 
@@ -90,7 +90,7 @@ class VisitOutputSerializer(serializers.Serializer):
     first_visit = serializers.BooleanField()
     notice_shown_at = serializers.DateTimeField(allow_null=True)
     match = serializers.SerializerMethodField()
-    events = EventOutputSerializer(many=True)
+    events = EventOutputSerializer(many=True, source="event_list")
 
     @extend_schema_field(MatchOutputSerializer(allow_null=True))
     def get_match(self, visit):
@@ -140,7 +140,9 @@ class FootprintApi(APIView):
             shopper=request.user, filters=footprint_filters(given.validated_data, shopper=request.user)
         )
         paginator = FootprintPagination()
-        page = paginator.paginate_queryset(visits, request, view=self)
+        page = footprint_events_attach(
+            paginator.paginate_queryset(visits, request, view=self), kind=given.validated_data.get("kind")
+        )
         return paginator.get_paginated_response(VisitOutputSerializer(page, many=True).data)
 
 

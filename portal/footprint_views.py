@@ -22,6 +22,7 @@ from stores.footprint.selectors import (
     VISIT_KINDS,
     day_bounds,
     footprint_deletion_plan,
+    footprint_events_attach,
     footprint_stores,
     footprint_visits,
 )
@@ -43,6 +44,7 @@ def footprint(request: HttpRequest) -> HttpResponse:
         visits = paginator.paginate_queryset(
             footprint_visits(shopper=request.user, filters=filters), Request(_without_cursor(request))
         )
+    footprint_events_attach(visits, kind=filters.kind)
     time_zone_activate(request, *{visit.store.operator for visit in visits})
     stores = footprint_stores(shopper=request.user)
     return render(

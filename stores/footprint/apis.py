@@ -13,6 +13,7 @@ from core.exception_handler import field_errors
 from stores.apis import DeviceApi
 from stores.footprint.services import (
     MAX_EVENTS,
+    OUTCOMES,
     EventOutcome,
     Outcome,
     ReportedEvent,
@@ -104,7 +105,7 @@ class EventErrorSerializer(serializers.Serializer):
 
 class EventResultSerializer(serializers.Serializer):
     event_id = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=[Outcome.STORED, Outcome.ALREADY_STORED, Outcome.DROPPED, Outcome.REFUSED])
+    status = serializers.ChoiceField(choices=OUTCOMES)
     error = EventErrorSerializer(required=False)
 
 
@@ -152,11 +153,8 @@ class DeviceEventsApi(DeviceApi):
             valid.append(_reported(event.validated_data))
         outcomes = iter(store_events_record(device=request.auth, events=valid) if valid else [])
         answered = [result if result is not None else _result(next(outcomes)) for result in results]
-        counts = {status: sum(result["status"] == status for result in answered) for status in _STATUSES}
+        counts = {status: sum(result["status"] == status for result in answered) for status in OUTCOMES}
         return Response({"results": answered, **counts}, status=207 if counts[Outcome.REFUSED] else 200)
-
-
-_STATUSES = (Outcome.STORED, Outcome.ALREADY_STORED, Outcome.DROPPED, Outcome.REFUSED)
 
 
 def _reported(data: dict) -> ReportedEvent:

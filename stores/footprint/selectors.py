@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound, ValidationFailed
@@ -35,11 +35,10 @@ def _day_start(day: date, zone: str) -> datetime:
 
 
 def footprint_visits(*, shopper, filters: FootprintFilters | None = None) -> QuerySet[Visit]:
-    """The shopper's visits, newest first, with store, door, the match that recognised them (consent and notice
-    version) and their events in order (purchase lines too); filtered by operator, store, kind and days.
-    With an event kind, only the visits holding such an event, showing those events only."""
+    """The shopper's visits, newest first, with store, door and the match that recognised them (consent and
+    notice version); filtered by operator, store, kind and days. With an event kind, only the visits
+    holding such an event. Their events come with `footprint_events_attach`, once a page is cut."""
     filters = filters or FootprintFilters()
-    events = StoreEvent.objects.order_by("occurred_at", "id").select_related("notice_version")
     visits = Visit.objects.filter(shopper=shopper)
     if filters.operator:
         visits = visits.filter(store__operator__slug=filters.operator)
@@ -48,17 +47,36 @@ def footprint_visits(*, shopper, filters: FootprintFilters | None = None) -> Que
     if filters.kind in VISIT_KINDS:
         visits = visits.filter(method=filters.kind)
     elif filters.kind in EVENT_KINDS:
-        events = events.filter(kind=filters.kind)
         visits = visits.filter(Exists(StoreEvent.objects.filter(visit=OuterRef("pk"), kind=filters.kind)))
-    if filters.date_from:
-        visits = visits.filter(entered_at__gte=_day_start(filters.date_from, filters.time_zone))
-    if filters.date_to:
-        visits = visits.filter(entered_at__lt=_day_start(filters.date_to + timedelta(days=1), filters.time_zone))
+    since, until = day_bounds(filters.date_from, filters.date_to, filters.time_zone)
+    if since is not None:
+        visits = visits.filter(entered_at__gte=since)
+    if until is not None:
+        visits = visits.filter(entered_at__lt=until)
     return visits.select_related(
         "store__operator", "device", "match_event__consent", "match_event__notice_version__notice"
-    ).prefetch_related(
-        Prefetch("events", queryset=events.prefetch_related(Prefetch("items", PurchaseItem.objects.order_by("id"))))
     )
+
+
+def footprint_events_attach(visits: list[Visit], *, kind: str | None = None) -> list[Visit]:
+    """Give each visit of a page its events in order (`event_list`, only those of `kind` when it is an event
+    kind) and each purchase its lines (`item_list`): two queries for the page. Django's prefetch builds a
+    queryset per row to cache, which cost more than the queries at 200 events a page."""
+    events = StoreEvent.objects.filter(visit__in=[visit.pk for visit in visits]).select_related("notice_version")
+    if kind in EVENT_KINDS:
+        events = events.filter(kind=kind)
+    events = list(events.order_by("occurred_at", "id"))
+    items: dict[int, list[PurchaseItem]] = {}
+    purchases = [event.pk for event in events if event.kind == StoreEvent.Kind.PURCHASE]
+    for item in PurchaseItem.objects.filter(event__in=purchases).order_by("id") if purchases else []:
+        items.setdefault(item.event_id, []).append(item)
+    by_visit: dict[int, list[StoreEvent]] = {}
+    for event in events:
+        event.item_list = items.get(event.pk, [])
+        by_visit.setdefault(event.visit_id, []).append(event)
+    for visit in visits:
+        visit.event_list = by_visit.get(visit.pk, [])
+    return visits
 
 
 def footprint_stores(*, shopper) -> list[tuple[str, str, str, str]]:

@@ -39,6 +39,10 @@ class Outcome:
     REFUSED = "refused"
 
 
+# Every outcome, in the order answers count them.
+OUTCOMES = (Outcome.STORED, Outcome.ALREADY_STORED, Outcome.DROPPED, Outcome.REFUSED)
+
+
 @dataclass(frozen=True)
 class ReportedItem:
     sku: str
@@ -117,13 +121,10 @@ def store_events_record(*, device: Device, events: list[ReportedEvent]) -> list[
         if status == Outcome.STORED:
             before.add(event.event_id)
         outcomes.append(EventOutcome(event.event_id, status))
-    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in _STATUSES}
+    counts = {status: sum(outcome.status == status for outcome in outcomes) for status in OUTCOMES}
     if counts[Outcome.STORED] or counts[Outcome.DROPPED]:
         audit_entry_create(actor=Actor.device(device), action="store_events.recorded", target=device, data=counts)
     return outcomes
-
-
-_STATUSES = (Outcome.STORED, Outcome.ALREADY_STORED, Outcome.DROPPED, Outcome.REFUSED)
 
 
 def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, analytics: dict[int, bool]) -> str:
