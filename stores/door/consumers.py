@@ -75,6 +75,8 @@ class ProbeConsumers:
                     logger.exception("Taking door probes failed; retrying with back-off")
                 failures += 1
                 self._stop.wait(min(5.0, 0.1 * 2**failures))
+            except Exception:  # a message this worker cannot read: its door times out, the next probe is served
+                logger.exception("A door probe could not be served")
             finally:
                 close_old_connections()  # as around each task: drop broken or too old database connections
         connections.close_all()

@@ -114,3 +114,19 @@ def test_threads_keep_taking_probes_after_redis_was_away(client, door, astronaut
     assert response.json()["result"] == "match"
     logged = [record for record in caplog.records if "Taking door probes failed" in record.getMessage()]
     assert len(logged) == 1  # once per outage, not once per retry
+
+
+def test_a_message_a_thread_cannot_read_leaves_it_serving_the_next(client, door, astronaut, probe_list, caplog):
+    from stores.door import consumers, probes
+
+    probe_list.lpush(probes.QUEUE_KEY, '{"probe_id": "odd", "expires_at": 9999999999, "not": "a probe"}')
+    device, secret = door
+    threads = consumers.ProbeConsumers()
+    threads.start(1)
+    try:
+        response = match_photo(client, device, secret, other_astronaut_photo())
+    finally:
+        threads.stop()
+
+    assert response.json()["result"] == "match"
+    assert any("A door probe could not be served" in record.getMessage() for record in caplog.records)
