@@ -217,10 +217,11 @@ def _values(kind: Kind, shopper) -> Iterator[dict[str, Any]]:
         yield {column.name: column.read(row) for column in kind.columns}
 
 
-def _json_file(kind: Kind, shopper) -> Iterator[bytes]:
+def _json_array(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """A JSON array written a row at a time."""
     yield b"["
-    for number, values in enumerate(_values(kind, shopper)):
-        yield (b",\n" if number else b"\n") + json.dumps(values, ensure_ascii=False).encode()
+    for number, row in enumerate(rows):
+        yield (b",\n" if number else b"\n") + json.dumps(row, ensure_ascii=False, default=str).encode()
     yield b"\n]\n"
 
 
@@ -237,13 +238,10 @@ def _csv_file(kind: Kind, shopper) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def _receipts(shopper) -> Iterator[bytes]:
-    yield b"["
+def _receipts(shopper) -> Iterator[dict[str, Any]]:
     consents = Consent.objects.filter(shopper=shopper).select_related("operator", "notice_version__notice")
-    for number, consent in enumerate(consents.order_by("pk").iterator(chunk_size=200)):
-        receipt = consent_receipt(consent=consent, language=shopper.language)
-        yield (b",\n" if number else b"\n") + json.dumps(receipt, ensure_ascii=False, default=str).encode()
-    yield b"\n]\n"
+    for consent in consents.order_by("pk").iterator(chunk_size=200):
+        yield consent_receipt(consent=consent, language=shopper.language)
 
 
 def export_schema() -> dict[str, Any]:
@@ -303,7 +301,7 @@ def export_stream(shopper) -> Iterable[bytes]:
     archive.add(export_readme().encode(), "README.md")
     archive.add(SCHEMA_PATH.read_bytes(), "schema.json")
     for kind in KINDS:
-        archive.add(_json_file(kind, shopper), f"{kind.name}.json")
+        archive.add(_json_array(_values(kind, shopper)), f"{kind.name}.json")
         archive.add(_csv_file(kind, shopper), f"{kind.name}.csv")
-    archive.add(_receipts(shopper), "receipts.json")
+    archive.add(_json_array(_receipts(shopper)), "receipts.json")
     return archive
