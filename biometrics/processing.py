@@ -71,8 +71,10 @@ def enrollment_process(*, enrollment_id: int, sealed_photos: list[str]) -> str |
 
 
 @transaction.atomic
-def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: list[np.ndarray]) -> str:
-    enrollment = Enrollment.objects.select_for_update().select_related("shopper").get(pk=enrollment_id)
+def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: list[np.ndarray]) -> str | None:
+    enrollment = Enrollment.objects.select_for_update().select_related("shopper").filter(pk=enrollment_id).first()
+    if enrollment is None:  # the account was deleted while its photos were analysed: nothing to store
+        return None
     if enrollment.finished:
         return enrollment.status
     # Lock the shopper, as a withdrawal does: consent cannot end between this check and the write.

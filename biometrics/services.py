@@ -7,6 +7,7 @@ the photos, storing the templates) is in `biometrics.processing`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,13 @@ def match_index_change_record(*, shopper_id: int, operator_id: int | None = None
     MatchIndexChange.objects.create(shopper_id=shopper_id, operator_id=operator_id)
 
 
+def match_index_notes_purge(*, before: datetime) -> int:
+    """Delete the index notes written before `before`: every match worker has read them long since (one that
+    has not looked for MATCH_INDEX_NOTES_KEPT_HOURS / 2 rebuilds from the templates instead). Once gone, an
+    erased shopper's row id is left only in the audit log."""
+    return MatchIndexChange.objects.filter(created_at__lt=before).delete()[0]
+
+
 def _templates_delete(*, shopper: Any) -> int:
     """Delete the rows only; callers write the one index note their whole change needs."""
     deleted, _ = FaceTemplate.objects.filter(shopper=shopper).delete()
@@ -148,6 +156,23 @@ def templates_delete(*, shopper: Any, actor: Actor, reason: str) -> int:
         )
         templates_deleted_notify(shopper=shopper)
     return deleted
+
+
+def biometrics_erase(*, shopper: Any, actor: Actor) -> dict[str, int]:
+    """An account's erasure (portal.erasure.services): every template and enrollment record of the shopper, in the
+    caller's transaction, with the index note that takes the shopper out of every match worker and an
+    audit entry. No mail: the erasure sends one receipt for everything."""
+    templates = _templates_delete(shopper=shopper)
+    match_index_change_record(shopper_id=shopper.pk)
+    if templates:
+        audit_entry_create(
+            actor=actor,
+            action="templates.deleted",
+            target=("portal.user", str(shopper.pk)),
+            data={"count": templates, "reason": "account deleted"},
+        )
+    enrollments = Enrollment.objects.filter(shopper=shopper).delete()[0]
+    return {"templates": templates, "enrollments": enrollments}
 
 
 def templates_rotate_key(*, batch_size: int = 500) -> int:

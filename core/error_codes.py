@@ -75,7 +75,7 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         (
             "current_password_wrong",
             (400,),
-            "The current password, asked for to change the password or email, is wrong.",
+            "The current password, asked for to change the password or email or to delete the account, is wrong.",
         ),
         ("email_unchanged", (400,), "The new email address is the account's address already."),
         ("email_change_too_often", (429,), "Email changes for this account are limited; try later."),
@@ -85,6 +85,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("email_change_not_pending", (409,), "No email change is waiting for a code."),
         ("session_not_found", (404,), "No such signed-in browser of this shopper."),
         ("token_not_found", (404,), "No such signed-in app of this shopper."),
+        (
+            "staff_account_not_deletable",
+            (403,),
+            "A staff account cannot delete itself from the portal or the app; an administrator closes it.",
+        ),
     ],
     "Notices and consent": [
         ("unknown_purpose", (400,), "No such purpose; see the operator's notices for the purposes it asks."),

@@ -4,7 +4,7 @@ list the browsers and apps signed in, and sign them out."""
 from __future__ import annotations
 
 from django.contrib.auth import logout, update_session_auth_hash
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from portal.account.services import (
     password_change,
 )
 from portal.apis import ProfileOutputSerializer
+from portal.erasure.services import CATEGORIES, account_delete
 from portal.models import ApiToken
 from portal.services import api_token_revoke, sessions_end_others, web_session_end, web_session_rekey
 
@@ -231,3 +232,48 @@ class SignedInRevokeOthersApi(APIView):
             keep_token=_token(request),
         )
         return Response({"signed_out": ended})
+
+
+class AccountDeletedSerializer(serializers.Serializer):
+    counts = inline_serializer(
+        "AccountDeletionCounts",
+        {
+            category: serializers.IntegerField(min_value=0, help_text=str(label))
+            for category, label in CATEGORIES.items()
+        },
+        help_text="What went, by category.",
+    )
+    deleted_at = serializers.DateTimeField()
+
+
+class AccountDeleteApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(
+        operation_id="account_delete",
+        request=InputSerializer,
+        responses={200: AccountDeletedSerializer, **errors(400, 401, 403, 429)},
+        description=(
+            "Deletes the account and everything held about it, before answering: face templates (no door can "
+            "recognise you from then on), enrollments, the whole footprint, notifications, consents with their "
+            "history, entry passes, and every signed-in app and browser, this token included. Answers the "
+            "deletion receipt, also mailed. The audit log keeps only that these things took place, under a "
+            "number that no longer leads to anyone. Confirm with the password: a wrong one answers "
+            "`current_password_wrong` and counts as a failed login."
+        ),
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        erased = account_delete(
+            user=request.user,
+            password=serializer.validated_data["password"],
+            client_ip=client_address(request),
+            channel=_actor(request).channel,
+        )
+        if _session_key(request):
+            logout(request)
+        return Response({"counts": erased.counts, "deleted_at": erased.deleted_at})

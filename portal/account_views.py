@@ -28,6 +28,8 @@ from portal.account.services import (
     email_change_request,
     password_change,
 )
+from portal.erasure.selectors import account_holdings
+from portal.erasure.services import CATEGORIES, account_delete
 from portal.services import api_token_revoke, sessions_end_others, web_session_end, web_session_rekey
 from portal.views import _show_error
 
@@ -175,3 +177,40 @@ def sessions_sign_out_others(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, _("Other browsers and apps signed out: %(count)d.") % {"count": ended})
     return redirect("portal:sessions")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete_view(request: HttpRequest) -> HttpResponse:
+    """Show everything the account holds that would go (GET); delete it all once the password confirms
+    (POST), then show the receipt to the browser, now signed out."""
+    form = forms.AccountDeleteForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            erased = account_delete(
+                user=request.user,
+                password=form.cleaned_data["password"],
+                client_ip=client_address(request),
+                channel=Channel.WEB,
+            )
+        except DomainError as error:
+            _show_error(form, error)
+            status = error.status if error.status in (403, 429) else 400
+        else:
+            logout(request)
+            return render(
+                request,
+                "portal/account/deleted.html",
+                {"counts": _by_category(erased.counts), "deleted_at": erased.deleted_at},
+            )
+    elif form.errors:
+        status = 400
+    holdings = account_holdings(user=request.user)
+    return render(
+        request, "portal/account/delete.html", {"form": form, "counts": _by_category(holdings)}, status=status
+    )
+
+
+def _by_category(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return [(label, counts[category]) for category, label in CATEGORIES.items() if counts.get(category)]

@@ -333,6 +333,9 @@ MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
 # How often match workers read new consent and template changes into their indexes.
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
+# The notes telling match workers whom to re-read are deleted by the daily retention job after this many
+# hours; a worker that has not looked for half of it rebuilds its indexes from the templates instead.
+MATCH_INDEX_NOTES_KEPT_HOURS = 24
 # The gallery check (docs/decisions/0025-gallery-check-at-the-door.md): each operator's gallery measures
 # its own false-positive identification rate (FPIR); the door uses the largest threshold of the grid whose
 # 95% upper bound meets the target, and stops 1:N (one_to_one_required) where none does while the

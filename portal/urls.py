@@ -18,6 +18,7 @@ api_v1 = [
     path("auth/password-reset/confirm", apis.PasswordResetConfirmApi.as_view(), name="password_reset_confirm"),
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("me/password", account_apis.PasswordChangeApi.as_view(), name="password_change"),
+    path("me/delete", account_apis.AccountDeleteApi.as_view(), name="account_delete"),
     path("me/footprint", footprint_apis.FootprintApi.as_view(), name="footprint"),
     path("me/export", export_views.ExportApi.as_view(), name="export"),
     path("me/footprint/delete", footprint_apis.FootprintDeleteApi.as_view(), name="footprint_delete"),

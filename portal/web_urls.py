@@ -26,6 +26,7 @@ urlpatterns = [
     path("password-reset/<uidb64>/<token>/", views.password_reset_confirm_view, name="password_reset_confirm"),
     path("profile/", views.profile, name="profile"),
     path("profile/password/", account_views.password_change_view, name="password_change"),
+    path("profile/delete/", account_views.account_delete_view, name="account_delete"),
     path("profile/email/", account_views.email_change_view, name="email_change"),
     path("profile/email/confirm/", account_views.email_change_confirm_view, name="email_change_confirm"),
     path("profile/email/cancel/", account_views.email_change_cancel_view, name="email_change_cancel"),

@@ -72,6 +72,7 @@ class OperatorIndexes:
                 index.build(items)
                 self._indexes[operator_id] = index
             self._seen_change = last_change
+            self._refreshed_at = time.monotonic() - (time.perf_counter() - started)
             self._sizes_moved = True
             self.built_in = time.perf_counter() - started
         logger.info(
@@ -90,7 +91,8 @@ class OperatorIndexes:
 
     def _refresh(self) -> None:
         """`refresh` under its lock."""
-        if self._seen_change < 0:
+        stale = time.monotonic() - self._refreshed_at > settings.MATCH_INDEX_NOTES_KEPT_HOURS * 3600 / 2
+        if self._seen_change < 0 or stale:  # not built, or notes it has not read may be purged by now
             self.build()
             return
         changes = list(

@@ -21,7 +21,7 @@ from core.db import PreparedQuery
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from stores.footprint.notifications import footprint_deleted_notify
 from stores.footprint.selectors import footprint_deletion_plan, footprint_rows
-from stores.models import Device, EventCounter, PurchaseItem, StoreEvent, Visit
+from stores.models import Device, EventCounter, Notification, PurchaseItem, StoreEvent, Visit
 
 # Most events a device may send in one batch.
 MAX_EVENTS = 100
@@ -225,17 +225,30 @@ class DeletionReceipt:
         return sum(self.counts.values())
 
 
+def _plan_carry_out(plan) -> None:
+    for rows in footprint_rows(events=plan.events, visits=plan.visits):
+        # Leaves first: when a table's turn comes nothing refers to its rows any more, so each is one DELETE
+        # statement. Django's cascade would load every row to look for what refers to it, and then name
+        # them all in one IN list, which PostgreSQL refuses beyond 65,535 (a footprint of 100,000 events).
+        rows._raw_delete(rows.db)
+
+
+def footprint_erase(*, shopper) -> dict[str, int]:
+    """An account's erasure (portal.erasure.services): the whole footprint with the notifications of its visits, in
+    the caller's transaction; no audit entry or mail of its own (the erasure writes one for everything)."""
+    plan = footprint_deletion_plan(shopper=shopper, everything=True)
+    notifications = Notification.objects.filter(shopper=shopper).count()
+    _plan_carry_out(plan)
+    return {**plan.counts, "notifications": notifications}
+
+
 @transaction.atomic
 def footprint_delete(*, shopper, channel: str, **scope) -> DeletionReceipt:
     """The shopper deletes part of their footprint (`footprint_deletion_plan` says which: one event, one visit
     with everything in it, the visits begun within some days, or all of it). Audited with the counts; the
     receipt is mailed after commit."""
     plan = footprint_deletion_plan(shopper=shopper, **scope)
-    for rows in footprint_rows(events=plan.events, visits=plan.visits):
-        # Leaves first: when a table's turn comes nothing refers to its rows any more, so each is one DELETE
-        # statement. Django's cascade would load every row to look for what refers to it, and then name
-        # them all in one IN list, which PostgreSQL refuses beyond 65,535 (a footprint of 100,000 events).
-        rows._raw_delete(rows.db)
+    _plan_carry_out(plan)
     scope, counts = plan.scope, plan.counts
     receipt = DeletionReceipt(scope=scope, counts=counts, deleted_at=timezone.now())
     audit_entry_create(

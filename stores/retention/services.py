@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from biometrics.services import match_index_notes_purge
 from consent.selectors import consent_lock_for_retention, face_consents_unrenewed_since
 from consent.services import consent_end_not_recognised
 from core.audit import Actor, audit_entry_create
@@ -203,20 +205,30 @@ class CountersPurged:
     probe_counters: int
     event_counters: int
     before: date
+    match_index_notes: int = 0
 
 
 @transaction.atomic
 def counters_purge_old(*, now: datetime | None = None) -> CountersPurged:
     """Delete the per-device daily counts of unmatched probes and dropped events older than
-    COUNTER_RETENTION_DAYS (kept: the last 90 days and today), with one audit entry, zero included."""
+    COUNTER_RETENTION_DAYS (kept: the last 90 days and today), and the match workers' index notes older
+    than MATCH_INDEX_NOTES_KEPT_HOURS, with one audit entry, zero included."""
     now = now or timezone.now()
     before = timezone.localdate(now) - timedelta(days=COUNTER_RETENTION_DAYS)
     probe_counters, _ = ProbeCounter.objects.filter(day__lt=before).delete()
     event_counters, _ = EventCounter.objects.filter(day__lt=before).delete()
+    notes = match_index_notes_purge(before=now - timedelta(hours=settings.MATCH_INDEX_NOTES_KEPT_HOURS))
     audit_entry_create(
         actor=Actor.system(),
         action="retention.counters_purged",
         target=("stores.probecounter", "*"),
-        data={"probe_counters": probe_counters, "event_counters": event_counters, "before": before.isoformat()},
+        data={
+            "probe_counters": probe_counters,
+            "event_counters": event_counters,
+            "match_index_notes": notes,
+            "before": before.isoformat(),
+        },
     )
-    return CountersPurged(probe_counters=probe_counters, event_counters=event_counters, before=before)
+    return CountersPurged(
+        probe_counters=probe_counters, event_counters=event_counters, before=before, match_index_notes=notes
+    )

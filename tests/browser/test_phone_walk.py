@@ -81,6 +81,7 @@ PAGES: dict[str, Page] = {
     "entry_pass": Page(signed_in=True),
     "face": Page(signed_in=True),
     "password_change": Page(signed_in=True),
+    "account_delete": Page(signed_in=True),
     "email_change": Page(signed_in=True),
     "email_change_confirm": Page(signed_in=True),
     "sessions": Page(signed_in=True),

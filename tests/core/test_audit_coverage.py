@@ -39,6 +39,7 @@ from core.errors import ValidationFailed
 from core.models import AuditEntry
 from portal import services as portal
 from portal.account import services as account
+from portal.erasure import services as erasure
 from portal.models import EmailChange
 from portal.selectors import sha256_hex
 from stores import services as stores
@@ -613,10 +614,30 @@ SERVICES: dict[str, Row] = {
         lambda w, g: portal.user_profile_update(user=w.shopper, channel="app", display_name="Another name"),
         [("account.profile_updated", SHOPPER)],
     ),
+    # portal: deleting the account (decision 0033)
+    "account_delete": Row(
+        lambda w, g: erasure.account_delete(
+            user=w.shopper, password=DEFAULT_PASSWORD, client_ip="127.0.0.1", channel="app"
+        ),
+        [
+            ("templates.deleted", lambda w, g, r: ("portal.user", str(w.shopper.pk))),
+            ("consent.withdrawn", GIVEN),
+            ("account.deleted", lambda w, g, r: ("portal.user", str(w.shopper.pk))),
+        ],
+        given=lambda w: (w.template(), w.consent())[1],
+    ),
+    "account_erase": Row(
+        lambda w, g: erasure.account_erase(shopper=w.shopper, actor=STAFF),
+        [("account.deleted", lambda w, g, r: ("portal.user", str(w.shopper.pk)))],
+    ),
 }
 
 # Public functions of services modules that leave no entry of their own, and why.
 WITHOUT_AN_ENTRY: dict[str, str] = {
+    "biometrics_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
+    "consent_history_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
+    "footprint_erase": "a part of account_erase, in its transaction, whose entry counts what it deleted",
+    "match_index_notes_purge": "deletes spent notes to match workers inside counters_purge_old, which audits the count",
     "face_consent_given": "reads",
     "shopper_old_enough_for_face": "reads",
     "check_old_enough_for_face": "checks, writes nothing",

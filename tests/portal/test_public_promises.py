@@ -222,3 +222,21 @@ def test_the_readme_states_the_footprint_the_code_gives(settings):
     assert "(`POST /api/v1/device/events`)" in readme and reverse("api:device_events") == "/api/v1/device/events"
     assert "dwell and exits are kept only with the shopper's `store_analytics` consent" in readme
     assert {"exit", "shelf_dwell"} == NEEDS_ANALYTICS
+
+
+def test_the_readme_states_the_account_deletion_the_code_gives(settings):
+    """README: deleting the account, on the page and over the API, as it says (its behaviour:
+    tests/portal/test_account_deletion.py and tests/integration/test_account_deletion_worker.py)."""
+    from pathlib import Path
+
+    from django.urls import reverse
+
+    from portal.erasure.services import CATEGORIES
+
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert "A shopper can delete their whole account (`/profile/delete/`, `POST /api/v1/me/delete`" in readme
+    assert (
+        reverse("portal:account_delete") == "/profile/delete/" and reverse("api:account_delete") == "/api/v1/me/delete"
+    )
+    named = ("templates", "enrollments", "visits", "notifications", "consents", "consent_events", "entry_passes")
+    assert set(named) <= set(CATEGORIES) and {"web_sessions", "app_tokens"} <= set(CATEGORIES)

@@ -55,6 +55,20 @@ def test_without_a_keeper_each_match_reads_the_changes_first(settings):
     assert len(captured.captured_queries) == 1 and "matchindexchange" in captured.captured_queries[0]["sql"]
 
 
+@pytest.mark.django_db
+def test_a_worker_that_has_not_looked_for_half_the_notes_life_rebuilds_instead_of_reading_notes(settings):
+    """The daily retention job deletes index notes older than MATCH_INDEX_NOTES_KEPT_HOURS: a worker that
+    stalled for half of that may have missed some, so it reads the templates afresh."""
+    indexes = OperatorIndexes()
+    indexes.refresh()
+    with mock.patch.object(indexes, "build") as build:
+        indexes.refresh()
+        build.assert_not_called()
+        indexes._refreshed_at -= settings.MATCH_INDEX_NOTES_KEPT_HOURS * 3600 / 2 + 1
+        indexes.refresh()
+        build.assert_called_once()
+
+
 @pytest.mark.parametrize(
     "consume_from, holds_indexes",
     [(None, True), ({"match": "q"}, True), ({"match": "q", "default": "q"}, True), ({"enroll": "q"}, False)],

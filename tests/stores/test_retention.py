@@ -432,9 +432,18 @@ class TestCounters:
         assert entry.data == {
             "probe_counters": 2,
             "event_counters": 2,
+            "match_index_notes": 0,
             "before": (today - timedelta(days=90)).isoformat(),
         }
         assert counters_purge_old(now=NOW).probe_counters == 0
+
+    def test_index_notes_older_than_a_day_go(self, settings):
+        old = MatchIndexChange.objects.create(shopper_id=7, created_at=NOW - timedelta(hours=25))
+        fresh = MatchIndexChange.objects.create(shopper_id=8, created_at=NOW - timedelta(hours=23))
+        assert settings.MATCH_INDEX_NOTES_KEPT_HOURS == 24
+        assert counters_purge_old(now=NOW).match_index_notes == 1
+        assert list(MatchIndexChange.objects.values_list("pk", flat=True)) == [fresh.pk]
+        assert not MatchIndexChange.objects.filter(pk=old.pk).exists()
 
 
 def test_acceptance_every_job_with_the_clock_moved_forward_removes_exactly_what_is_past_its_period(
