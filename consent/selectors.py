@@ -109,6 +109,24 @@ def consent_is_active(*, shopper, operator, purpose: str) -> bool:
     return Consent.objects.filter(consent_active_q(), shopper=shopper, operator=operator, purpose=purpose).exists()
 
 
+def consents_active_since(*, shopper_id: int, purpose: str) -> dict[int, datetime]:
+    """When each of the shopper's active consents for this purpose was given, by operator (one query)."""
+    active = Consent.objects.filter(consent_active_q(), shopper_id=shopper_id, purpose=purpose)
+    return dict(active.values_list("operator_id", "given_at"))
+
+
+def consent_active_since_locked(*, shopper_id: int, operator_id: int, purpose: str) -> datetime | None:
+    """When the shopper's active consent for this purpose was given (None: no active one), its row locked in
+    the caller's transaction like `consent_active_locked`."""
+    active = (
+        Consent.objects.select_for_update(of=("self",))
+        .filter(consent_active_q(), shopper_id=shopper_id, operator_id=operator_id, purpose=purpose)
+        .order_by("pk")
+        .values_list("given_at", flat=True)[:1]
+    )
+    return next(iter(active), None)
+
+
 def consent_active_locked(*, shopper_id: int, operator_id: int, purpose: str) -> bool:
     """Whether the shopper's consent for this purpose is active, its row locked in the caller's transaction:
     a withdrawal waits for what is being recorded under the consent, or this sees the withdrawal."""

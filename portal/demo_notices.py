@@ -52,8 +52,10 @@ DEMO_NOTICES = {
         "purpose_zh_hans": "记录您的到店情况及在各货架前的停留时长，用于改进门店布局。",
         "method_en": "Shelf sensors report dwell time linked to your pseudonymous shopper reference.",
         "method_zh_hans": "货架传感器上报与您的假名化顾客编号关联的停留时长。",
-        "retention_en": "Kept for 12 months; scheduled destruction is not yet applied.",
-        "retention_zh_hans": "保存 12 个月；目前尚未按计划自动销毁。",
+        "retention_en": (
+            "Kept for 12 months, or the shorter period you choose (3, 18 or 36 months), then deleted by itself."
+        ),
+        "retention_zh_hans": "保存 12 个月，或您选择的更短期限（3、18 或 36 个月），到期后自动删除。",
         "retention_days": 365,
         "data_categories": [
             gettext_noop("visits"),
@@ -64,13 +66,25 @@ DEMO_NOTICES = {
     "personalised_offers": {
         "title_en": "Personalised offers",
         "title_zh_hans": "个性化优惠",
-        "purpose_en": "To send you offers chosen from what you bought and looked at.",
-        "purpose_zh_hans": "根据您的购买和浏览记录向您推送优惠。",
-        "method_en": "Your purchases and dwell are used to pick offers shown in the app.",
-        "method_zh_hans": "使用您的购买和停留记录挑选在应用内展示的优惠。",
-        "retention_en": "Offer profiles are kept for 6 months; scheduled destruction is not yet applied.",
-        "retention_zh_hans": "优惠画像保存 6 个月；目前尚未按计划自动销毁。",
-        "retention_days": 180,
-        "data_categories": [gettext_noop("purchases"), gettext_noop("shelf dwell"), gettext_noop("offer interactions")],
+        "purpose_en": "To choose offers for you from what you buy in our stores.",
+        "purpose_zh_hans": "根据您在我们门店的购买记录为您挑选优惠。",
+        "method_en": (
+            "Our tills may use each purchase you make after giving this consent to choose offers for you. Your "
+            "footprint shows, on every purchase, whether it may be used; withdrawing ends that for all of them "
+            "at once."
+        ),
+        "method_zh_hans": (
+            "在您给予本同意之后的每笔购买，我们的收银系统可用于为您挑选优惠。"
+            "您的足迹会在每笔购买上标明是否可被使用；撤回同意后，所有购买立即停止使用。"
+        ),
+        "retention_en": (
+            "Purchases are kept with your visits for the shorter of our period and the one you choose; they are "
+            "used for offers only while this consent is active."
+        ),
+        "retention_zh_hans": (
+            "购买记录随到店记录保存，期限取我们的期限与您所选期限中较短者；仅在本同意有效期间用于挑选优惠。"
+        ),
+        "retention_days": 365,
+        "data_categories": [gettext_noop("purchases")],
     },
 }

@@ -61,6 +61,10 @@ class EventOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     items = PurchaseItemOutputSerializer(many=True, source="item_list")
     notice_version = serializers.IntegerField(source="notice_version.version", allow_null=True, default=None)
+    for_offers = serializers.BooleanField(
+        help_text="A purchase the store may use to choose offers for you: your `personalised_offers` consent to "
+        "its operator is active and was given before it. Withdrawing ends it for every purchase at once."
+    )
 
 
 class NoticeVersionRefSerializer(serializers.Serializer):

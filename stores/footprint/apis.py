@@ -107,6 +107,12 @@ class EventResultSerializer(serializers.Serializer):
     event_id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=OUTCOMES)
     error = EventErrorSerializer(required=False)
+    for_offers = serializers.BooleanField(
+        required=False,
+        help_text="Purchases only (stored or already stored): whether the store may use it to choose offers for "
+        "the shopper (their `personalised_offers` consent to this operator is active and was given before the "
+        "purchase). A withdrawal ends it for every purchase at once; send a purchase again to ask anew.",
+    )
 
 
 class EventsAnswerSerializer(serializers.Serializer):
@@ -132,6 +138,8 @@ class DeviceEventsApi(DeviceApi):
             "kept, only counted per device and day); or `refused` with its error code (`visit_unknown`, "
             "`visit_other_store`, `event_time_invalid`, `visit_already_exited`, `purchase_total_mismatch`, "
             "`notice_not_due`, `notice_version_mismatch`, `notice_already_confirmed`, or `invalid` with the fields). "
+            "A purchase (stored or already stored) says `for_offers`: whether the store may use it to choose "
+            "offers for the shopper; sending it again asks anew. "
             "200 when none is refused, 207 when some are."
         ),
     )
@@ -176,6 +184,8 @@ def _result(outcome: EventOutcome) -> dict:
     result = {"event_id": outcome.event_id, "status": outcome.status}
     if outcome.error is not None:
         result["error"] = {"code": outcome.error.code, "message": outcome.error.message, "fields": {}}
+    if outcome.for_offers is not None:
+        result["for_offers"] = outcome.for_offers
     return result
 
 

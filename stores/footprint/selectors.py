@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from consent.models import Purpose
+from consent.selectors import consents_active_since
 from core.errors import NotFound, ValidationFailed
 from stores.models import MatchEvent, Notification, PurchaseItem, StoreEvent, Visit
 
@@ -60,7 +62,8 @@ def footprint_visits(*, shopper, filters: FootprintFilters | None = None) -> Que
 
 def footprint_events_attach(visits: list[Visit], *, kind: str | None = None) -> list[Visit]:
     """Give each visit of a page its events in order (`event_list`, only those of `kind` when it is an event
-    kind) and each purchase its lines (`item_list`): two queries for the page. Django's prefetch builds a
+    kind), each purchase its lines (`item_list`) and whether the store may use it for offers (`for_offers`):
+    three queries for the page. Django's prefetch builds a
     queryset per row to cache, which cost more than the queries at 200 events a page."""
     events = StoreEvent.objects.filter(visit__in=[visit.pk for visit in visits]).select_related("notice_version")
     if kind in EVENT_KINDS:
@@ -70,9 +73,16 @@ def footprint_events_attach(visits: list[Visit], *, kind: str | None = None) -> 
     purchases = [event.pk for event in events if event.kind == StoreEvent.Kind.PURCHASE]
     for item in PurchaseItem.objects.filter(event__in=purchases).order_by("id") if purchases else []:
         items.setdefault(item.event_id, []).append(item)
+    # C2: a purchase is one the store may use for offers while the consent given before it stays active.
+    offers_since = (
+        consents_active_since(shopper_id=visits[0].shopper_id, purpose=Purpose.PERSONALISED_OFFERS) if purchases else {}
+    )
+    operator_of = {visit.pk: visit.store.operator_id for visit in visits}
     by_visit: dict[int, list[StoreEvent]] = {}
     for event in events:
         event.item_list = items.get(event.pk, [])
+        since = offers_since.get(operator_of[event.visit_id])
+        event.for_offers = event.kind == StoreEvent.Kind.PURCHASE and since is not None and since <= event.occurred_at
         by_visit.setdefault(event.visit_id, []).append(event)
     for visit in visits:
         visit.event_list = by_visit.get(visit.pk, [])

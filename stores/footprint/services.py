@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Purpose
-from consent.selectors import consent_active_locked
+from consent.selectors import consent_active_locked, consent_active_since_locked
 from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -70,6 +70,8 @@ class EventOutcome:
     event_id: str
     status: str
     error: DomainError | None = None
+    # A stored purchase: whether the store may use it to choose offers for the shopper (C2, decision 0034).
+    for_offers: bool | None = None
 
 
 _dropped_bump = PreparedQuery(
@@ -110,21 +112,38 @@ def store_events_record(*, device: Device, events: list[ReportedEvent]) -> list[
     analytics: dict[int, bool] = {}
     outcomes: list[EventOutcome] = []
     for event in events:
+        visit = visits.get(event.visit_id)
         if event.event_id in before:
-            outcomes.append(EventOutcome(event.event_id, Outcome.ALREADY_STORED))
-            continue
-        try:
-            status = _record_one(device=device, event=event, visit=visits.get(event.visit_id), analytics=analytics)
-        except DomainError as error:
-            outcomes.append(EventOutcome(event.event_id, Outcome.REFUSED, error))
-            continue
+            status = Outcome.ALREADY_STORED
+        else:
+            try:
+                status = _record_one(device=device, event=event, visit=visit, analytics=analytics)
+            except DomainError as error:
+                outcomes.append(EventOutcome(event.event_id, Outcome.REFUSED, error))
+                continue
         if status == Outcome.STORED:
             before.add(event.event_id)
-        outcomes.append(EventOutcome(event.event_id, status))
+        # Sending a purchase again is how a till asks whether it may still be used for offers.
+        purchase_kept = status != Outcome.DROPPED and event.kind == StoreEvent.Kind.PURCHASE
+        for_offers = _for_offers(event, visit) if purchase_kept and _own_visit(device, visit) else None
+        outcomes.append(EventOutcome(event.event_id, status, for_offers=for_offers))
     counts = {status: sum(outcome.status == status for outcome in outcomes) for status in OUTCOMES}
     if counts[Outcome.STORED] or counts[Outcome.DROPPED]:
         audit_entry_create(actor=Actor.device(device), action="store_events.recorded", target=device, data=counts)
     return outcomes
+
+
+def _own_visit(device: Device, visit: Visit | None) -> bool:
+    return visit is not None and visit.store_id == device.store_id
+
+
+def _for_offers(event: ReportedEvent, visit: Visit) -> bool:
+    """A purchase may be used to choose offers when the shopper's `personalised_offers` consent to the
+    operator is active and was given before the purchase (a consent is never retroactive)."""
+    since = consent_active_since_locked(
+        shopper_id=visit.shopper_id, operator_id=visit.store.operator_id, purpose=Purpose.PERSONALISED_OFFERS
+    )
+    return since is not None and since <= event.occurred_at
 
 
 def _record_one(*, device: Device, event: ReportedEvent, visit: Visit | None, analytics: dict[int, bool]) -> str:

@@ -94,7 +94,7 @@ class TestWithAnalyticsConsent:
         assert response.json() == {
             "results": [
                 {"event_id": "d1", "status": "stored"},
-                {"event_id": "p1", "status": "stored"},
+                {"event_id": "p1", "status": "stored", "for_offers": False},
                 {"event_id": "x1", "status": "stored"},
             ],
             "stored": 3,
