@@ -198,6 +198,23 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("too_many_notification_ids", (400,), "More than 100 notification ids in one call to mark read."),
         ("notification_not_found", (404,), "An id is not one of the shopper's notifications; nothing was marked."),
     ],
+    "Staff sign-in (the second factor, on the web)": [
+        (
+            "staff_app_sign_in_refused",
+            (403,),
+            "Staff members cannot sign in to the app API: they sign in on the web with their second factor.",
+        ),
+        (
+            "second_factor_required",
+            (403,),
+            "A staff member signed in with a password only: confirm the second factor on the web first.",
+        ),
+        ("staff_only", (403,), "Only staff members have a second factor."),
+        ("second_factor_exists", (409,), "The staff member's authenticator app is set up already."),
+        ("second_factor_missing", (409,), "The staff member has no authenticator app set up yet."),
+        ("second_factor_code_wrong", (400,), "The code is wrong, or was used already."),
+        ("second_factor_throttled", (429,), "Too many wrong codes; wait before the next try."),
+    ],
 }
 
 ERROR_CODES: dict[str, ErrorCode] = {

@@ -33,6 +33,10 @@ class StaffLoginForm(AdminAuthenticationForm):
 class AdminSite(admin.AdminSite):
     login_form = StaffLoginForm
 
+    def has_permission(self, request):
+        """Staff, and past their second factor (decision 0035); the middleware sends the rest to it first."""
+        return super().has_permission(request) and request.user.is_verified()
+
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)
         form = (getattr(response, "context_data", None) or {}).get("form")

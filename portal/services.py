@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from consent.services import consents_end_below_minimum_age
 from core.audit import Actor, audit_entry_create
-from core.errors import AuthenticationRequired, Conflict, TooManyRequests, ValidationFailed
+from core.errors import AuthenticationRequired, Conflict, Forbidden, TooManyRequests, ValidationFailed
 from core.mail import mail_after_commit
 from core.time_zones import UNKNOWN_TIME_ZONE, time_zone_is_known
 from portal.models import ApiToken, EmailVerification, FootprintRetention, Language, User, WebSession
@@ -328,6 +328,13 @@ class IssuedToken:
 
 @transaction.atomic
 def api_token_create(*, user: User, label: str = "") -> IssuedToken:
+    """A bearer token for the app. Shoppers only: a staff member's password alone would get past their
+    second factor (decision 0035), so staff sign in on the web."""
+    if user.is_staff:
+        raise Forbidden(
+            _("Staff members sign in on the web, with their second factor; the app is for shoppers."),
+            code="staff_app_sign_in_refused",
+        )
     key = "fc_" + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(

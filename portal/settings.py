@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.staff.middleware.StaffSecondFactorMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
     "portal.middleware.LastUseMiddleware",

@@ -12,6 +12,7 @@ from portal import (
     simulator_views,
     views,
 )
+from portal.staff import views as staff_views
 
 app_name = "portal"
 
@@ -56,4 +57,6 @@ urlpatterns = [
     path("operators/<slug:slug>/retention/", consent_views.operator_retention, name="operator_retention"),
     path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
     path("simulator/", simulator_views.simulator, name="simulator"),
+    path("staff/second-factor/", staff_views.second_factor, name="staff_second_factor"),
+    path("staff/second-factor/setup/", staff_views.second_factor_setup, name="staff_second_factor_setup"),
 ]

@@ -138,3 +138,30 @@ def assert_error(response, status: int, code: str, message: str | None = None) -
     if message is not None:
         assert body["error"]["message"] == message
     return body["error"]
+
+
+def second_factor_passed(client, user) -> None:
+    """A staff member signed in on this test client goes past their second factor, as `django_otp.login`
+    leaves the session (the code itself: tests/portal/test_staff_second_factor.py)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="Authenticator app", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def staff_signed_in(client, user):
+    """`client` signed in as the staff member `user`, second factor passed."""
+    client.force_login(user)
+    second_factor_passed(client, user)
+    return client
+
+
+@pytest.fixture
+def admin_client(db, admin_user, client):
+    """pytest-django's admin client, past the second factor every staff member needs (decision 0035)."""
+    return staff_signed_in(client, admin_user)

@@ -28,7 +28,7 @@ from portal.throttling import AnonymousAccountThrottle
 from stores.models import Device, ProbeCounter
 from tests.biometrics.photos import astronaut_jpeg
 from tests.commands import manage
-from tests.conftest import assert_error
+from tests.conftest import assert_error, staff_signed_in
 from tests.factories import OperatorFactory, UserFactory, face_consent, published_notice, registered_device
 from tests.portal.test_account_apis import mailed_code
 from tests.stores.device import match_encoding, match_photo_body, signed_post
@@ -430,7 +430,7 @@ class TestFinding9TheSimulatorNeverFollowsTheHostHeader:
 
         catcher = threading.Thread(target=capture)
         catcher.start()
-        client.force_login(UserFactory(is_staff=True))
+        staff_signed_in(client, UserFactory(is_staff=True))
         response = client.post(
             "/simulator/",
             {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())},

@@ -100,6 +100,8 @@ NOT_PAGES: dict[str, str] = {
     "face_enroll": "a POST action from the face page, which is walked",
     "face_delete": "a POST action from the face page, which is walked",
     "simulator": "staff only (the door simulator, reached from the admin)",
+    "staff_second_factor": "staff only (their second factor; tests/browser/test_security_headers.py goes through it)",
+    "staff_second_factor_setup": "staff only (as above: set up with a code computed from the key it shows)",
     "email_change_cancel": "a POST action from the email page, which is walked",
     "sessions_sign_out_others": "a POST action from the sessions page, which is walked",
     "web_session_sign_out": "a POST action from the sessions page, which is walked",

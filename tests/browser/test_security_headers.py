@@ -13,6 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from consent.models import EntryPass
 from stores.models import ProbeCounter
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, face_consent, published_notice
+from tests.staff import app_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,13 +62,29 @@ def log_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
 
 
 def staff_log_in_to_the_simulator(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
-    """The way staff reach the door simulator: the admin's login, which leads back to it."""
+    """The way staff reach the door simulator: the admin's login, then the second factor (a new staff member
+    sets up the authenticator app: the code is computed from the key the page shows, as the app would),
+    which lead back to it."""
     page.goto("/simulator/")
     page.wait_for_url(re.compile(r"/admin/login/\?next=/simulator/$"))
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(password)
     page.locator("input[type=submit]").click()
-    page.wait_for_url(re.compile(r"/simulator/$"))
+    second_factor_set_up(page, then=r"/simulator/$")
+
+
+def second_factor_set_up(page, *, then: str) -> list[str]:
+    """On the setup page a new staff member is sent to: the code an app computes from the key shown, then
+    the backup codes, then on to where they were going (`then`, a pattern). Returns the backup codes."""
+    page.wait_for_url(re.compile(r"/staff/second-factor/setup/\?next="))
+    key = page.locator("code.key").inner_text()
+    page.locator("#id_code").fill(app_code(key))
+    page.locator("main form button[type=submit]").first.click()
+    codes = page.locator("ul.codes code").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name=re.compile("Continue|继续")).click()
+    page.wait_for_url(re.compile(then))
+    return codes
 
 
 @pytest.fixture
@@ -136,7 +153,9 @@ def test_the_admin_and_its_scripts_run_under_the_policy(watched, admin_user):
     page.locator("#id_username").fill(admin_user.email)
     page.locator("#id_password").fill("password")
     page.locator("input[type=submit]").click()
-    page.wait_for_url(re.compile(r"/admin/$"))
+    assert_clean(page, problems, "second factor setup")
+    second_factor_set_up(page, then=r"/admin/$")
+    assert_clean(page, problems, "backup codes")
     for url in (
         "/admin/",
         "/admin/stores/operator/",

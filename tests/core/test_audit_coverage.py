@@ -42,6 +42,7 @@ from portal.account import services as account
 from portal.erasure import services as erasure
 from portal.models import EmailChange
 from portal.selectors import sha256_hex
+from portal.staff import services as staff_second_factor
 from stores import services as stores
 from stores.door import services as door
 from stores.feed import services as feed
@@ -58,7 +59,8 @@ from tests.core.audit_world import (
     last_sequence,
     target_key,
 )
-from tests.factories import DEFAULT_PASSWORD, NOTICE_TEXTS, StoreFactory
+from tests.factories import DEFAULT_PASSWORD, NOTICE_TEXTS, StoreFactory, UserFactory
+from tests.staff import app_code
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +119,17 @@ def _one_to_n_on():
 
 def _one_to_n_stopped():
     return OperatingPoint(None, False, "no_threshold_meets_target", 0.02, None)
+
+
+def _staff_with_second_factor():
+    """A staff member with a confirmed authenticator app and backup codes: (user, app, one backup code)."""
+    user = UserFactory(is_staff=True)
+    device = staff_second_factor.staff_totp_start(user=user)
+    confirmed = staff_second_factor.staff_totp_confirm(user=user, code=app_code(device.bin_key))
+    device.refresh_from_db()
+    device.last_t = -1  # the setup's code is spent; a check in the same 30 s uses the next step's
+    device.save(update_fields=["last_t"])
+    return user, device, confirmed.backup_codes[0]
 
 
 def _wrong_code(user) -> None:
@@ -614,6 +627,32 @@ SERVICES: dict[str, Row] = {
         lambda w, g: portal.user_profile_update(user=w.shopper, channel="app", display_name="Another name"),
         [("account.profile_updated", SHOPPER)],
     ),
+    # portal: the staff's second factor (decision 0035)
+    "staff_totp_start": Row(
+        lambda w, g: staff_second_factor.staff_totp_start(user=g),
+        [("staff.second_factor_started", RESULT)],
+        given=lambda w: UserFactory(is_staff=True),
+    ),
+    "staff_totp_confirm": Row(
+        lambda w, g: staff_second_factor.staff_totp_confirm(user=g.user, code=app_code(g.bin_key)),
+        [("staff.second_factor_confirmed", GIVEN)],
+        given=lambda w: staff_second_factor.staff_totp_start(user=UserFactory(is_staff=True)),
+    ),
+    "staff_backup_codes_renew": Row(
+        lambda w, g: staff_second_factor.staff_backup_codes_renew(user=g),
+        [("staff.backup_codes_renewed", GIVEN)],
+        given=lambda w: _staff_with_second_factor()[0],
+    ),
+    "staff_second_factor_check": Row(
+        lambda w, g: staff_second_factor.staff_second_factor_check(user=g[0], code=app_code(g[1].bin_key)),
+        [],
+        given=lambda w: _staff_with_second_factor(),
+    ),
+    "staff_second_factor_check: a backup code": Row(
+        lambda w, g: staff_second_factor.staff_second_factor_check(user=g[0], code=g[2]),
+        [("staff.backup_code_used", lambda w, g, r: g[0])],
+        given=lambda w: _staff_with_second_factor(),
+    ),
     # portal: deleting the account (decision 0033)
     "account_delete": Row(
         lambda w, g: erasure.account_delete(
@@ -634,6 +673,7 @@ SERVICES: dict[str, Row] = {
 
 # Public functions of services modules that leave no entry of their own, and why.
 WITHOUT_AN_ENTRY: dict[str, str] = {
+    "staff_has_second_factor": "reads",
     "biometrics_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
     "consent_history_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
     "footprint_erase": "a part of account_erase, in its transaction, whose entry counts what it deleted",

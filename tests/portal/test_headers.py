@@ -12,6 +12,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from consent.services import consent_give
+from tests.conftest import staff_signed_in
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, published_notice
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ def every_page(client, site, language: str):
         yield url, client.get(url)
     yield "POST /entry-pass/", client.post("/entry-pass/")
 
-    client.force_login(UserFactory(is_staff=True, language=language))  # the simulator is for staff
+    staff_signed_in(client, UserFactory(is_staff=True, language=language))  # the simulator is for staff
     yield "/simulator/", client.get("/simulator/")
     yield "POST /simulator/ (nothing sent)", client.post("/simulator/", {})
 
@@ -302,7 +303,7 @@ class TestStaffPages:
             response = client.get(url)
             assert response["Content-Security-Policy"] == PAGE_POLICY
             assert inline_code(response.content.decode()).found == [], url
-        client.force_login(admin_user)
+        staff_signed_in(client, admin_user)
         for url in (
             "/admin/",
             "/admin/stores/operator/",

@@ -26,7 +26,7 @@ from consent.services import consent_refuse, entry_pass_issue
 from portal.services import api_token_create, web_session_start
 from stores import signing
 from stores.models import GalleryCheck, MatchEvent, ProbeCounter, StoreEvent, Visit
-from tests.conftest import assert_error
+from tests.conftest import assert_error, staff_signed_in
 from tests.factories import (
     OperatorFactory,
     UserFactory,
@@ -200,7 +200,7 @@ def test_no_get_head_or_options_writes_anything(client, world, who):
         client.force_login(world["shopper"])
         headers = {"Authorization": f"Bearer {world['token']}"}
     elif who == "staff":
-        client.force_login(world["staff"])
+        staff_signed_in(client, world["staff"])
     elif who == "device":
         headers = {"device": world["device"]}
     paths = _paths(world)

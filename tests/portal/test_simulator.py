@@ -17,7 +17,9 @@ from portal.models import User
 from stores.models import Device, ProbeCounter, Store, StoreEvent, Visit
 from stores.sealing import device_secret_open
 from tests.biometrics.photos import astronaut_jpeg
+from tests.conftest import staff_signed_in
 from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
+from tests.portal.test_staff_second_factor import set_up_second_factor
 
 DEMO_STAFF, DEMO_STAFF_PASSWORD = "staff@demo.faceconsent.local", "demo-staff-2026"
 MISSING = "The demo device's credentials are missing"
@@ -114,15 +116,17 @@ class TestSeedDemo:
     def test_the_printed_staff_login_leads_to_the_simulator(self, client, var_dir, settings):
         settings.ENTRANCE_SIMULATOR = True
         output = seed()
-        staff_line = f"Staff:    {DEMO_STAFF} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/)"
-        assert staff_line in output
-        assert f"open the door simulator at {settings.SITE_URL}/simulator/ (it asks for the admin's login)" in output
+        staff_line = f"Staff:    {DEMO_STAFF} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/;"
+        assert staff_line in output and "the first sign-in sets up an authenticator app)" in output
+        simulator = f"open the door simulator at {settings.SITE_URL}/simulator/"
+        assert f"{simulator} (it asks for the admin's login and second factor)" in output
         staff = User.objects.get(email=DEMO_STAFF)
         assert staff.is_staff and staff.email_verified
         assert AuditEntry.objects.filter(action="account.staff_created", target_id=str(staff.pk)).count() == 1
 
         login = client.post("/admin/login/?next=/simulator/", {"username": DEMO_STAFF, "password": DEMO_STAFF_PASSWORD})
         assert login.status_code == 302 and login["Location"] == "/simulator/"
+        set_up_second_factor(client, staff, next_path="/simulator/")
         assert client.get("/simulator/").status_code == 200
         seed()
         assert User.objects.filter(is_staff=True).count() == 1
@@ -170,7 +174,7 @@ class TestAccess:
 
     def test_staff_get_the_page(self, client, staff, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.get("/simulator/")
         html = response.content.decode()
         assert response.status_code == 200 and "Door simulator" in html
@@ -184,11 +188,12 @@ class TestAccess:
             {"username": staff.email, "password": DEFAULT_PASSWORD, "next": "/simulator/"},
         )
         assert response.status_code == 302 and response["Location"] == "/simulator/"
+        set_up_second_factor(client, staff, next_path="/simulator/")
         assert client.get("/simulator/").status_code == 200
 
     def test_without_the_demo_device_the_page_says_what_to_run(self, client, staff, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         html = response.content.decode()
         assert response.status_code == 200
@@ -199,7 +204,7 @@ class TestAccess:
     def test_nothing_to_send(self, client, staff, settings, var_dir):
         settings.ENTRANCE_SIMULATOR = True
         seed()
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         html = client.post("/simulator/", {}).content.decode()
         assert "Choose a photo, take one with the camera, or paste an entry pass token." in html
 
@@ -208,7 +213,7 @@ class TestAccess:
 class TestWhereTheSimulatorSends:
     def test_over_http_to_the_configured_address(self, client, staff, door, live_server, settings):
         settings.SIMULATOR_DEVICE_API_URL = live_server.url
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         assert response.context["answer"] == {"kind": "no_match"}
         assert ProbeCounter.objects.get(device=door).no_match == 1
@@ -218,7 +223,7 @@ class TestWhereTheSimulatorSends:
             unused.bind(("127.0.0.1", 0))
             port = unused.getsockname()[1]
         settings.SIMULATOR_DEVICE_API_URL = f"http://127.0.0.1:{port}"
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         answer = client.post("/simulator/", {"entry_pass": "whatever"}).context["answer"]
         assert (answer["kind"], answer["code"]) == ("error", "device_api_unreachable")
         assert f"http://127.0.0.1:{port}" in answer["message"]
@@ -227,7 +232,7 @@ class TestWhereTheSimulatorSends:
 @pytest.mark.django_db(transaction=True)
 class TestTheDoorThroughTheSimulator:
     def test_a_stranger_is_no_match(self, client, staff, door):
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         html = response.content.decode()
         assert response.status_code == 200
@@ -241,7 +246,7 @@ class TestTheDoorThroughTheSimulator:
         assert ProbeCounter.objects.get(device=door).no_match == 1
 
     def test_a_garbage_file_shows_the_error_code(self, client, staff, door):
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", b"not an image at all")})
         answer = response.context["answer"]
         assert (answer["kind"], answer["status"], answer["code"]) == ("error", 400, "unreadable_image")
@@ -249,7 +254,7 @@ class TestTheDoorThroughTheSimulator:
         assert "<code>unreadable_image</code>" in html and answer["message"] in html
 
     def test_a_photo_over_the_size_limit_is_refused_before_it_is_sent(self, client, staff, door, settings):
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         settings.FILE_UPLOAD_MAX_MEMORY_SIZE = settings.ENROLL_MAX_PHOTO_BYTES = 10_000
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         assert response.context["answer"] is None
@@ -267,7 +272,7 @@ class TestTheDoorThroughTheSimulator:
         )
         assert enrolled.status_code == 202
 
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         response = client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", astronaut_jpeg())})
         answer = response.context["answer"]
         visit = Visit.objects.get()
@@ -287,7 +292,7 @@ class TestTheDoorThroughTheSimulator:
 
     def test_an_entry_pass_alone_lets_a_shopper_in(self, client, shopper, staff, door):
         token = entry_pass_issue(shopper=shopper, channel="app").token
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         answer = client.post("/simulator/", {"entry_pass": token}).context["answer"]
         assert answer["kind"] == "match" and answer["first_visit"] is False  # no face, no collection notice
         assert Visit.objects.get().method == Visit.Method.ENTRY_PASS
@@ -301,7 +306,7 @@ class TestTheDoorThroughTheSimulator:
         from tests.biometrics.leaks import leaks
 
         probe = astronaut_jpeg()
-        client.force_login(staff)
+        staff_signed_in(client, staff)
         client.post("/simulator/", {"photo": SimpleUploadedFile("face.jpg", probe)})
         folders = [Path(settings.MEDIA_ROOT), Path(settings.VAR_DIR)]
         assert leaks(probe, engine.probe_encoding(probe), folders=folders) == []

@@ -62,7 +62,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  Notices:  {', '.join(DEMO_NOTICES)} (version 1, published)")
         self.stdout.write(f"  Shopper:  {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(
-            f"  Staff:    {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/)"
+            f"  Staff:    {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD} (the admin at {settings.SITE_URL}/admin/;"
+            " the first sign-in sets up an authenticator app)"
         )
         self.stdout.write(f"  Device:   {device.name} ({device.device_id}), credentials in {demo_device_file()}")
         self._print_client_usage()
@@ -168,7 +169,7 @@ class Command(BaseCommand):
         if settings.ENTRANCE_SIMULATOR:
             self.stdout.write(
                 f"  or, as the demo staff member, open the door simulator at {settings.SITE_URL}/simulator/"
-                " (it asks for the admin's login) to do it from the browser."
+                " (it asks for the admin's login and second factor) to do it from the browser."
             )
 
 
