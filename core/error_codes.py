@@ -198,6 +198,16 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("too_many_notification_ids", (400,), "More than 100 notification ids in one call to mark read."),
         ("notification_not_found", (404,), "An id is not one of the shopper's notifications; nothing was marked."),
     ],
+    "Privacy requests (erasure and access)": [
+        ("request_kind_unknown", (400,), "A privacy request is for erasure or access."),
+        ("request_not_found", (404,), "No such privacy request of this shopper."),
+        ("request_state_invalid", (409,), "The request's state does not allow this step (its status says why)."),
+        ("identity_code_missing", (409,), "No identity code is waiting for this request; send one."),
+        ("identity_code_expired", (400,), "The identity code is older than 10 minutes; send a new one."),
+        ("identity_code_wrong", (400,), "The identity code is wrong (a code sent for another request is wrong here)."),
+        ("identity_code_attempts_exceeded", (429,), "Three wrong identity codes used this one up; send a new one."),
+        ("refusal_reason_unknown", (400,), "A request is refused for one of the listed reasons only."),
+    ],
     "Staff sign-in (the second factor, on the web)": [
         (
             "staff_app_sign_in_refused",

@@ -6,4 +6,7 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from portal import checks  # noqa: F401  (registers the deployment checks)
+        from portal import (
+            checks,  # noqa: F401  (registers the deployment checks)
+            tasks,  # noqa: F401  (registers the erasure task, sent by name from web processes)
+        )

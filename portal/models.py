@@ -177,3 +177,76 @@ class EmailVerification(models.Model):
 
     def __str__(self) -> str:
         return f"verification for {self.user_id}"
+
+
+class PrivacyRequest(models.Model):
+    """A shopper's request to erase their data or to have a copy of it (F5, F6), from the portal or the app,
+    or opened by staff for a shopper who called or wrote. Its history is the audit log's entries about it.
+
+    Once an erasure completes, the request names no one: `shopper` is emptied with the account, and what
+    stays is the kind, the dates, who on the staff handled it and the counts of what went.
+    """
+
+    class Kind(models.TextChoices):
+        ERASURE = "erasure", _("Erasure")
+        ACCESS = "access", _("Access (a copy of my data)")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        IDENTITY_VERIFIED = "identity_verified", _("Identity verified")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+        DUPLICATE = "duplicate", _("Duplicate")
+
+    OPEN = (Status.RECEIVED, Status.IDENTITY_VERIFIED, Status.IN_PROGRESS)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
+    shopper = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="privacy_requests")
+    channel = models.CharField(max_length=16)
+    opened_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="privacy_requests_opened"
+    )
+    # The law the deadline follows (the strictest of the operators the shopper dealt with), and the deadline.
+    jurisdiction = models.CharField(max_length=8)
+    received_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    identity_verified_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    refusal_reason = models.CharField(max_length=32, blank=True)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # An erasure: what went, by category, and whether the check afterwards found anything of the shopper.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} request {self.public_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+# The request kinds by an importable path: the OpenAPI schema names their enum after it.
+PrivacyRequestKind = PrivacyRequest.Kind
+
+
+class IdentityCode(models.Model):
+    """A six-digit code mailed to the account's address so a shopper who called proves it is them (F5). Valid
+    10 minutes, 3 tries, for its own request only. Only its hash is stored."""
+
+    request = models.ForeignKey(PrivacyRequest, on_delete=models.CASCADE, related_name="identity_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"identity code for request {self.request_id}"

@@ -337,6 +337,10 @@ MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
 # The notes telling match workers whom to re-read are deleted by the daily retention job after this many
 # hours; a worker that has not looked for half of it rebuilds its indexes from the templates instead.
 MATCH_INDEX_NOTES_KEPT_HOURS = 24
+
+# The law a privacy request of a shopper who never consented to any operator answers to (its deadline:
+# portal.privacy.selectors.response_days).
+PRIVACY_REQUEST_JURISDICTION = env.str("PRIVACY_REQUEST_JURISDICTION", default="CN")
 # The gallery check (docs/decisions/0025-gallery-check-at-the-door.md): each operator's gallery measures
 # its own false-positive identification rate (FPIR); the door uses the largest threshold of the grid whose
 # 95% upper bound meets the target, and stops 1:N (one_to_one_required) where none does while the
@@ -450,6 +454,7 @@ SPECTACULAR_SETTINGS = {
         "ConsentEventKindEnum": "consent.models.ConsentEventKind",
         "StoreEventKindEnum": "stores.models.StoreEventKind",
         "FootprintKindEnum": "stores.footprint.selectors.KINDS",
+        "PrivacyRequestKindEnum": "portal.models.PrivacyRequestKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

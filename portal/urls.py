@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from portal import account_apis, apis, export_views, footprint_apis, views
 from portal.api_docs import api_docs, error_codes
 from portal.health import healthz
+from portal.privacy import apis as privacy_apis
 
 api_v1 = [
     path("auth/register", apis.RegisterApi.as_view(), name="register"),
@@ -19,6 +20,8 @@ api_v1 = [
     path("me", apis.ProfileApi.as_view(), name="profile"),
     path("me/password", account_apis.PasswordChangeApi.as_view(), name="password_change"),
     path("me/delete", account_apis.AccountDeleteApi.as_view(), name="account_delete"),
+    path("me/requests", privacy_apis.PrivacyRequestsApi.as_view(), name="privacy_requests"),
+    path("me/requests/<uuid:public_id>", privacy_apis.PrivacyRequestApi.as_view(), name="privacy_request"),
     path("me/footprint", footprint_apis.FootprintApi.as_view(), name="footprint"),
     path("me/export", export_views.ExportApi.as_view(), name="export"),
     path("me/footprint/delete", footprint_apis.FootprintDeleteApi.as_view(), name="footprint_delete"),

@@ -4,8 +4,9 @@ still shows up in the database (the check run after an account is deleted, F4).
 `shopper_traces` looks at every table the project's models know, not at a list that could fall behind a new one:
 each foreign key to the user table and each column named `shopper_id` for the row id, each text,
 JSON and UUID column for the email address, the public id and (when given) the display name, and the
-browser sessions for one signed in as that user. The audit log is reported on its own: its entries
-name people by row id only, and the check counts those that hold any of the rest.
+browser sessions for one signed in as that user. Two kinds of rows are counted apart, as allowed: the audit
+log's entries that name the person by row id only (those holding anything else count as traces), and the
+notes telling match workers to drop the id, which the daily job deletes after a day.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import models
 from django.db.models import Q
 
-from biometrics.models import Enrollment, FaceTemplate
+from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from consent.models import Consent, ConsentEvent, EntryPass
 from core.models import AuditEntry
 from portal.models import ApiToken, EmailChange, EmailVerification, User, WebSession
@@ -34,6 +35,8 @@ class Traces:
 
     rows: dict[str, int] = field(default_factory=dict)
     audit_entries_by_id: int = 0  # entries naming the row id only: allowed, they say nothing of the person
+    # Notes telling match workers to drop the id (biometrics.MatchIndexChange): allowed, deleted within a day.
+    index_notes: int = 0
 
     @property
     def clean(self) -> bool:
@@ -64,7 +67,7 @@ def shopper_traces(*, shopper_id: int, public_id: str, email: str, display_name:
     values = [value for value in (email, public_id, display_name) if value]
     rows: dict[str, int] = {}
     for model in apps.get_models(include_auto_created=True):
-        if model is Session or model._meta.proxy or not model._meta.managed:
+        if model in (Session, MatchIndexChange) or model._meta.proxy or not model._meta.managed:
             continue
         person = _person_q(model, shopper_id=shopper_id, public_id=public_id, values=values, user_model=user_model)
         count = model._base_manager.filter(person).count()
@@ -80,7 +83,8 @@ def shopper_traces(*, shopper_id: int, public_id: str, email: str, display_name:
         | Q(target_type=user_model._meta.label_lower, target_id=str(shopper_id))
         | Q(data__shopper=shopper_id)
     ).count()
-    return Traces(rows=rows, audit_entries_by_id=by_id)
+    notes = MatchIndexChange.objects.filter(shopper_id=shopper_id).count()
+    return Traces(rows=rows, audit_entries_by_id=by_id, index_notes=notes)
 
 
 def account_holdings(*, user: User) -> dict[str, int]:

@@ -40,7 +40,8 @@ from core.models import AuditEntry
 from portal import services as portal
 from portal.account import services as account
 from portal.erasure import services as erasure
-from portal.models import EmailChange
+from portal.models import EmailChange, IdentityCode, PrivacyRequest
+from portal.privacy import services as privacy
 from portal.selectors import sha256_hex
 from portal.staff import services as staff_second_factor
 from stores import services as stores
@@ -130,6 +131,34 @@ def _staff_with_second_factor():
     device.last_t = -1  # the setup's code is spent; a check in the same 30 s uses the next step's
     device.save(update_fields=["last_t"])
     return user, device, confirmed.backup_codes[0]
+
+
+def _staff_opened_request(w):
+    return privacy.privacy_request_open(
+        shopper=w.shopper, kind="erasure", channel="staff", opened_by=UserFactory(is_staff=True)
+    )
+
+
+def _request_with_code(w, code: str = "123456"):
+    """A staff-opened request whose identity code (`code`) waits, as identity_code_send leaves it."""
+    request = _staff_opened_request(w)
+    IdentityCode.objects.create(
+        request=request,
+        code_hash=sha256_hex(f"identity:{request.public_id}:{code}"),
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
+    return request, code
+
+
+def _wrong_identity_code(request) -> None:
+    with pytest.raises(ValidationFailed):
+        privacy.identity_code_verify(request=request, code="000000", staff=request.opened_by)
+
+
+def _erasure_in_progress(w):
+    request = privacy.privacy_request_open(shopper=w.shopper, kind="erasure", channel="app")
+    PrivacyRequest.objects.filter(pk=request.pk).update(status="in_progress", started_at=timezone.now())
+    return request
 
 
 def _wrong_code(user) -> None:
@@ -652,6 +681,44 @@ SERVICES: dict[str, Row] = {
         lambda w, g: staff_second_factor.staff_second_factor_check(user=g[0], code=g[2]),
         [("staff.backup_code_used", lambda w, g, r: g[0])],
         given=lambda w: _staff_with_second_factor(),
+    ),
+    # portal: privacy requests (decision 0036)
+    "privacy_request_open": Row(
+        lambda w, g: privacy.privacy_request_open(shopper=w.shopper, kind="access", channel="app"),
+        [("privacy_request.received", RESULT)],
+    ),
+    "identity_code_send": Row(
+        lambda w, g: privacy.identity_code_send(request=g, staff=g.opened_by),
+        [("privacy_request.identity_code_sent", GIVEN)],
+        given=lambda w: _staff_opened_request(w),
+    ),
+    "identity_code_verify": Row(
+        lambda w, g: privacy.identity_code_verify(request=g[0], code=g[1], staff=g[0].opened_by),
+        [("privacy_request.identity_verified", lambda w, g, r: g[0])],
+        given=lambda w: _request_with_code(w),
+    ),
+    "identity_code_verify: a wrong code uses up a try": Row(
+        lambda w, g: _wrong_identity_code(g[0]),
+        [("privacy_request.identity_code_refused", lambda w, g, r: g[0])],
+        given=lambda w: _request_with_code(w),
+    ),
+    "privacy_request_refuse": Row(
+        lambda w, g: privacy.privacy_request_refuse(request=g, reason="manifestly_unfounded", staff=g.opened_by),
+        [("privacy_request.refused", GIVEN)],
+        given=lambda w: _staff_opened_request(w),
+    ),
+    "privacy_erasure_start": Row(
+        lambda w, g: privacy.privacy_erasure_start(request=g, staff=UserFactory(is_staff=True)),
+        [("privacy_request.started", GIVEN)],
+        given=lambda w: privacy.privacy_request_open(shopper=w.shopper, kind="erasure", channel="app"),
+    ),
+    "privacy_erasure_carry_out": Row(
+        lambda w, g: privacy.privacy_erasure_carry_out(request_id=g.pk),
+        [
+            ("account.deleted", lambda w, g, r: ("portal.user", str(w.shopper.pk))),
+            ("privacy_request.completed", GIVEN),
+        ],
+        given=lambda w: _erasure_in_progress(w),
     ),
     # portal: deleting the account (decision 0033)
     "account_delete": Row(

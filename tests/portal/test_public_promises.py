@@ -38,9 +38,9 @@ from tests.factories import OperatorFactory, face_consent, published_notice
 
 pytestmark = pytest.mark.django_db
 
-# Words for what is not built yet: the footprint pages and export, erasure requests, the staff
-# console with two-factor login. None of the public texts may promise them.
-NOT_BUILT = ("erase", "erasure", "28 days", "totp", "two-factor")
+# Words for what is not built yet: access requests answered by staff with a download link. None of
+# the public texts may promise them.
+NOT_BUILT = ("download link", "access request")
 
 
 @pytest.fixture
