@@ -12,6 +12,7 @@ from portal import (
     simulator_views,
     views,
 )
+from portal.staff import console_views
 from portal.staff import views as staff_views
 
 app_name = "portal"
@@ -58,5 +59,12 @@ urlpatterns = [
     path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
     path("simulator/", simulator_views.simulator, name="simulator"),
     path("staff/second-factor/", staff_views.second_factor, name="staff_second_factor"),
+    path("staff/requests/", console_views.request_queue, name="staff_requests"),
+    path("staff/requests/new/", console_views.request_open, name="staff_request_open"),
+    path("staff/requests/<uuid:public_id>/", console_views.request_detail, name="staff_request"),
+    path("staff/requests/<uuid:public_id>/send-code/", console_views.request_send_code, name="staff_request_send_code"),
+    path("staff/requests/<uuid:public_id>/verify/", console_views.request_verify, name="staff_request_verify"),
+    path("staff/requests/<uuid:public_id>/start/", console_views.request_start, name="staff_request_start"),
+    path("staff/requests/<uuid:public_id>/refuse/", console_views.request_refuse, name="staff_request_refuse"),
     path("staff/second-factor/setup/", staff_views.second_factor_setup, name="staff_second_factor_setup"),
 ]

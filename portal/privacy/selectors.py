@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from consent.models import Consent
 from core.errors import NotFound
+from core.models import AuditEntry
 from portal.models import PrivacyRequest, User
 
 # The EU's member states: the GDPR's one month (art. 12(3)) is counted as 28 days, the shortest month, so the
@@ -79,3 +80,41 @@ def privacy_request_of(*, shopper: User, public_id: Any) -> PrivacyRequest:
 
 def privacy_request_overdue(request: PrivacyRequest) -> bool:
     return request.is_open and request.due_at <= timezone.now()
+
+
+def mask_email(email: str) -> str:
+    """What staff see of an address in lists: its first letter and the domain (m***@example.com)."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def privacy_request_queue(*, status: str = "open", kind: str = "") -> QuerySet[PrivacyRequest]:
+    """The staff's queue: open requests (or `overdue`, `closed`, `all`), the earliest due first."""
+    requests = PrivacyRequest.objects.select_related("shopper", "opened_by")
+    if status == "open":
+        requests = requests.filter(status__in=PrivacyRequest.OPEN)
+    elif status == "overdue":
+        requests = requests.filter(status__in=PrivacyRequest.OPEN, due_at__lte=timezone.now())
+    elif status == "closed":
+        requests = requests.exclude(status__in=PrivacyRequest.OPEN)
+    if kind in PrivacyRequest.Kind.values:
+        requests = requests.filter(kind=kind)
+    return requests.order_by("due_at", "pk")
+
+
+def privacy_request_get(*, public_id: Any) -> PrivacyRequest:
+    request = PrivacyRequest.objects.select_related("shopper", "opened_by").filter(public_id=public_id).first()
+    if request is None:
+        raise NotFound(_("There is no such request."), code="request_not_found")
+    return request
+
+
+def privacy_request_history(request: PrivacyRequest) -> QuerySet[AuditEntry]:
+    """The request's history: the audit log's entries about it, oldest first."""
+    return AuditEntry.objects.filter(target_type="portal.privacyrequest", target_id=str(request.pk)).order_by(
+        "sequence"
+    )
+
+
+def shopper_by_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email.strip(), is_staff=False).first()

@@ -1,0 +1,203 @@
+"""The staff console's request pages: the queue with its deadlines, a request with its history and the steps
+it is ready for, and opening one for a shopper who called (decision 0036). Each step is a service call,
+audited with the staff member."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from core.errors import DomainError
+from portal.erasure.services import CATEGORIES
+from portal.models import PrivacyRequest
+from portal.privacy.selectors import (
+    mask_email,
+    privacy_request_get,
+    privacy_request_history,
+    privacy_request_overdue,
+    privacy_request_queue,
+    shopper_by_email,
+)
+from portal.privacy.services import (
+    REFUSAL_REASONS,
+    identity_code_send,
+    identity_code_verify,
+    privacy_erasure_start,
+    privacy_request_open,
+    privacy_request_refuse,
+)
+from portal.staff.views import _staff
+
+# The request's history in words; an entry with another action shows its code.
+HISTORY = {
+    "privacy_request.received": gettext_lazy("Request received"),
+    "privacy_request.identity_code_sent": gettext_lazy("Identity code mailed to the account"),
+    "privacy_request.identity_code_refused": gettext_lazy("A wrong identity code was given"),
+    "privacy_request.identity_verified": gettext_lazy("Identity verified"),
+    "privacy_request.started": gettext_lazy("Erasure started"),
+    "privacy_request.completed": gettext_lazy("Completed"),
+    "privacy_request.refused": gettext_lazy("Refused"),
+}
+
+QUEUE_FILTERS = {
+    "open": gettext_lazy("Open"),
+    "overdue": gettext_lazy("Overdue"),
+    "closed": gettext_lazy("Closed"),
+    "all": gettext_lazy("All"),
+}
+
+
+class OpenForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("The shopper's email address"))
+    kind = forms.ChoiceField(label=gettext_lazy("Request"), choices=PrivacyRequest.Kind.choices)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("The code the shopper reads out"), max_length=12)
+
+
+class RefuseForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=list(REFUSAL_REASONS.items()))
+
+
+def _get(public_id) -> PrivacyRequest:
+    try:
+        return privacy_request_get(public_id=public_id)
+    except DomainError as error:
+        raise Http404 from error
+
+
+@_staff
+@require_safe
+def request_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    status = status if status in QUEUE_FILTERS else "open"
+    kind = request.GET.get("kind", "")
+    rows = [
+        {
+            "request": item,
+            "overdue": privacy_request_overdue(item),
+            "email": mask_email(item.shopper.email) if item.shopper else "",
+        }
+        for item in privacy_request_queue(status=status, kind=kind)[:200]
+    ]
+    return render(
+        request,
+        "portal/staff/requests.html",
+        {"rows": rows, "status": status, "kind": kind, "filters": QUEUE_FILTERS, "kinds": PrivacyRequest.Kind.choices},
+    )
+
+
+@_staff
+@require_http_methods(["GET", "POST"])
+def request_open(request: HttpRequest) -> HttpResponse:
+    form = OpenForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        shopper = shopper_by_email(form.cleaned_data["email"])
+        if shopper is None:
+            form.add_error("email", _("No shopper has this address."))
+            status = 400
+        else:
+            opened = privacy_request_open(
+                shopper=shopper, kind=form.cleaned_data["kind"], channel="staff", opened_by=request.user
+            )
+            return redirect("portal:staff_request", public_id=opened.public_id)
+    elif form.errors:
+        status = 400
+    return render(request, "portal/staff/request_open.html", {"form": form}, status=status)
+
+
+@_staff
+@require_safe
+def request_detail(request: HttpRequest, public_id) -> HttpResponse:
+    item = _get(public_id)
+    return _detail(request, item)
+
+
+def _detail(request: HttpRequest, item: PrivacyRequest, *, code_form=None, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "portal/staff/request.html",
+        {
+            "item": item,
+            "overdue": privacy_request_overdue(item),
+            "email": mask_email(item.shopper.email) if item.shopper else "",
+            "history": [(entry, HISTORY.get(entry.action)) for entry in privacy_request_history(item)],
+            "went": [(label, item.result["counts"].get(category, 0)) for category, label in CATEGORIES.items()]
+            if item.result.get("counts")
+            else [],
+            "refusal": REFUSAL_REASONS.get(item.refusal_reason, item.refusal_reason),
+            "code_form": code_form or CodeForm(),
+            "refuse_form": RefuseForm(),
+            "can_send_code": item.status == PrivacyRequest.Status.RECEIVED and item.shopper is not None,
+            "can_start": item.kind == PrivacyRequest.Kind.ERASURE
+            and item.status == PrivacyRequest.Status.IDENTITY_VERIFIED,
+            "can_refuse": item.status in (PrivacyRequest.Status.RECEIVED, PrivacyRequest.Status.IDENTITY_VERIFIED),
+        },
+        status=status,
+    )
+
+
+def _step(request: HttpRequest, public_id, act) -> HttpResponse:
+    item = _get(public_id)
+    try:
+        act(item)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("portal:staff_request", public_id=item.public_id)
+
+
+@_staff
+@require_POST
+def request_send_code(request: HttpRequest, public_id) -> HttpResponse:
+    def act(item):
+        identity_code_send(request=item, staff=request.user)
+        messages.success(request, _("A code is on its way to the account's address; it works for 10 minutes."))
+
+    return _step(request, public_id, act)
+
+
+@_staff
+@require_POST
+def request_verify(request: HttpRequest, public_id) -> HttpResponse:
+    item = _get(public_id)
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, item, code_form=form, status=400)
+    try:
+        identity_code_verify(request=item, code=form.cleaned_data["code"], staff=request.user)
+    except DomainError as error:
+        form.add_error("code", error.message)
+        return _detail(request, _get(public_id), code_form=form, status=error.status if error.status == 429 else 400)
+    messages.success(request, _("The shopper's identity is verified."))
+    return redirect("portal:staff_request", public_id=item.public_id)
+
+
+@_staff
+@require_POST
+def request_start(request: HttpRequest, public_id) -> HttpResponse:
+    def act(item):
+        privacy_erasure_start(request=item, staff=request.user)
+        messages.success(request, _("The erasure has started; this page shows it completed once it has."))
+
+    return _step(request, public_id, act)
+
+
+@_staff
+@require_POST
+def request_refuse(request: HttpRequest, public_id) -> HttpResponse:
+    form = RefuseForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+
+    def act(item):
+        privacy_request_refuse(request=item, reason=form.cleaned_data["reason"], staff=request.user)
+        messages.success(request, _("The request is refused."))
+
+    return _step(request, public_id, act)
