@@ -14,7 +14,7 @@ def consent_expire_due_task() -> int:
 @shared_task(
     name="consent.entry_passes_purge",
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     soft_time_limit=300,
     time_limit=360,
 )

@@ -10,7 +10,7 @@ from portal.privacy.services import ERASURE_TASK
     # Acknowledged only once it has run, and given back to the queue if its worker dies: the next worker
     # does the erasure (one transaction: the dead one's half was rolled back), exactly once.
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     soft_time_limit=600,
     time_limit=660,
 )

@@ -122,7 +122,7 @@ def _stop_serving_door_probes(**kwargs) -> None:
 @shared_task(
     name="stores.retention_footprint",
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     soft_time_limit=1800,
     time_limit=1860,
 )
@@ -136,7 +136,7 @@ def retention_footprint_task() -> int:
 @shared_task(
     name="stores.retention_face_consents",
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     soft_time_limit=1800,
     time_limit=1860,
 )
@@ -150,7 +150,7 @@ def retention_face_consents_task() -> int:
 @shared_task(
     name="stores.retention_counters",
     acks_late=True,
-    task_reject_on_worker_lost=True,
+    reject_on_worker_lost=True,
     soft_time_limit=300,
     time_limit=360,
 )

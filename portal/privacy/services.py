@@ -98,7 +98,7 @@ def _code_hash(request: PrivacyRequest, code: str) -> str:
 def identity_code_send(*, request: PrivacyRequest, staff: User) -> IdentityCode:
     """Mail a code to the account's address (the one on record, never one the caller gives); the shopper reads
     it back to the staff member. A new code replaces any earlier one."""
-    request = PrivacyRequest.objects.select_for_update().select_related("shopper").get(pk=request.pk)
+    request = PrivacyRequest.objects.select_for_update(of=("self",)).select_related("shopper").get(pk=request.pk)
     if request.status != PrivacyRequest.Status.RECEIVED or request.shopper is None:
         raise _status_conflict(request, "sent an identity code")
     now = timezone.now()
@@ -205,7 +205,9 @@ def privacy_erasure_carry_out(*, request_id: int) -> PrivacyRequest | None:
     mails the receipt after the commit), then the check over every table, then the request completed with
     what went. Run again for a request already completed, it does nothing: a delivery after a worker died
     half-way finds the transaction rolled back and does it all, once."""
-    request = PrivacyRequest.objects.select_for_update().filter(pk=request_id).select_related("shopper").first()
+    request = (
+        PrivacyRequest.objects.select_for_update(of=("self",)).filter(pk=request_id).select_related("shopper").first()
+    )
     if request is None or request.status != PrivacyRequest.Status.IN_PROGRESS:
         return request
     counts: dict[str, int] = {}
