@@ -224,6 +224,8 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("second_factor_missing", (409,), "The staff member has no authenticator app set up yet."),
         ("second_factor_code_wrong", (400,), "The code is wrong, or was used already."),
         ("second_factor_throttled", (429,), "Too many wrong codes; wait before the next try."),
+        ("role_unknown", (400,), "Staff roles are Support agent, Privacy officer and Admin."),
+        ("not_staff", (409,), "Only a staff account holds a role."),
     ],
 }
 

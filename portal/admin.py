@@ -1,8 +1,9 @@
 """The admin shows only models whose writes go through our services (docs/decisions/0015-audited-admin.md).
 
 Django and django-otp register admins for groups and staff OTP devices, whose writes would leave no
-audit entry (and whose device pages show TOTP secrets). Nothing uses groups or OTP devices yet;
-they come back when the staff console gives them services that audit.
+audit entry (and whose device pages show TOTP secrets). Roles (groups) are given by the audited
+`manage.py staff_roles` (portal.staff.services.staff_roles_set); the second factor is set up by each
+staff member on their own pages (portal.staff.views).
 """
 
 from django.contrib import admin

@@ -9,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from core.errors import TooManyRequests
 from core.http import client_address
 from portal.services import login_failure_record, login_success_record, login_throttle_check
+from portal.staff.roles import ADMIN, PRIVACY_OFFICER, has_role
 
 THROTTLED = "too_many_login_attempts"
 
@@ -34,8 +35,13 @@ class AdminSite(admin.AdminSite):
     login_form = StaffLoginForm
 
     def has_permission(self, request):
-        """Staff, and past their second factor (decision 0035); the middleware sends the rest to it first."""
-        return super().has_permission(request) and request.user.is_verified()
+        """Staff past their second factor (decision 0035; the middleware sends the rest to it first) whose role
+        works in the admin: privacy officers and admins (decision 0037)."""
+        return (
+            super().has_permission(request)
+            and request.user.is_verified()
+            and has_role(request.user, PRIVACY_OFFICER, ADMIN)
+        )
 
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)

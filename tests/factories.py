@@ -125,3 +125,13 @@ def registered_device(store=None, *, kind: str = "entrance", location: str = "en
         actor=Actor.system(), store=store or live_store(), name="Door 1", kind=kind, location=location
     )
     return issued.device, issued.secret
+
+
+def staff_member(*roles: str, **fields):
+    """A staff member holding these roles (portal.staff.roles: "Support agent", "Privacy officer", "Admin")."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    assert user.groups.count() == len(roles), roles
+    return user

@@ -31,7 +31,8 @@ from portal.privacy.services import (
     privacy_request_open,
     privacy_request_refuse,
 )
-from portal.staff.views import _staff
+from portal.staff.roles import SUPPORT_AGENT
+from portal.staff.views import role_required
 
 # The request's history in words; an entry with another action shows its code.
 HISTORY = {
@@ -72,7 +73,7 @@ def _get(public_id) -> PrivacyRequest:
         raise Http404 from error
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_safe
 def request_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
@@ -93,7 +94,7 @@ def request_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_http_methods(["GET", "POST"])
 def request_open(request: HttpRequest) -> HttpResponse:
     form = OpenForm(request.POST or None)
@@ -113,7 +114,7 @@ def request_open(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/staff/request_open.html", {"form": form}, status=status)
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_safe
 def request_detail(request: HttpRequest, public_id) -> HttpResponse:
     item = _get(public_id)
@@ -153,7 +154,7 @@ def _step(request: HttpRequest, public_id, act) -> HttpResponse:
     return redirect("portal:staff_request", public_id=item.public_id)
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_POST
 def request_send_code(request: HttpRequest, public_id) -> HttpResponse:
     def act(item):
@@ -163,7 +164,7 @@ def request_send_code(request: HttpRequest, public_id) -> HttpResponse:
     return _step(request, public_id, act)
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_POST
 def request_verify(request: HttpRequest, public_id) -> HttpResponse:
     item = _get(public_id)
@@ -179,7 +180,7 @@ def request_verify(request: HttpRequest, public_id) -> HttpResponse:
     return redirect("portal:staff_request", public_id=item.public_id)
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_POST
 def request_start(request: HttpRequest, public_id) -> HttpResponse:
     def act(item):
@@ -189,7 +190,7 @@ def request_start(request: HttpRequest, public_id) -> HttpResponse:
     return _step(request, public_id, act)
 
 
-@_staff
+@role_required(SUPPORT_AGENT)
 @require_POST
 def request_refuse(request: HttpRequest, public_id) -> HttpResponse:
     form = RefuseForm(request.POST)

@@ -131,3 +131,31 @@ def staff_second_factor_check(*, user: Any, code: str) -> Device:
         )
         return backup
     raise _code_wrong()
+
+
+@transaction.atomic
+def staff_roles_set(*, actor: Actor, user: Any, roles: list[str]) -> set[str]:
+    """Give a staff member exactly these roles (decision 0037); audited with the roles before and after."""
+    from django.contrib.auth.models import Group
+
+    from portal.staff.roles import ROLES
+
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        message = _("Unknown roles: %(roles)s. The roles are: %(known)s.") % {
+            "roles": ", ".join(unknown),
+            "known": ", ".join(ROLES),
+        }
+        raise ValidationFailed(message, code="role_unknown", fields={"roles": [message]})
+    if not user.is_staff:
+        raise Conflict(_("Only a staff account holds a role."), code="not_staff")
+    before = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    user.groups.remove(*Group.objects.filter(name__in=set(ROLES) - set(roles)))
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    audit_entry_create(
+        actor=actor,
+        action="staff.roles_set",
+        target=user,
+        data={"before": sorted(before), "after": sorted(set(roles))},
+    )
+    return set(roles)

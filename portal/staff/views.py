@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 
 import segno
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from core.errors import DomainError
+from portal.staff.roles import SUPPORT_AGENT, has_role
 from portal.staff.services import (
     staff_has_second_factor,
     staff_second_factor_check,
@@ -38,7 +41,7 @@ def _next(request: HttpRequest) -> str:
     target = request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
         return target
-    return reverse("admin:index")
+    return reverse("portal:staff_requests" if has_role(request.user, SUPPORT_AGENT) else "admin:index")
 
 
 def _staff(view):
@@ -48,6 +51,21 @@ def _staff(view):
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
+
+
+def role_required(*roles: str):
+    """A staff page for these roles only (an admin holds every role); other staff get 403."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return _staff(wrapped)
+
+    return decorate
 
 
 @_staff

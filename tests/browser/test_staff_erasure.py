@@ -13,14 +13,14 @@ from django.core import mail
 from portal.models import PrivacyRequest, User
 from tests.browser.test_phone_walk import PHONE, look_at
 from tests.browser.test_security_headers import second_factor_set_up
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, staff_member
 from tests.portal.test_account_deletion import full_account
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_staff_member_erases_a_callers_account_end_to_end(page, live_server, language, settings):
     settings.LANGUAGE_CODE = language
-    staff = UserFactory(is_staff=True, language=language, email="agent@faceconsent.example")
+    staff = staff_member("Support agent", language=language, email="agent@faceconsent.example")
     shopper = full_account()
     email = shopper.email
     page.set_viewport_size(PHONE)

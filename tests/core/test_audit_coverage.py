@@ -682,6 +682,11 @@ SERVICES: dict[str, Row] = {
         [("staff.backup_code_used", lambda w, g, r: g[0])],
         given=lambda w: _staff_with_second_factor(),
     ),
+    "staff_roles_set": Row(
+        lambda w, g: staff_second_factor.staff_roles_set(actor=STAFF, user=g, roles=["Support agent"]),
+        [("staff.roles_set", GIVEN)],
+        given=lambda w: UserFactory(is_staff=True),
+    ),
     # portal: privacy requests (decision 0036)
     "privacy_request_open": Row(
         lambda w, g: privacy.privacy_request_open(shopper=w.shopper, kind="access", channel="app"),

@@ -14,7 +14,7 @@ from core.models import AuditEntry
 from portal.models import PrivacyRequest, User
 from portal.privacy.services import privacy_request_open
 from tests.conftest import staff_signed_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_member
 from tests.portal.test_account_deletion import full_account
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ QUEUE = "/staff/requests/"
 
 @pytest.fixture
 def staff():
-    return UserFactory(is_staff=True)
+    return staff_member("Support agent")
 
 
 @pytest.fixture
