@@ -59,6 +59,7 @@ urlpatterns = [
     path("operators/<slug:slug>/notices/<int:pk>/", consent_views.notice_version_public, name="notice_version"),
     path("simulator/", simulator_views.simulator, name="simulator"),
     path("staff/second-factor/", staff_views.second_factor, name="staff_second_factor"),
+    path("staff/", console_views.dashboard, name="staff_dashboard"),
     path("staff/requests/", console_views.request_queue, name="staff_requests"),
     path("staff/requests/new/", console_views.request_open, name="staff_request_open"),
     path("staff/requests/<uuid:public_id>/", console_views.request_detail, name="staff_request"),

@@ -31,7 +31,8 @@ from portal.privacy.services import (
     privacy_request_open,
     privacy_request_refuse,
 )
-from portal.staff.roles import SUPPORT_AGENT
+from portal.staff.dashboard import audit_verdict, consent_weeks, gallery_checks_latest, request_counts
+from portal.staff.roles import PRIVACY_OFFICER, SUPPORT_AGENT
 from portal.staff.views import role_required
 
 # The request's history in words; an entry with another action shows its code.
@@ -202,3 +203,43 @@ def request_refuse(request: HttpRequest, public_id) -> HttpResponse:
         messages.success(request, _("The request is refused."))
 
     return _step(request, public_id, act)
+
+
+# The chart's drawing box, in SVG units: one group of two bars a week.
+CHART_HEIGHT, BAR, GAP = 120, 10, 8
+
+
+@role_required(SUPPORT_AGENT, PRIVACY_OFFICER)
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    weeks = consent_weeks()
+    top = max([1, *(week.given for week in weeks), *(week.withdrawn for week in weeks)])
+    bars = []
+    for index, week in enumerate(weeks):
+        x = index * (2 * BAR + GAP)
+        for offset, kind, count in ((0, "given", week.given), (BAR, "withdrawn", week.withdrawn)):
+            height = round(CHART_HEIGHT * count / top)
+            bars.append(
+                {
+                    "x": x + offset,
+                    "y": CHART_HEIGHT - height,
+                    "height": height,
+                    "kind": kind,
+                    "count": count,
+                    "week": week.starts,
+                }
+            )
+    return render(
+        request,
+        "portal/staff/dashboard.html",
+        {
+            "requests": request_counts(),
+            "weeks": weeks,
+            "bars": bars,
+            "chart_width": len(weeks) * (2 * BAR + GAP),
+            "chart_height": CHART_HEIGHT,
+            "bar_width": BAR,
+            "checks": gallery_checks_latest(),
+            "audit": audit_verdict(fresh=request.GET.get("verify") == "now"),
+        },
+    )

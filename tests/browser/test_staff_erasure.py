@@ -1,7 +1,8 @@
 """A new staff member, on a phone, in each language: signs in with the password and a real code from the
 authenticator app's key, opens an erasure request for a shopper who called, verifies them with the code
-mailed to the account, carries the erasure out and sees it completed with nothing left. Each page is
-checked like the shoppers' (fits the screen, speaks one language) and saved as a screenshot."""
+mailed to the account, carries the erasure out and sees it completed with nothing left, then the dashboard
+with its weekly chart. Each page is checked like the shoppers' (fits the screen, speaks one language) and
+saved as a screenshot."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from django.core import mail
 
 from portal.models import PrivacyRequest, User
+from stores.models import Operator
 from tests.browser.test_phone_walk import PHONE, look_at
 from tests.browser.test_security_headers import second_factor_set_up
 from tests.factories import DEFAULT_PASSWORD, staff_member
@@ -69,4 +71,12 @@ def test_a_staff_member_erases_a_callers_account_end_to_end(page, live_server, l
     assert not User.objects.filter(email=email).exists()
     page.goto("/staff/requests/?status=closed")
     problems += look_at(page, "staff-requests-closed", language, None, names)
+    # The dashboard: no request open now, and this week's withdrawals (the erasure ended the shopper's
+    # consents) drawn in the chart.
+    page.goto("/staff/")
+    operators = [word for name in Operator.objects.values_list("name", flat=True) for word in name.split()]
+    problems += look_at(page, "staff-dashboard", language, None, [*names, *operators, "N"])
+    assert page.locator("svg rect").count() == 24
+    assert page.locator("[data-figure=open]").inner_text().startswith("0")
+    assert int(page.locator("rect[data-kind=withdrawn]").last.get_attribute("data-count")) >= 1
     assert not problems, "\n".join(problems)

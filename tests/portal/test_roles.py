@@ -15,6 +15,7 @@ ROLES = ["support agent", "privacy officer", "admin", "superuser", "no role"]
 OK, NO, LOGIN = 200, 403, 302  # LOGIN: the admin sends a staff member without its permission to its login
 TABLE = {
     #                                 support agent, privacy officer, admin, superuser, no role
+    "/staff/": (OK, OK, OK, OK, NO),
     "/staff/requests/": (OK, NO, OK, OK, NO),
     "/staff/requests/new/": (OK, NO, OK, OK, NO),
     "/simulator/": (OK, OK, OK, OK, OK),
@@ -70,7 +71,8 @@ def test_roles_are_given_by_an_audited_command():
         call_command("staff_roles", staff.email, "Janitor", stderr=io.StringIO())
 
 
-def test_shoppers_reach_none_of_them(client):
+def test_shoppers_reach_none_of_them(client, settings):
+    settings.ENTRANCE_SIMULATOR = True
     client.force_login(UserFactory())
     for path in TABLE:
         response = client.get(path)
