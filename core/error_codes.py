@@ -207,6 +207,8 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("identity_code_wrong", (400,), "The identity code is wrong (a code sent for another request is wrong here)."),
         ("identity_code_attempts_exceeded", (429,), "Three wrong identity codes used this one up; send a new one."),
         ("refusal_reason_unknown", (400,), "A request is refused for one of the listed reasons only."),
+        ("shopper_not_found", (404,), "No such shopper (staff console)."),
+        ("record_reason_required", (409,), "A shopper's record opens only for one of their open requests."),
     ],
     "Staff sign-in (the second factor, on the web)": [
         (

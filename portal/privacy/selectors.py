@@ -118,3 +118,34 @@ def privacy_request_history(request: PrivacyRequest) -> QuerySet[AuditEntry]:
 
 def shopper_by_email(email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip(), is_staff=False).first()
+
+
+def shoppers_search(*, query: str, limit: int = 20) -> QuerySet[User]:
+    """Shoppers whose address is the one given, or starts with it (at least 3 characters): staff search by
+    what a caller tells them, never browse."""
+    query = query.strip().lower()
+    if len(query) < 3:
+        return User.objects.none()
+    return User.objects.filter(is_staff=False, email__istartswith=query).order_by("email")[:limit]
+
+
+def shopper_get(*, public_id: Any) -> User:
+    shopper = User.objects.filter(public_id=public_id, is_staff=False).first()
+    if shopper is None:
+        raise NotFound(_("There is no such shopper."), code="shopper_not_found")
+    return shopper
+
+
+def shopper_record(shopper: User) -> dict:
+    """What a staff member sees on a shopper's record: the account, consents and how much the footprint holds.
+    Whether a face template is held, never the template."""
+    from biometrics.models import FaceTemplate
+    from stores.models import StoreEvent, Visit
+
+    return {
+        "consents": list(Consent.objects.filter(shopper=shopper).select_related("operator").order_by("-given_at")[:50]),
+        "has_template": FaceTemplate.objects.filter(shopper=shopper).exists(),
+        "visits": Visit.objects.filter(shopper=shopper).count(),
+        "events": StoreEvent.objects.filter(shopper=shopper).count(),
+        "requests": list(privacy_requests_of(shopper=shopper)),
+    }

@@ -226,3 +226,16 @@ def privacy_erasure_carry_out(*, request_id: int) -> PrivacyRequest | None:
         actor=Actor.system(), action="privacy_request.completed", target=request, data={"nothing_left": clean, **counts}
     )
     return request
+
+
+def shopper_record_open(*, staff: User, shopper: User, request: PrivacyRequest) -> None:
+    """A staff member opens a shopper's record for one of the shopper's open requests: who looked at whom, and
+    why, goes in the log before anything is shown."""
+    if request.shopper_id != shopper.pk or not request.is_open:
+        raise Conflict(_("A record is opened for one of this shopper's open requests."), code="record_reason_required")
+    audit_entry_create(
+        actor=Actor.staff(staff),
+        action="shopper.record_viewed",
+        target=shopper,
+        data={"request": str(request.public_id), "kind": request.kind},
+    )

@@ -21,7 +21,11 @@ from portal.privacy.selectors import (
     privacy_request_history,
     privacy_request_overdue,
     privacy_request_queue,
+    privacy_requests_of,
     shopper_by_email,
+    shopper_get,
+    shopper_record,
+    shoppers_search,
 )
 from portal.privacy.services import (
     REFUSAL_REASONS,
@@ -30,6 +34,7 @@ from portal.privacy.services import (
     privacy_erasure_start,
     privacy_request_open,
     privacy_request_refuse,
+    shopper_record_open,
 )
 from portal.staff.dashboard import audit_verdict, consent_weeks, gallery_checks_latest, request_counts
 from portal.staff.roles import PRIVACY_OFFICER, SUPPORT_AGENT
@@ -240,6 +245,40 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "chart_height": CHART_HEIGHT,
             "bar_width": BAR,
             "checks": gallery_checks_latest(),
-            "audit": audit_verdict(fresh=request.GET.get("verify") == "now"),
+            "audit": audit_verdict(),
         },
+    )
+
+
+@role_required(SUPPORT_AGENT)
+@require_safe
+def shopper_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    found = [{"shopper": shopper, "email": mask_email(shopper.email)} for shopper in shoppers_search(query=query)]
+    return render(request, "portal/staff/shoppers.html", {"query": query, "found": found})
+
+
+@role_required(SUPPORT_AGENT)
+@require_http_methods(["GET", "POST"])
+def shopper_record_view(request: HttpRequest, public_id) -> HttpResponse:
+    """GET: which of the shopper's open requests the record is opened for; POST: the record, once audited."""
+    try:
+        shopper = shopper_get(public_id=public_id)
+    except DomainError as error:
+        raise Http404 from error
+    open_requests = [item for item in privacy_requests_of(shopper=shopper) if item.is_open]
+    if request.method == "POST":
+        chosen = next((item for item in open_requests if str(item.public_id) == request.POST.get("request")), None)
+        if chosen is not None:
+            shopper_record_open(staff=request.user, shopper=shopper, request=chosen)
+            return render(
+                request,
+                "portal/staff/shopper.html",
+                {"shopper": shopper, "reason": chosen, **shopper_record(shopper)},
+            )
+        messages.error(request, _("Choose the request this record is opened for."))
+    return render(
+        request,
+        "portal/staff/shopper_reason.html",
+        {"shopper": shopper, "email": mask_email(shopper.email), "open_requests": open_requests},
     )

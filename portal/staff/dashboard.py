@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -18,8 +17,6 @@ from stores.models import GalleryCheck, Operator
 
 WEEKS = 12
 GIVEN, WITHDRAWN = "consent.given", "consent.withdrawn"  # the audit log's actions counted by the chart
-AUDIT_VERDICT_KEY = "faceconsent:dashboard:audit-verdict"
-AUDIT_VERDICT_SECONDS = 600  # the whole chain is read to give it: at most every ten minutes
 
 
 @dataclass(frozen=True)
@@ -70,17 +67,13 @@ def gallery_checks_latest() -> list[tuple[Operator, GalleryCheck | None]]:
     return [(operator, checks.get(operator.last_check)) for operator in operators]
 
 
-def audit_verdict(*, fresh: bool = False) -> dict:
-    """`audit_chain_verify`'s verdict, with when it was given: read from the cache unless `fresh`."""
-    verdict = None if fresh else cache.get(AUDIT_VERDICT_KEY)
-    if verdict is None:
-        report = audit_chain_verify()
-        verdict = {
-            "intact": report.intact,
-            "checked": report.checked,
-            "broken_sequence": report.broken_sequence,
-            "reason": report.reason,
-            "at": timezone.now(),
-        }
-        cache.set(AUDIT_VERDICT_KEY, verdict, AUDIT_VERDICT_SECONDS)
-    return verdict
+def audit_verdict() -> dict:
+    """`audit_chain_verify`'s verdict, read now (a page's read writes nothing, so it is not kept)."""
+    report = audit_chain_verify()
+    return {
+        "intact": report.intact,
+        "checked": report.checked,
+        "broken_sequence": report.broken_sequence,
+        "reason": report.reason,
+        "at": timezone.now(),
+    }

@@ -104,6 +104,8 @@ NOT_PAGES: dict[str, str] = {
     "staff_second_factor_setup": "staff only (as above: set up with a code computed from the key it shows)",
     "staff_dashboard": "staff only (walked at phone size in both languages by tests/browser/test_staff_erasure.py)",
     "staff_requests": "staff only (as above)",
+    "staff_shoppers": "staff only (shopper search; tests/portal/test_staff_console.py)",
+    "staff_shopper": "staff only (a shopper's record, opened for a request; as above)",
     "staff_request_open": "staff only (opening a request for a caller)",
     "staff_request": "staff only (a request with its steps)",
     "staff_request_send_code": "a staff POST action from the request page",

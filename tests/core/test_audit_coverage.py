@@ -712,6 +712,11 @@ SERVICES: dict[str, Row] = {
         [("privacy_request.refused", GIVEN)],
         given=lambda w: _staff_opened_request(w),
     ),
+    "shopper_record_open": Row(
+        lambda w, g: privacy.shopper_record_open(staff=UserFactory(is_staff=True), shopper=w.shopper, request=g),
+        [("shopper.record_viewed", SHOPPER)],
+        given=lambda w: privacy.privacy_request_open(shopper=w.shopper, kind="erasure", channel="app"),
+    ),
     "privacy_erasure_start": Row(
         lambda w, g: privacy.privacy_erasure_start(request=g, staff=UserFactory(is_staff=True)),
         [("privacy_request.started", GIVEN)],

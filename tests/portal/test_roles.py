@@ -18,6 +18,7 @@ TABLE = {
     "/staff/": (OK, OK, OK, OK, NO),
     "/staff/requests/": (OK, NO, OK, OK, NO),
     "/staff/requests/new/": (OK, NO, OK, OK, NO),
+    "/staff/shoppers/": (OK, NO, OK, OK, NO),
     "/simulator/": (OK, OK, OK, OK, OK),
     "/admin/": (LOGIN, OK, OK, OK, LOGIN),
     "/admin/stores/operator/": (LOGIN, OK, OK, OK, LOGIN),

@@ -103,3 +103,33 @@ def test_a_refusal_with_its_reason(console):
 
 def test_an_unknown_request_is_404(console):
     assert console.get("/staff/requests/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+class TestShopperSearchAndRecord:
+    def test_search_shows_masked_addresses_only_and_needs_three_letters(self, console):
+        UserFactory(email="mei.lin@example.com")
+        UserFactory(email="mei.wang@example.com")
+        found = console.get("/staff/shoppers/", {"q": "mei"}).content.decode()
+        assert found.count("m***@example.com") == 2 and "mei.lin" not in found
+        assert "m***@example.com" not in console.get("/staff/shoppers/", {"q": "me"}).content.decode()
+
+    def test_a_record_opens_only_for_an_open_request_and_the_opening_is_logged(self, console, staff):
+        shopper = full_account()
+        record = f"/staff/shoppers/{shopper.public_id}/"
+        asked = console.get(record).content.decode()
+        assert "has no open request" in asked and shopper.email not in asked
+
+        other = privacy_request_open(shopper=UserFactory(), kind="erasure", channel="app")
+        refused = console.post(record, {"request": str(other.public_id)})
+        assert shopper.email not in refused.content.decode()
+        assert not AuditEntry.objects.filter(action="shopper.record_viewed").exists()
+
+        reason = privacy_request_open(shopper=shopper, kind="erasure", channel="app")
+        shown = console.post(record, {"request": str(reason.public_id)}).content.decode()
+        assert shopper.email in shown and "A face template is held (it is never shown)." in shown
+        entry = AuditEntry.objects.get(action="shopper.record_viewed")
+        assert (entry.actor_id, entry.target_id, entry.data) == (
+            str(staff.pk),
+            str(shopper.pk),
+            {"request": str(reason.public_id), "kind": "erasure"},
+        )
