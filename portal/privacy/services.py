@@ -139,10 +139,6 @@ def identity_code_verify(*, request: PrivacyRequest, code: str, staff: User) -> 
         now = timezone.now()
         if sent.expires_at <= now:
             raise ValidationFailed(_("The identity code has expired: send a new one."), code="identity_code_expired")
-        if sent.attempts >= IDENTITY_CODE_TRIES:
-            raise TooManyRequests(
-                _("Three wrong identity codes: send a new one."), code="identity_code_attempts_exceeded"
-            )
         right = hmac.compare_digest(sent.code_hash, _code_hash(request, code.strip()))
         if right:
             sent.used_at = now
@@ -152,7 +148,7 @@ def identity_code_verify(*, request: PrivacyRequest, code: str, staff: User) -> 
             audit_entry_create(actor=Actor.staff(staff), action="privacy_request.identity_verified", target=request)
             return request
         sent.attempts += 1
-        if sent.attempts >= IDENTITY_CODE_TRIES:
+        if sent.attempts >= IDENTITY_CODE_TRIES:  # used up: the next try finds no code waiting
             sent.used_at = now
         sent.save(update_fields=["attempts", "used_at"])
         audit_entry_create(
