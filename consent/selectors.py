@@ -117,7 +117,8 @@ def consents_active_since(*, shopper_id: int, purpose: str) -> dict[int, datetim
 
 def consent_active_since_locked(*, shopper_id: int, operator_id: int, purpose: str) -> datetime | None:
     """When the shopper's active consent for this purpose was given (None: no active one), its row locked in
-    the caller's transaction like `consent_active_locked`."""
+    the caller's transaction: a withdrawal waits for what is being recorded under the consent, or this sees
+    the withdrawal."""
     active = (
         Consent.objects.select_for_update(of=("self",))
         .filter(consent_active_q(), shopper_id=shopper_id, operator_id=operator_id, purpose=purpose)
@@ -128,15 +129,9 @@ def consent_active_since_locked(*, shopper_id: int, operator_id: int, purpose: s
 
 
 def consent_active_locked(*, shopper_id: int, operator_id: int, purpose: str) -> bool:
-    """Whether the shopper's consent for this purpose is active, its row locked in the caller's transaction:
-    a withdrawal waits for what is being recorded under the consent, or this sees the withdrawal."""
-    active = (
-        Consent.objects.select_for_update(of=("self",))
-        .filter(consent_active_q(), shopper_id=shopper_id, operator_id=operator_id, purpose=purpose)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:1]
-    )
-    return bool(list(active))
+    """Whether the shopper's consent for this purpose is active, its row locked as `consent_active_since_locked`
+    locks it."""
+    return consent_active_since_locked(shopper_id=shopper_id, operator_id=operator_id, purpose=purpose) is not None
 
 
 def face_consents_unrenewed_since(*, operator_id: int, since: datetime, now: datetime) -> QuerySet[Consent]:

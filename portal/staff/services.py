@@ -47,7 +47,7 @@ def staff_totp_start(*, user: Any) -> TOTPDevice:
     return device
 
 
-def _throttled(device: Device) -> TooManyRequests:
+def _throttled() -> TooManyRequests:
     return TooManyRequests(
         _("Too many wrong codes: wait a little before the next try."), code="second_factor_throttled"
     )
@@ -70,7 +70,7 @@ def staff_totp_confirm(*, user: Any, code: str) -> SecondFactorConfirmed:
     around the check)."""
     device = staff_totp_start(user=user)
     if not device.verify_is_allowed()[0]:
-        raise _throttled(device)
+        raise _throttled()
     if not device.verify_token(code.strip()):
         raise _code_wrong()
     with transaction.atomic():
@@ -118,7 +118,7 @@ def staff_second_factor_check(*, user: Any, code: str) -> Device:
         raise Conflict(_("Set up your authenticator app first."), code="second_factor_missing")
     code = code.strip().replace(" ", "")
     if not totp.verify_is_allowed()[0]:
-        raise _throttled(totp)
+        raise _throttled()
     if totp.verify_token(code):
         return totp
     backup = StaticDevice.objects.filter(user=user, name=BACKUP_DEVICE_NAME, confirmed=True).first()
