@@ -62,6 +62,12 @@ class Conflict(DomainError):
     message = "This conflicts with the current state."
 
 
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+    message = "This is no longer available."
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"

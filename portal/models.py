@@ -250,3 +250,18 @@ class IdentityCode(models.Model):
 
     def __str__(self) -> str:
         return f"identity code for request {self.request_id}"
+
+
+class AccessLink(models.Model):
+    """The answer to an access request (F5): a link, mailed to the account's address, that downloads the same
+    export as the footprint page's (F3) once, within 7 days. Only its token's hash is stored; the export is
+    made when the link is used, so no copy of the data waits anywhere."""
+
+    request = models.ForeignKey(PrivacyRequest, on_delete=models.CASCADE, related_name="access_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"access link for request {self.request_id}"

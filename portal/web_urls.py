@@ -12,6 +12,7 @@ from portal import (
     simulator_views,
     views,
 )
+from portal.privacy import views as privacy_views
 from portal.staff import console_views
 from portal.staff import views as staff_views
 
@@ -32,6 +33,8 @@ urlpatterns = [
     path("profile/email/", account_views.email_change_view, name="email_change"),
     path("profile/email/confirm/", account_views.email_change_confirm_view, name="email_change_confirm"),
     path("profile/email/cancel/", account_views.email_change_cancel_view, name="email_change_cancel"),
+    path("profile/requests/", privacy_views.privacy_requests_view, name="privacy_requests"),
+    path("access/<str:token>/", privacy_views.access_link_view, name="access_link"),
     path("profile/sessions/", account_views.sessions_view, name="sessions"),
     path("profile/sessions/sign-out-others/", account_views.sessions_sign_out_others, name="sessions_sign_out_others"),
     path(
@@ -62,12 +65,14 @@ urlpatterns = [
     path("staff/", console_views.dashboard, name="staff_dashboard"),
     path("staff/requests/", console_views.request_queue, name="staff_requests"),
     path("staff/shoppers/", console_views.shopper_search, name="staff_shoppers"),
+    path("staff/audit/", console_views.audit_log, name="staff_audit"),
     path("staff/shoppers/<uuid:public_id>/", console_views.shopper_record_view, name="staff_shopper"),
     path("staff/requests/new/", console_views.request_open, name="staff_request_open"),
     path("staff/requests/<uuid:public_id>/", console_views.request_detail, name="staff_request"),
     path("staff/requests/<uuid:public_id>/send-code/", console_views.request_send_code, name="staff_request_send_code"),
     path("staff/requests/<uuid:public_id>/verify/", console_views.request_verify, name="staff_request_verify"),
     path("staff/requests/<uuid:public_id>/start/", console_views.request_start, name="staff_request_start"),
+    path("staff/requests/<uuid:public_id>/deliver/", console_views.request_deliver, name="staff_request_deliver"),
     path("staff/requests/<uuid:public_id>/refuse/", console_views.request_refuse, name="staff_request_refuse"),
     path("staff/second-factor/setup/", staff_views.second_factor_setup, name="staff_second_factor_setup"),
 ]

@@ -32,9 +32,7 @@ class PrivacyRequestsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        # Access requests are answered with a one-time download link that is not built yet; a shopper gets
-        # the same copy at once from POST /api/v1/me/export.
-        kind = serializers.ChoiceField(choices=[PrivacyRequest.Kind.ERASURE])
+        kind = serializers.ChoiceField(choices=PrivacyRequest.Kind.choices)
 
     @extend_schema(
         operation_id="privacy_requests_list",
@@ -49,10 +47,12 @@ class PrivacyRequestsApi(APIView):
         request=InputSerializer,
         responses={201: PrivacyRequestOutputSerializer, **errors(400, 401)},
         description=(
-            "Ask the support team to erase your account and everything held about you (`kind`: `erasure`); they "
-            "carry it out by `due_at` and you get a deletion receipt by mail. A second request while one is open "
-            "is recorded as `duplicate`. To delete your account yourself, at once, use `POST /api/v1/me/delete`; "
-            "for a copy of everything held about you, `POST /api/v1/me/export`."
+            "`kind`: `access` mails a link to the account's address that downloads a copy of everything held "
+            "about you (the zip of `POST /api/v1/me/export`); the request answers `completed` at once, and the "
+            "link works once, for 7 days. `erasure` asks the support team to erase your account and everything "
+            "held about you; they carry it out by `due_at` and you get a deletion receipt by mail. A second "
+            "request of a kind while one is open is recorded as `duplicate`. To delete your account yourself, at "
+            "once, use `POST /api/v1/me/delete`."
         ),
     )
     def post(self, request):

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Consent
-from core.errors import NotFound
+from core.errors import DomainError, Gone, NotFound
 from core.models import AuditEntry
-from portal.models import PrivacyRequest, User
+from portal.models import AccessLink, PrivacyRequest, User
+from portal.selectors import sha256_hex
 
 # The EU's member states: the GDPR's one month (art. 12(3)) is counted as 28 days, the shortest month, so the
 # date shown is never later than the law's.
@@ -149,3 +150,24 @@ def shopper_record(shopper: User) -> dict:
         "events": StoreEvent.objects.filter(shopper=shopper).count(),
         "requests": list(privacy_requests_of(shopper=shopper)),
     }
+
+
+def access_token_hash(token: str) -> str:
+    return sha256_hex(f"access-link:{token}")
+
+
+def access_link_find(token: str) -> AccessLink | None:
+    return AccessLink.objects.select_related("request__shopper").filter(token_hash=access_token_hash(token)).first()
+
+
+def access_link_refusal(link: AccessLink | None) -> DomainError | None:
+    """Why a link cannot be used now (unknown, used, expired, or its account erased since), or None."""
+    if link is None:
+        return NotFound(_("This download link is not known. Ask for a new copy."), code="access_link_unknown")
+    if link.used_at is not None:
+        return Gone(_("This download link has been used: it works once. Ask for a new copy."), code="access_link_used")
+    if link.expires_at <= timezone.now():
+        return Gone(_("This download link has expired. Ask for a new copy."), code="access_link_expired")
+    if link.request.shopper is None:
+        return Gone(_("The account this link was for no longer exists."), code="access_link_account_gone")
+    return None

@@ -1,7 +1,8 @@
 """Writes for privacy requests (F5, F6; decision 0036): open one (the shopper, or staff on their behalf),
-verify the identity of a shopper who called (a code mailed to the account), refuse or mark a duplicate, and
+verify the identity of a shopper who called (a code mailed to the account), refuse or mark a duplicate,
 carry out an erasure on the `erasure` queue, durably: recorded before it starts, and finished by the next
-delivery if a worker dies half-way, exactly once (`privacy_erasure_carry_out` is one transaction).
+delivery if a worker dies half-way, exactly once (`privacy_erasure_carry_out` is one transaction), and answer
+an access request with a download link that works once and expires (`privacy_access_deliver`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import secrets
 from datetime import timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,15 +22,17 @@ from django.utils.translation import gettext_lazy
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, TooManyRequests, ValidationFailed
 from core.mail import mail_after_commit
+from core.time_zones import time_zone_for
 from portal.erasure.selectors import shopper_traces
 from portal.erasure.services import account_erase
-from portal.models import IdentityCode, PrivacyRequest, User
-from portal.privacy.selectors import jurisdiction_for, response_days
+from portal.models import AccessLink, IdentityCode, PrivacyRequest, User
+from portal.privacy.selectors import access_link_refusal, access_token_hash, jurisdiction_for, response_days
 from portal.selectors import sha256_hex
 
 ERASURE_TASK = "portal.erasure_carry_out"  # routed to the `erasure` queue (CELERY_TASK_ROUTES)
 IDENTITY_CODE_LIFETIME = timedelta(minutes=10)
 IDENTITY_CODE_TRIES = 3
+ACCESS_LINK_LIFETIME = timedelta(days=7)
 # Why a request may be refused: each a code the shopper is told, with a message.
 REFUSAL_REASONS = {
     "identity_not_verified": gettext_lazy("We could not verify that the request comes from the account's owner."),
@@ -87,6 +92,9 @@ def privacy_request_open(*, shopper: User, kind: str, channel: str, opened_by: U
             **({"duplicate_of": str(first.public_id)} if first else {}),
         },
     )
+    if kind == PrivacyRequest.Kind.ACCESS and request.status == PrivacyRequest.Status.IDENTITY_VERIFIED:
+        # The shopper asked while signed in: nothing is left to check, so the link goes at once.
+        _access_link_send(request, actor=actor)
     return request
 
 
@@ -235,3 +243,75 @@ def shopper_record_open(*, staff: User, shopper: User, request: PrivacyRequest) 
         target=shopper,
         data={"request": str(request.public_id), "kind": request.kind},
     )
+
+
+def _access_link_send(request: PrivacyRequest, *, actor: Actor) -> AccessLink:
+    """Complete an access request: a new link, mailed to the account's address on record. The token is in the
+    mail only; the request records when the link expires."""
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    link = AccessLink.objects.create(
+        request=request, token_hash=access_token_hash(token), created_at=now, expires_at=now + ACCESS_LINK_LIFETIME
+    )
+    request.status, request.finished_at = PrivacyRequest.Status.COMPLETED, now
+    request.result = {"delivered": "download_link", "link_expires_at": link.expires_at.isoformat()}
+    request.save(update_fields=["status", "finished_at", "result"])
+    audit_entry_create(
+        actor=actor,
+        action="privacy_request.completed",
+        target=request,
+        data={"delivered": "download_link", "link_expires_at": link.expires_at.isoformat()},
+    )
+    shopper = request.shopper
+    mail_after_commit(
+        to=shopper.email,
+        language=shopper.language,
+        time_zone=time_zone_for(shopper=shopper),
+        subject=gettext_lazy("Your copy of your FaceConsent data"),
+        template="portal/email/access_link.txt",
+        context={
+            "name": shopper.display_name,
+            "link": f"{settings.SITE_URL}{reverse('portal:access_link', kwargs={'token': token})}",
+            "expires_at": link.expires_at,
+        },
+    )
+    return link
+
+
+@transaction.atomic
+def privacy_access_deliver(*, request: PrivacyRequest, staff: User) -> PrivacyRequest:
+    """Answer an access request whose identity is verified: the download link goes to the account's address."""
+    request = PrivacyRequest.objects.select_for_update(of=("self",)).select_related("shopper").get(pk=request.pk)
+    if (
+        request.kind != PrivacyRequest.Kind.ACCESS
+        or request.status != PrivacyRequest.Status.IDENTITY_VERIFIED
+        or request.shopper is None
+    ):
+        raise _status_conflict(request, "answered with a download link")
+    _access_link_send(request, actor=Actor.staff(staff))
+    return request
+
+
+@transaction.atomic
+def access_link_use(*, token: str) -> User:
+    """The shopper follows the mailed link and asks for the download: the link is spent (it works once) and the
+    log says so; the caller streams the export of the account it returns."""
+    link = (
+        AccessLink.objects.select_for_update(of=("self",))
+        .select_related("request__shopper")
+        .filter(token_hash=access_token_hash(token))
+        .first()
+    )
+    refusal = access_link_refusal(link)
+    if refusal is not None:
+        raise refusal
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+    shopper = link.request.shopper
+    audit_entry_create(
+        actor=Actor.shopper(shopper, "web"),
+        action="privacy_request.copy_downloaded",
+        target=link.request,
+        data={"link_created_at": link.created_at.isoformat()},
+    )
+    return shopper

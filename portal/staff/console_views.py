@@ -4,6 +4,9 @@ audited with the staff member."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,13 +34,22 @@ from portal.privacy.services import (
     REFUSAL_REASONS,
     identity_code_send,
     identity_code_verify,
+    privacy_access_deliver,
     privacy_erasure_start,
     privacy_request_open,
     privacy_request_refuse,
     shopper_record_open,
 )
-from portal.staff.dashboard import audit_verdict, consent_weeks, gallery_checks_latest, request_counts
-from portal.staff.roles import PRIVACY_OFFICER, SUPPORT_AGENT
+from portal.staff.dashboard import (
+    AuditFilters,
+    audit_actions,
+    audit_entries_page,
+    audit_verdict,
+    consent_weeks,
+    gallery_checks_latest,
+    request_counts,
+)
+from portal.staff.roles import ADMIN, PRIVACY_OFFICER, SUPPORT_AGENT
 from portal.staff.views import role_required
 
 # The request's history in words; an entry with another action shows its code.
@@ -48,6 +60,7 @@ HISTORY = {
     "privacy_request.identity_verified": gettext_lazy("Identity verified"),
     "privacy_request.started": gettext_lazy("Erasure started"),
     "privacy_request.completed": gettext_lazy("Completed"),
+    "privacy_request.copy_downloaded": gettext_lazy("The shopper downloaded the copy (the link is spent)"),
     "privacy_request.refused": gettext_lazy("Refused"),
 }
 
@@ -139,11 +152,16 @@ def _detail(request: HttpRequest, item: PrivacyRequest, *, code_form=None, statu
             "went": [(label, item.result["counts"].get(category, 0)) for category, label in CATEGORIES.items()]
             if item.result.get("counts")
             else [],
+            "link_expires_at": datetime.fromisoformat(item.result["link_expires_at"])
+            if item.result.get("link_expires_at")
+            else None,
             "refusal": REFUSAL_REASONS.get(item.refusal_reason, item.refusal_reason),
             "code_form": code_form or CodeForm(),
             "refuse_form": RefuseForm(),
             "can_send_code": item.status == PrivacyRequest.Status.RECEIVED and item.shopper is not None,
             "can_start": item.kind == PrivacyRequest.Kind.ERASURE
+            and item.status == PrivacyRequest.Status.IDENTITY_VERIFIED,
+            "can_deliver": item.kind == PrivacyRequest.Kind.ACCESS
             and item.status == PrivacyRequest.Status.IDENTITY_VERIFIED,
             "can_refuse": item.status in (PrivacyRequest.Status.RECEIVED, PrivacyRequest.Status.IDENTITY_VERIFIED),
         },
@@ -192,6 +210,16 @@ def request_start(request: HttpRequest, public_id) -> HttpResponse:
     def act(item):
         privacy_erasure_start(request=item, staff=request.user)
         messages.success(request, _("The erasure has started; this page shows it completed once it has."))
+
+    return _step(request, public_id, act)
+
+
+@role_required(SUPPORT_AGENT)
+@require_POST
+def request_deliver(request: HttpRequest, public_id) -> HttpResponse:
+    def act(item):
+        privacy_access_deliver(request=item, staff=request.user)
+        messages.success(request, _("The download link is mailed to the account's address; it works once, for 7 days."))
 
     return _step(request, public_id, act)
 
@@ -281,4 +309,38 @@ def shopper_record_view(request: HttpRequest, public_id) -> HttpResponse:
         request,
         "portal/staff/shopper_reason.html",
         {"shopper": shopper, "email": mask_email(shopper.email), "open_requests": open_requests},
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(label=gettext_lazy("Action"), required=False, max_length=64)
+    target_type = forms.CharField(label=gettext_lazy("Target type"), required=False, max_length=64)
+    target_id = forms.CharField(label=gettext_lazy("Target id"), required=False, max_length=64)
+    actor_id = forms.CharField(label=gettext_lazy("Actor id"), required=False, max_length=64)
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+@role_required(ADMIN)
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log, newest first, narrowed by action, target or actor, with the chain's verdict read now."""
+    form = AuditFilterForm(request.GET or None)
+    filters = AuditFilters(**form.cleaned_data) if form.is_valid() else AuditFilters()
+    entries, next_before = audit_entries_page(filters)
+    older = None
+    if next_before is not None:
+        query = request.GET.copy()
+        query["before"] = str(next_before)
+        older = query.urlencode()
+    return render(
+        request,
+        "portal/staff/audit.html",
+        {
+            "form": form,
+            "entries": [(entry, json.dumps(entry.data, ensure_ascii=False) if entry.data else "") for entry in entries],
+            "older": older,
+            "actions": audit_actions(),
+            "audit": audit_verdict(),
+        },
+        status=200 if form.is_bound is False or form.is_valid() else 400,
     )

@@ -77,3 +77,47 @@ def audit_verdict() -> dict:
         "reason": report.reason,
         "at": timezone.now(),
     }
+
+
+AUDIT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit log viewer narrows to: an action (or a prefix ending in a dot, `consent.`), a target
+    (`type` and optionally its id), an actor's id; and where the page starts (entries before `before`)."""
+
+    action: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    actor_id: str = ""
+    before: int | None = None
+
+
+def audit_entries_page(filters: AuditFilters, *, size: int = AUDIT_PAGE) -> tuple[list[AuditEntry], int | None]:
+    """The newest entries that match, one page, and the sequence number the next (older) page starts before,
+    or None at the end. Paged by sequence, so a page costs the same at the chain's millionth entry."""
+    entries = AuditEntry.objects.order_by("-sequence")
+    if filters.action.endswith("."):
+        entries = entries.filter(action__startswith=filters.action)
+    elif filters.action:
+        entries = entries.filter(action=filters.action)
+    if filters.target_type:
+        entries = entries.filter(target_type=filters.target_type)
+        if filters.target_id:
+            entries = entries.filter(target_id=filters.target_id)
+    if filters.actor_id:
+        entries = entries.filter(actor_id=filters.actor_id)
+    if filters.before is not None:
+        entries = entries.filter(sequence__lt=filters.before)
+    page = list(entries[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return page, (page[-1].sequence if more else None)
+
+
+def audit_actions() -> list[str]:
+    """The actions the log holds, for the viewer's filter: their families (`consent.`) and each action."""
+    actions = sorted(AuditEntry.objects.order_by().values_list("action", flat=True).distinct())
+    families = sorted({action.split(".")[0] + "." for action in actions if "." in action})
+    return families + actions

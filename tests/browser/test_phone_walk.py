@@ -30,7 +30,9 @@ from consent.services import consent_give, consent_refuse, consent_withdraw, ent
 from core.audit import Actor
 from portal import web_urls
 from portal.demo_notices import CONTACT, CONTACT_ZH, DEMO_NOTICES, RIGHTS_EN, RIGHTS_ZH
-from portal.models import EmailChange, WebSession
+from portal.models import AccessLink, EmailChange, PrivacyRequest, WebSession
+from portal.privacy.selectors import access_token_hash
+from portal.privacy.services import privacy_access_deliver, privacy_request_open
 from portal.services import api_token_create
 from stores.door.services import door_entry_pass
 from stores.models import Notification, Visit
@@ -42,6 +44,7 @@ from tests.portal.test_footprint import footprint
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 360, "height": 740}
+ACCESS_TOKEN = "the-token-the-mail-holds"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots" / "phone"
 
 
@@ -88,6 +91,8 @@ PAGES: dict[str, Page] = {
     "footprint": Page(signed_in=True),
     "footprint_delete": Page(signed_in=True, query=lambda world: {"visit": str(world["visit"].public_id)}),
     "notifications": Page(signed_in=True),
+    "privacy_requests": Page(signed_in=True),
+    "access_link": Page(signed_in=False, kwargs=lambda world: {"token": ACCESS_TOKEN}),
 }
 
 # Routes of portal/web_urls.py that are not shopper pages, each with the reason.
@@ -112,6 +117,8 @@ NOT_PAGES: dict[str, str] = {
     "staff_request_verify": "a staff POST action from the request page",
     "staff_request_start": "a staff POST action from the request page",
     "staff_request_refuse": "a staff POST action from the request page",
+    "staff_request_deliver": "a staff POST action from the request page",
+    "staff_audit": "admins only (walked at phone size in both languages by tests/browser/test_staff_audit_and_copy.py)",
     "email_change_cancel": "a POST action from the email page, which is walked",
     "sessions_sign_out_others": "a POST action from the sessions page, which is walked",
     "web_session_sign_out": "a POST action from the sessions page, which is walked",
@@ -245,6 +252,13 @@ def demo_world(*, language: str) -> dict:
     # Visits with what the store's devices reported: the footprint page shows them.
     square = live_store(operator, name="人民广场店", slug="peoples-square")
     visit = footprint(shopper, square, visits=2)[0]
+    # An erasure asked for, and a copy asked for over the phone and answered with a link: the requests page
+    # lists both, and the link's page opens.
+    privacy_request_open(shopper=shopper, kind="erasure", channel="app")
+    copy = privacy_request_open(shopper=shopper, kind="access", channel="staff", opened_by=UserFactory(is_staff=True))
+    PrivacyRequest.objects.filter(pk=copy.pk).update(status=PrivacyRequest.Status.IDENTITY_VERIFIED)
+    privacy_access_deliver(request=copy, staff=copy.opened_by)
+    AccessLink.objects.filter(request=copy).update(token_hash=access_token_hash(ACCESS_TOKEN))  # the mail's token
     newcomer = UserFactory(email_verified_at=None)
     names = [name for each in (operator, other) for name in (each.name, each.legal_name, each.privacy_officer_name)]
     # What the devices named: the door, the shelf, the items bought and their currency.

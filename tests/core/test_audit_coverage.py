@@ -40,8 +40,9 @@ from core.models import AuditEntry
 from portal import services as portal
 from portal.account import services as account
 from portal.erasure import services as erasure
-from portal.models import EmailChange, IdentityCode, PrivacyRequest
+from portal.models import AccessLink, EmailChange, IdentityCode, PrivacyRequest
 from portal.privacy import services as privacy
+from portal.privacy.selectors import access_token_hash
 from portal.selectors import sha256_hex
 from portal.staff import services as staff_second_factor
 from stores import services as stores
@@ -137,6 +138,24 @@ def _staff_opened_request(w):
     return privacy.privacy_request_open(
         shopper=w.shopper, kind="erasure", channel="staff", opened_by=UserFactory(is_staff=True)
     )
+
+
+def _verified_access_request(w):
+    request = privacy.privacy_request_open(
+        shopper=w.shopper, kind="access", channel="staff", opened_by=UserFactory(is_staff=True)
+    )
+    PrivacyRequest.objects.filter(pk=request.pk).update(status=PrivacyRequest.Status.IDENTITY_VERIFIED)
+    request.refresh_from_db()
+    return request
+
+
+def _access_link(w, token: str = "a-token-only-the-mail-holds"):
+    """An access request answered with a link whose token is `token`: (request, token)."""
+    request = _verified_access_request(w)
+    AccessLink.objects.create(
+        request=request, token_hash=access_token_hash(token), expires_at=timezone.now() + timedelta(days=7)
+    )
+    return request, token
 
 
 def _request_with_code(w, code: str = "123456"):
@@ -689,8 +708,22 @@ SERVICES: dict[str, Row] = {
     ),
     # portal: privacy requests (decision 0036)
     "privacy_request_open": Row(
-        lambda w, g: privacy.privacy_request_open(shopper=w.shopper, kind="access", channel="app"),
+        lambda w, g: privacy.privacy_request_open(shopper=w.shopper, kind="erasure", channel="app"),
         [("privacy_request.received", RESULT)],
+    ),
+    "privacy_request_open: a signed-in shopper's access request is answered at once": Row(
+        lambda w, g: privacy.privacy_request_open(shopper=w.shopper, kind="access", channel="app"),
+        [("privacy_request.received", RESULT), ("privacy_request.completed", RESULT)],
+    ),
+    "privacy_access_deliver": Row(
+        lambda w, g: privacy.privacy_access_deliver(request=g, staff=g.opened_by),
+        [("privacy_request.completed", GIVEN)],
+        given=lambda w: _verified_access_request(w),
+    ),
+    "access_link_use": Row(
+        lambda w, g: privacy.access_link_use(token=g[1]),
+        [("privacy_request.copy_downloaded", lambda w, g, r: g[0])],
+        given=lambda w: _access_link(w),
     ),
     "identity_code_send": Row(
         lambda w, g: privacy.identity_code_send(request=g, staff=g.opened_by),

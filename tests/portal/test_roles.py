@@ -19,6 +19,7 @@ TABLE = {
     "/staff/requests/": (OK, NO, OK, OK, NO),
     "/staff/requests/new/": (OK, NO, OK, OK, NO),
     "/staff/shoppers/": (OK, NO, OK, OK, NO),
+    "/staff/audit/": (NO, NO, OK, OK, NO),
     "/simulator/": (OK, OK, OK, OK, OK),
     "/admin/": (LOGIN, OK, OK, OK, LOGIN),
     "/admin/stores/operator/": (LOGIN, OK, OK, OK, LOGIN),
