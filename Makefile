@@ -13,7 +13,7 @@ ifeq ($(strip $(REDIS_URL)$(CELERY_BROKER_URL)),)
 run: export CELERY_BROKER_URL = filesystem://
 endif
 
-.PHONY: install run test test-fast lint format messages browser schema fuzz clean
+.PHONY: install run test test-fast lint format messages browser fonts schema fuzz clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -31,7 +31,7 @@ install: $(STAMP) messages
 messages: $(STAMP)
 	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity=0
 
-run: install
+run: install fonts
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity=0
 	$(BIN)/python manage.py seed_demo
@@ -46,6 +46,15 @@ browser:
 	    (apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
 	      (apt-get update -qq && apt-get install -y -qq $(BROWSER_PACKAGES))) >/dev/null; \
 	  else echo "Browser tests need Debian's chromium and a Chinese font: sudo apt-get install $(BROWSER_PACKAGES)"; exit 1; fi; }
+
+# The documents' PDFs need a Chinese font too (WeasyPrint draws boxes without one): installed when we may,
+# else said once; the rest of the demo runs without it.
+fonts:
+	@fc-list :lang=zh-cn 2>/dev/null | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || \
+	      (apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei)) >/dev/null; \
+	  else echo "Chinese PDFs need a Chinese font: sudo apt-get install fonts-wqy-zenhei"; fi; }
 
 test: install browser
 	$(BIN)/pytest

@@ -207,6 +207,11 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("identity_code_expired", (400,), "The identity code is older than 10 minutes; send a new one."),
         ("identity_code_wrong", (400,), "The identity code is wrong (a code sent for another request is wrong here)."),
         ("identity_code_attempts_exceeded", (429,), "Three wrong identity codes used this one up; send a new one."),
+        (
+            "assessment_incomplete",
+            (400,),
+            "A part of the impact assessment (purpose, necessity, impact, measures) is empty.",
+        ),
         ("access_link_unknown", (404,), "No access request's download link has this token."),
         ("access_link_used", (410,), "The download link was used: it works once. Ask for a new copy."),
         ("access_link_expired", (410,), "The download link is older than 7 days. Ask for a new copy."),

@@ -218,6 +218,9 @@ class PrivacyRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     refusal_reason = models.CharField(max_length=32, blank=True)
     duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The operators the shopper had dealt with when the request came: each operator's document for the
+    # authorities counts the requests that concerned it, after the erasure too (S4).
+    operators = models.ManyToManyField("stores.Operator", blank=True, related_name="privacy_requests")
     # An erasure: what went, by category, and whether the check afterwards found anything of the shopper.
     result = models.JSONField(default=dict, blank=True)
 
@@ -265,3 +268,47 @@ class AccessLink(models.Model):
 
     def __str__(self) -> str:
         return f"access link for request {self.request_id}"
+
+
+class ImpactAssessment(models.Model):
+    """A personal information protection impact assessment of an operator's face recognition (PIPL art. 55-56):
+    purpose, necessity, impact and measures, completed and signed by a privacy officer in the console. Each
+    signature is a new version; a signed version is never changed."""
+
+    operator = models.ForeignKey("stores.Operator", on_delete=models.CASCADE, related_name="impact_assessments")
+    version = models.PositiveIntegerField()
+    purpose = models.TextField()
+    necessity = models.TextField()
+    impact = models.TextField()
+    measures = models.TextField()
+    signed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    signer_name = models.CharField(max_length=150)
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["operator", "-version"]
+        constraints = [models.UniqueConstraint(fields=["operator", "version"], name="one_assessment_per_version")]
+
+    def __str__(self) -> str:
+        return f"impact assessment v{self.version} of operator {self.operator_id}"
+
+
+class IssuedDocument(models.Model):
+    """A security protection document as issued to the authorities (S4): the figures as they stood, kept whole
+    with their hash, one version each time it is issued. It holds figures and the operator's own details,
+    never a shopper."""
+
+    operator = models.ForeignKey("stores.Operator", on_delete=models.CASCADE, related_name="issued_documents")
+    version = models.PositiveIntegerField()
+    language = models.CharField(max_length=8)
+    content = models.JSONField()
+    content_sha256 = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["operator", "-version"]
+        constraints = [models.UniqueConstraint(fields=["operator", "version"], name="one_document_per_version")]
+
+    def __str__(self) -> str:
+        return f"protection document v{self.version} of operator {self.operator_id}"

@@ -12,6 +12,7 @@ from portal import (
     simulator_views,
     views,
 )
+from portal.documents import views as document_views
 from portal.privacy import views as privacy_views
 from portal.staff import console_views
 from portal.staff import views as staff_views
@@ -66,6 +67,12 @@ urlpatterns = [
     path("staff/requests/", console_views.request_queue, name="staff_requests"),
     path("staff/shoppers/", console_views.shopper_search, name="staff_shoppers"),
     path("staff/audit/", console_views.audit_log, name="staff_audit"),
+    path("staff/operators/", document_views.operators_list, name="staff_documents"),
+    path("staff/operators/<slug:slug>/document/", document_views.document_page, name="staff_document"),
+    path("staff/operators/<slug:slug>/document.pdf", document_views.document_pdf, name="staff_document_pdf"),
+    path("staff/operators/<slug:slug>/document.json", document_views.document_json, name="staff_document_json"),
+    path("staff/operators/<slug:slug>/document/issue/", document_views.document_issue, name="staff_document_issue"),
+    path("staff/operators/<slug:slug>/assessment/", document_views.assessment_page, name="staff_assessment"),
     path("staff/shoppers/<uuid:public_id>/", console_views.shopper_record_view, name="staff_shopper"),
     path("staff/requests/new/", console_views.request_open, name="staff_request_open"),
     path("staff/requests/<uuid:public_id>/", console_views.request_detail, name="staff_request"),

@@ -68,6 +68,11 @@ def jurisdiction_for(shopper: User) -> str:
     return min(sorted(laws), key=response_days)
 
 
+def operators_of(shopper: User) -> list[int]:
+    """The ids of the operators the shopper ever consented to (a request concerns each)."""
+    return list(Consent.objects.filter(shopper=shopper).order_by().values_list("operator_id", flat=True).distinct())
+
+
 def privacy_requests_of(*, shopper: User) -> QuerySet[PrivacyRequest]:
     return PrivacyRequest.objects.filter(shopper=shopper).order_by("-received_at", "-pk")
 

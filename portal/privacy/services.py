@@ -26,7 +26,13 @@ from core.time_zones import time_zone_for
 from portal.erasure.selectors import shopper_traces
 from portal.erasure.services import account_erase
 from portal.models import AccessLink, IdentityCode, PrivacyRequest, User
-from portal.privacy.selectors import access_link_refusal, access_token_hash, jurisdiction_for, response_days
+from portal.privacy.selectors import (
+    access_link_refusal,
+    access_token_hash,
+    jurisdiction_for,
+    operators_of,
+    response_days,
+)
 from portal.selectors import sha256_hex
 
 ERASURE_TASK = "portal.erasure_carry_out"  # routed to the `erasure` queue (CELERY_TASK_ROUTES)
@@ -76,6 +82,7 @@ def privacy_request_open(*, shopper: User, kind: str, channel: str, opened_by: U
         duplicate_of=first,
         finished_at=now if first else None,
     )
+    request.operators.set(operators_of(shopper))
     if first is None and opened_by is None:
         request.status, request.identity_verified_at = PrivacyRequest.Status.IDENTITY_VERIFIED, now
         request.save(update_fields=["status", "identity_verified_at"])

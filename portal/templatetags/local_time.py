@@ -43,3 +43,11 @@ def local_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return _with_zone(time_format(_local(value), "H:i:s"))
+
+
+@register.filter
+def iso_datetime(value: str | None) -> str:
+    """A time kept as ISO 8601 text (in a document's JSON), shown as `local_datetime` shows it."""
+    if not value:
+        return ""
+    return local_datetime(datetime.fromisoformat(value))

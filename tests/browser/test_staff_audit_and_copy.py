@@ -11,12 +11,13 @@ import zipfile
 import pytest
 from django.core import mail
 
+from biometrics.keys import key_ring
 from core.models import AuditEntry
 from portal.models import PrivacyRequest
 from portal.privacy.services import privacy_access_deliver, privacy_request_open
 from tests.browser.test_phone_walk import PHONE, look_at
 from tests.browser.test_security_headers import second_factor_set_up
-from tests.factories import DEFAULT_PASSWORD, UserFactory, staff_member
+from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,6 +54,36 @@ def test_an_admin_reads_the_log_and_a_caller_downloads_their_copy_once(page, liv
     shown = page.locator("tr[data-action]").evaluate_all("rows => rows.map(row => row.dataset.action)")
     assert shown and all(action.startswith("privacy_request.") for action in shown)
     problems += look_at(page, "staff-audit-filtered", language, None, names)
+
+    # The documents for the authorities: the list, the assessment form and the document itself.
+    operator = OperatorFactory(
+        name="Demo Mart", legal_name="Demo Mart Retail Ltd.", privacy_officer_name="Dana Officer"
+    )
+    names += [
+        "Demo",
+        "Mart",
+        "Retail",
+        "Ltd",
+        "Dana",
+        "Officer",
+        "AES",
+        "GCM",
+        "TEMPLATE_KEYS",
+        "GDPR",
+        "PDF",
+        "N",
+        *key_ring().key_ids,
+        *operator.contact_address.split(),
+        *admin.display_name.split(),  # who signed the assessment
+    ]
+    page.goto("/staff/operators/")
+    problems += look_at(page, "staff-documents", language, None, names)
+    page.goto(f"/staff/operators/{operator.slug}/assessment/")
+    problems += look_at(page, "staff-assessment", language, None, names)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/assessment/$"))
+    assert operator.impact_assessments.count() == 1
+    problems += look_at(page, "staff-document", language, f"/staff/operators/{operator.slug}/document/", names)
 
     # The caller's side: the mailed link, opened on their phone.
     path = link[link.index("/access/") :]

@@ -39,6 +39,7 @@ from core.errors import ValidationFailed
 from core.models import AuditEntry
 from portal import services as portal
 from portal.account import services as account
+from portal.documents import services as documents
 from portal.erasure import services as erasure
 from portal.models import AccessLink, EmailChange, IdentityCode, PrivacyRequest
 from portal.privacy import services as privacy
@@ -762,6 +763,17 @@ SERVICES: dict[str, Row] = {
             ("privacy_request.completed", GIVEN),
         ],
         given=lambda w: _erasure_in_progress(w),
+    ),
+    # portal: the documents for the authorities (decision 0039)
+    "impact_assessment_sign": Row(
+        lambda w, g: documents.impact_assessment_sign(
+            operator=w.operator, staff=UserFactory(is_staff=True), purpose="p", necessity="n", impact="i", measures="m"
+        ),
+        [("impact_assessment.signed", RESULT)],
+    ),
+    "protection_document_issue": Row(
+        lambda w, g: documents.protection_document_issue(operator=w.operator, staff=UserFactory(is_staff=True)),
+        [("protection_document.issued", RESULT)],
     ),
     # portal: deleting the account (decision 0033)
     "account_delete": Row(

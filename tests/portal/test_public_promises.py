@@ -38,9 +38,9 @@ from tests.factories import OperatorFactory, face_consent, published_notice
 
 pytestmark = pytest.mark.django_db
 
-# Words for what is not built yet: the documents for the authorities and match workers sharded by
-# operator. None of the public texts may promise them.
-NOT_BUILT = ("protection document", "impact assessment", "shard")
+# Words for what is not built yet: match workers sharded by operator. None of the public texts may
+# promise them.
+NOT_BUILT = ("shard", "capacity plan")
 
 
 @pytest.fixture
