@@ -39,6 +39,9 @@ ENROLLMENT_REASONS = {
     "consent_required": gettext_noop("Face recognition consent was withdrawn before the photos were processed."),
     "processing_failed": gettext_noop("Something went wrong while processing; please try again."),
     "timed_out": gettext_noop("Processing took too long; please try again."),
+    "worker_lost": gettext_noop(
+        "The server processing your photos stopped before it finished; please send them again."
+    ),
 }
 
 

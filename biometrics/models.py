@@ -33,6 +33,9 @@ class Enrollment(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the current attempt began: a worker holds an attempt at most its task's time limit, so one still
+    # processing long after was lost with its worker (`enrollments_lost_fail`).
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

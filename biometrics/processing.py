@@ -8,6 +8,7 @@ face_recognition and OpenCV; what a web request reaches is in `biometrics.servic
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -35,9 +36,10 @@ def enrollment_mark_processing(*, enrollment_id: int) -> Enrollment | None:
         if enrollment is None or enrollment.finished:
             return None
         enrollment.status = Enrollment.Status.PROCESSING
-        enrollment.started_at = enrollment.started_at or timezone.now()
+        enrollment.attempt_started_at = timezone.now()
+        enrollment.started_at = enrollment.started_at or enrollment.attempt_started_at
         enrollment.attempts += 1
-        enrollment.save(update_fields=["status", "started_at", "attempts"])
+        enrollment.save(update_fields=["status", "started_at", "attempt_started_at", "attempts"])
         audit_entry_create(
             actor=Actor.system(),
             action="enrollment.processing",
@@ -126,11 +128,31 @@ def _enrollment_finish(*, enrollment_id: int, results: list[dict], encodings: li
 
 
 @transaction.atomic
-def enrollment_fail(*, enrollment_id: int, reason: str) -> None:
-    """Give up on an enrollment the worker could not finish (its photos are gone with the task)."""
+def enrollment_fail(*, enrollment_id: int, reason: str, before: datetime | None = None) -> None:
+    """Give up on an enrollment the worker could not finish (its photos are gone with the task). With
+    `before`, only if its current attempt began before then (a new attempt since is left to finish)."""
     enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment_id).first()
     if enrollment is None or enrollment.finished:
+        return
+    if before is not None and (enrollment.attempt_started_at is None or enrollment.attempt_started_at >= before):
         return
     enrollment.status, enrollment.reason, enrollment.finished_at = Enrollment.Status.FAILED, reason, timezone.now()
     enrollment.save(update_fields=["status", "reason", "finished_at"])
     audit_entry_create(actor=Actor.system(), action="enrollment.failed", target=enrollment, data={"reason": reason})
+
+
+def enrollments_lost_fail(*, now: datetime | None = None) -> list[int]:
+    """Fail the enrollments whose worker died with them: still processing `ENROLLMENT_LOST_AFTER` after their
+    attempt began, longer than any worker may hold one (the task's hard time limit). A worker's child killed
+    alone gives its task back at once and the next finishes it; a whole worker killed keeps its message until
+    the broker's visibility timeout, an hour, so without this the shopper would watch "processing" that long.
+    A late delivery of the message finds the enrollment finished and leaves it. Returns the ids failed."""
+    before = (now or timezone.now()) - settings.ENROLLMENT_LOST_AFTER
+    lost = list(
+        Enrollment.objects.filter(status=Enrollment.Status.PROCESSING, attempt_started_at__lt=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for enrollment_id in lost:
+        enrollment_fail(enrollment_id=enrollment_id, reason="worker_lost", before=before)
+    return lost

@@ -48,3 +48,12 @@ def enrollment_process_task(self, enrollment_id: int, sealed_photos: list[str]) 
         logger.exception("Enrollment %s failed", enrollment_id)
         processing.enrollment_fail(enrollment_id=enrollment_id, reason="processing_failed")
         raise
+
+
+@shared_task(name="biometrics.enrollments_lost_fail")
+def enrollments_lost_fail_task() -> int:
+    """Every minute (portal/celery.py): enrollments whose worker died with them are failed, so the shopper sees
+    it and sends the photos again, rather than watching "processing" until the broker gives the task back."""
+    from biometrics import processing
+
+    return len(processing.enrollments_lost_fail())

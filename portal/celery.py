@@ -33,6 +33,9 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=30),
         "kwargs": {"trigger": "nightly"},
     },
+    # An enrollment still processing 5 minutes into its attempt lost its worker (the task's hard limit is
+    # 150 s): it fails with `worker_lost` and the shopper sends the photos again.
+    "enrollments-lost": {"task": "biometrics.enrollments_lost_fail", "schedule": crontab(minute="*")},
     # Result backends that cannot expire entries themselves (the embedded file backend) are purged of
     # results older than CELERY_RESULT_EXPIRES; Celery's default would wait for 4 a.m.
     "celery.backend_cleanup": {"task": "celery.backend_cleanup", "schedule": crontab(minute="*/5")},

@@ -301,6 +301,9 @@ TEMPLATE_KEYS_FILE = VAR_DIR / "template_keys"
 if not EMBEDDED and not TEMPLATE_KEYS:
     raise ImproperlyConfigured("TEMPLATE_KEYS must be set when DATABASE_URL is set.")
 ENROLL_MAX_PHOTOS = 3
+# An enrollment attempt still processing this long after it began lost its worker (the task's hard time
+# limit is 150 s) and is failed as `worker_lost` (biometrics.processing.enrollments_lost_fail).
+ENROLLMENT_LOST_AFTER = timedelta(minutes=env.int("ENROLLMENT_LOST_AFTER_MINUTES", default=5))
 ENROLL_MAX_PHOTO_BYTES = env.int("ENROLL_MAX_PHOTO_BYTES", default=10 * 1024 * 1024)
 ENROLL_MAX_PIXELS = env.int("ENROLL_MAX_PIXELS", default=40_000_000)
 # Quality gate, measured on the face kit (docs/decisions/0005-face-engine.md).

@@ -32,9 +32,9 @@ class WorkerRole:
 # Door probes: a thread pool in one process holds one copy of the match indexes; the face encoder
 # holds the GIL, so more photo throughput means more such processes (docs/decisions/0006-matching.md).
 MATCH = WorkerRole(name="match", queues=("match",), pool="threads", concurrency=4)
-# Everything else: enrollments (seconds of engine work each), mails, periodic jobs; the `erasure`
-# queue is kept for the erasure tasks to come, so deployments need no new worker then. Nobody
-# stands waiting on them with a 3 s timeout, so they yield the processors to the door.
+# Everything else: enrollments (seconds of engine work each), mails, periodic jobs and erasures (the
+# `erasure` queue). Nobody stands waiting on them with a 3 s timeout, so they yield the processors
+# to the door.
 BACKGROUND = WorkerRole(
     name="background", queues=("default", "enroll", "erasure"), pool="prefork", concurrency=2, niceness=10
 )

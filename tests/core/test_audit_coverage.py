@@ -528,6 +528,17 @@ SERVICES: dict[str, Row] = {
         [("enrollment.failed", GIVEN)],
         given=lambda w: Enrollment.objects.create(shopper=w.shopper, channel="app", photo_count=1),
     ),
+    "enrollments_lost_fail": Row(
+        lambda w, g: processing.enrollments_lost_fail(),
+        [("enrollment.failed", GIVEN)],
+        given=lambda w: Enrollment.objects.create(
+            shopper=w.shopper,
+            channel="app",
+            photo_count=1,
+            status="processing",
+            attempt_started_at=timezone.now() - timedelta(minutes=6),
+        ),
+    ),
     "templates_delete": Row(
         lambda w, g: biometrics.templates_delete(shopper=w.shopper, actor=STAFF, reason="asked"),
         [("templates.deleted", SHOPPER)],
