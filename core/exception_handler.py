@@ -6,16 +6,21 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -168,16 +173,39 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
     return _error_view(request, 404, "not_found", _("Not found."), "404.html")
 
 
+# A service the request needs is unreachable (the database restarting, Redis stopped): no fault of the
+# request and no bug of ours, so 503 with a code and a time to come back, never a 500.
+OUTAGES: tuple[type[BaseException], ...] = (
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+OUTAGE_RETRY_AFTER = 5
+
+
 def server_error_view(request: HttpRequest) -> HttpResponse:
     """The 500 page: no context processors (the failure may be the database a processor reads, or
-    a processor itself), yet in the request's language, which the language middleware gave it."""
+    a processor itself), yet in the request's language, which the language middleware gave it. Django calls it
+    while handling the exception, so the exception is at hand: an outage answers 503 `service_unavailable`."""
     language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+    outage = isinstance(sys.exc_info()[1], OUTAGES)
+    status, code = (503, "service_unavailable") if outage else (500, "server_error")
     with translation.override(language):
-        message = _("Something went wrong on our side; it has been logged.")
+        if outage:
+            message = _("A service we depend on is unavailable for a moment; try again in a few seconds.")
+        else:
+            message = _("Something went wrong on our side; it has been logged.")
         if wants_json(request):
-            return JsonResponse(error_body("server_error", message), status=500)
-        page = loader.render_to_string("500.html", {"message": message, "LANGUAGE_CODE": translation.get_language()})
-    return HttpResponse(page, status=500)
+            response = JsonResponse(error_body(code, message), status=status)
+        else:
+            page = loader.render_to_string(
+                "500.html", {"message": message, "LANGUAGE_CODE": translation.get_language()}
+            )
+            response = HttpResponse(page, status=status)
+    if outage:
+        response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
 
 
 def csrf_failure_view(request: HttpRequest, reason: str = "") -> HttpResponse:
