@@ -6,6 +6,7 @@ the photos, storing the templates) is in `biometrics.processing`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,13 +21,15 @@ from django.utils.translation import gettext as _
 from biometrics.keys import key_ring
 from biometrics.models import Enrollment, FaceTemplate, MatchIndexChange
 from biometrics.notifications import templates_deleted_notify
-from biometrics.protection import SealedTemplate
+from biometrics.protection import SealedTemplate, TemplateDecryptionError
 from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
 from biometrics.shoppers import shopper_lock
 from biometrics.uploads import photo_size_check, photo_type_check
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.minors import below_minimum_age, minimum_age
+
+logger = logging.getLogger(__name__)
 
 
 def face_consent_given(shopper: Any) -> bool:
@@ -213,10 +216,15 @@ _SHOPPERS_PER_QUERY = 5000
 
 
 def template_encodings_by_shopper(*, shopper_ids=None) -> dict[int, np.ndarray]:
-    """Open the templates of these shoppers (all, when None) for a match worker's memory, never for people."""
+    """Open the templates of these shoppers (all, when None) for a match worker's memory, never for people.
+
+    A template that does not open (altered in the database, or sealed under a key no longer configured) is
+    left out and logged by its row id: that shopper is a stranger at the door, which is safe, and one bad row
+    does not stop every door. When none opens at all, the keys are wrong, not the rows: that raises, so the
+    doors answer 503 rather than take everyone for a stranger."""
     ring = key_ring()
     rows = FaceTemplate.objects.order_by("shopper_id", "pk").values_list(
-        "shopper_id", "shopper__public_id", "key_id", "nonce", "ciphertext"
+        "pk", "shopper_id", "shopper__public_id", "key_id", "nonce", "ciphertext"
     )
     if shopper_ids is None:
         batches = [rows]
@@ -227,11 +235,21 @@ def template_encodings_by_shopper(*, shopper_ids=None) -> dict[int, np.ndarray]:
             for start in range(0, len(wanted), _SHOPPERS_PER_QUERY)
         ]
     opened: dict[int, list[np.ndarray]] = {}
+    unopened: list[int] = []
+    last_error: TemplateDecryptionError | None = None
     for batch in batches:
-        for shopper_id, public_id, key_id, nonce, ciphertext in batch.iterator(chunk_size=2000):
-            opened.setdefault(shopper_id, []).append(
-                ring.open(SealedTemplate(key_id, bytes(nonce), bytes(ciphertext)), owner=str(public_id))
-            )
+        for pk, shopper_id, public_id, key_id, nonce, ciphertext in batch.iterator(chunk_size=2000):
+            try:
+                encoding = ring.open(SealedTemplate(key_id, bytes(nonce), bytes(ciphertext)), owner=str(public_id))
+            except TemplateDecryptionError as error:
+                unopened.append(pk)
+                last_error = error
+                continue
+            opened.setdefault(shopper_id, []).append(encoding)
+    if unopened:
+        logger.error("Templates that do not open, left out of matching: rows %s", unopened[:50])
+        if not opened:
+            raise last_error
     return {shopper_id: np.vstack(encodings) for shopper_id, encodings in opened.items()}
 
 
