@@ -13,7 +13,7 @@ ifeq ($(strip $(REDIS_URL)$(CELERY_BROKER_URL)),)
 run: export CELERY_BROKER_URL = filesystem://
 endif
 
-.PHONY: install run test test-fast lint format messages browser fonts schema fuzz clean
+.PHONY: install run test test-fast lint format messages browser fonts schema fuzz requirements clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -64,6 +64,11 @@ test: install browser
 # up (DEBUG and all); FUZZ_MAX_EXAMPLES and FUZZ_SEED widen or replay a run.
 fuzz: install
 	$(BIN)/pytest tests/fuzz -o django_debug_mode=keep
+
+# Each row of docs/requirements.md with the tests that show it; fails while a row has none. It only
+# collects (no test runs), the fuzz tests included (docs/decisions/0038-requirement-rows.md).
+requirements: $(STAMP)
+	$(BIN)/python -m pytest -p tests.requirements_table --collect-only -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

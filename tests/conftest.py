@@ -6,8 +6,15 @@ from django.core.cache.backends.db import BaseDatabaseCache
 from rest_framework.test import APIClient
 
 from portal.celery import app as celery_app
+from tests import requirements_table
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.worker import celery_worker_process, real_worker  # noqa: F401  (fixtures)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A `requirement` mark names rows of docs/requirements.md only: a mistyped id stops the run instead of
+    counting for nothing (docs/decisions/0038)."""
+    requirements_table.marks_check(items, requirements_table.rows_read(config.rootpath / requirements_table.ROWS_FILE))
 
 
 @pytest.fixture(autouse=True)

@@ -346,7 +346,9 @@ class TestFinding7TheErrorShapeWithDebugOn:
         assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.requirement("C8")
 class TestFinding8ABirthDateChangeEndsFaceConsents:
+    @pytest.mark.requirement("M2")
     def test_a_consenting_adult_who_becomes_a_minor_is_no_longer_matched(self, api_client, client, door, enrolled):
         device, secret = door
         encoding = engine.analyse_for_enrollment(astronaut_jpeg()).encoding.tolist()
@@ -504,6 +506,7 @@ class TestFinding13NothingPersonalInLogsOrFilesForOthers:
         assert not [line for line in lines if "shopper_id" in line or "distance" in line]
         assert all(line.endswith("(not logged)") for line in lines if "succeeded" in line)
 
+    @pytest.mark.requirement("E2")
     def test_tasks_keep_no_results_unless_asked(self, settings):
         from portal.celery import app
 

@@ -25,6 +25,7 @@ def refusal(data: bytes) -> str:
     return raised.value.code
 
 
+@pytest.mark.requirement("E1")
 class TestAccepted:
     def test_one_real_face_gives_128_numbers(self):
         result = engine.analyse_for_enrollment(astronaut_jpeg(), SETTINGS)
@@ -101,6 +102,7 @@ class TestLargePhotos:
     """Pixels beyond what the engine needs cost a worker seconds per photo (a 38 MP PNG) and change
     nothing it computes: the photo is reduced as it is decoded, before detection and encoding."""
 
+    @pytest.mark.requirement("E1")
     def test_enrollment_works_on_a_bounded_copy(self, engine_spies):
         small = astronaut_array()
         data = encode(enlarged(small, 16), "PNG")  # 8192 x 4096: 33.5 MP in half a megabyte
@@ -182,6 +184,7 @@ def test_threads_detect_faces_at_once_safely():
     assert (done.returncode, done.stdout.strip()) == (0, "different: 0"), done.stderr[-2000:]
 
 
+@pytest.mark.requirement("E1")
 class TestRefused:
     @pytest.mark.parametrize("name", ["kit_with_rose.jpg", "obama_and_biden.jpg", "two_people.jpg"])
     def test_every_multi_face_photo(self, name):
@@ -238,6 +241,7 @@ class TestRefused:
         assert refusal(encode(dark, "PNG")) == "too_dark"
 
 
+@pytest.mark.requirement("E1")
 class TestFaceKit:
     def test_every_single_face_photo_enrolls_and_matches_its_person(self):
         import csv

@@ -40,7 +40,9 @@ def enroll(api_client, django_capture_on_commit_callbacks):
     return run
 
 
+@pytest.mark.requirement("E1")
 class TestEnroll:
+    @pytest.mark.requirement("E3")
     def test_one_face_enrolls_and_is_sealed(self, enroll, consenting, settings):
         response, finished = enroll(consenting, astronaut_jpeg())
 
@@ -107,6 +109,7 @@ class TestEnroll:
 
 
 class TestRefusedUpFront:
+    @pytest.mark.requirement("C1")
     def test_without_consent(self, enroll, shopper):
         response, _ = enroll(shopper, astronaut_jpeg())
         assert_error(
@@ -114,20 +117,24 @@ class TestRefusedUpFront:
         )
         assert not Enrollment.objects.exists()
 
+    @pytest.mark.requirement("C8")
     def test_under_age(self, enroll, shopper, settings):
         face_consent(shopper)
         settings.MINIMUM_AGE = 60
         response, _ = enroll(shopper, astronaut_jpeg())
         assert_error(response, 403, "under_minimum_age", "Face recognition is only available from the age of 60.")
 
+    @pytest.mark.requirement("E1")
     def test_no_photo(self, enroll, consenting):
         response, _ = enroll(consenting)
         assert_error(response, 400, "photos_required", "Send at least one photo.")
 
+    @pytest.mark.requirement("E1")
     def test_four_photos(self, enroll, consenting):
         response, _ = enroll(consenting, *[astronaut_jpeg()] * 4)
         assert_error(response, 400, "too_many_photos", "Send at most 3 photos.")
 
+    @pytest.mark.requirement("E1")
     def test_a_photo_over_the_size_limit(self, enroll, consenting, settings):
         settings.FILE_UPLOAD_MAX_MEMORY_SIZE = settings.ENROLL_MAX_PHOTO_BYTES = 10_000
         response, _ = enroll(consenting, astronaut_jpeg())
@@ -171,6 +178,7 @@ class TestTemplateLifecycle:
             "reason": "deleted by the shopper",
         }
 
+    @pytest.mark.requirement("C6")
     def test_withdrawing_the_last_face_consent_deletes_them(self, enroll, shopper):
         first = face_consent(shopper)
         second = face_consent(shopper, OperatorFactory())
@@ -184,6 +192,7 @@ class TestTemplateLifecycle:
         entry = AuditEntry.objects.get(action="templates.deleted")
         assert entry.data == {"count": 1, "reason": "face_entry withdrawn"}
 
+    @pytest.mark.requirement("C1", "C6")
     def test_consent_withdrawn_while_queued_stores_nothing(
         self, api_client, consenting, django_capture_on_commit_callbacks
     ):
@@ -209,6 +218,7 @@ class TestTemplateLifecycle:
         assert enrollment_process_task.apply(args=[enrollment_id, sealed]).get() is None
         assert list(FaceTemplate.objects.values_list("pk", flat=True)) == templates
 
+    @pytest.mark.requirement("E2")
     def test_the_task_message_carries_sealed_photos_only(
         self, api_client, consenting, django_capture_on_commit_callbacks
     ):
@@ -226,6 +236,7 @@ class TestTemplateLifecycle:
         assert photo[:64] not in ciphertext and photo[1000:1064] not in ciphertext
 
 
+@pytest.mark.requirement("E3")
 class TestKeys:
     def test_a_template_opens_to_the_encoding_and_fails_loudly_with_the_wrong_key(self, enroll, consenting, settings):
         from biometrics import engine
@@ -295,6 +306,7 @@ class mock_apply_async:
         return self.calls[index]
 
 
+@pytest.mark.requirement("E2")
 def test_no_photo_and_no_clear_encoding_is_kept_anywhere(enroll, consenting, settings):
     from pathlib import Path
 
@@ -308,6 +320,7 @@ def test_no_photo_and_no_clear_encoding_is_kept_anywhere(enroll, consenting, set
     assert leaks(photo, encoding, folders=[Path(settings.MEDIA_ROOT)]) == []
 
 
+@pytest.mark.requirement("E2")
 def test_the_leak_scan_finds_what_it_looks_for(consenting):
     """The scan itself works: a photo or an encoding put where it must not be is found."""
     from biometrics import engine

@@ -12,7 +12,7 @@ from core.audit import audit_chain_verify
 from core.models import AuditEntry
 from tests.biometrics.photos import astronaut_jpeg
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S3")]
 
 ENROLL = "/api/v1/enrollments"
 

@@ -34,6 +34,7 @@ def processing_since(shopper, minutes: float) -> Enrollment:
     )
 
 
+@pytest.mark.requirement("E4")
 def test_an_attempt_past_any_workers_limit_fails_as_worker_lost_and_the_shopper_sees_it(api_client):
     shopper = UserFactory()
     lost, busy = processing_since(shopper, 6), processing_since(UserFactory(), 2)
@@ -53,6 +54,7 @@ def test_an_attempt_past_any_workers_limit_fails_as_worker_lost_and_the_shopper_
     assert processing.enrollments_lost_fail() == []  # once
 
 
+@pytest.mark.requirement("E4")
 def test_the_face_page_says_to_send_the_photos_again(client):
     shopper = UserFactory()
     face_consent(shopper)

@@ -6,6 +6,7 @@ from biometrics import engine, faces
 from core.errors import DomainError
 
 
+@pytest.mark.requirement("M1")
 class TestEncodingInput:
     def test_a_valid_encoding(self):
         assert faces.validate_encoding([0.01] * 128).shape == (128,)
@@ -17,6 +18,7 @@ class TestEncodingInput:
         assert raised.value.code == "invalid_encoding"
 
 
+@pytest.mark.requirement("E1")
 def test_the_engine_refuses_with_the_codes_and_messages_kept_here():
     """One list of reason codes and messages: the engine's refusals are this module's."""
     with pytest.raises(faces.FaceRefused) as raised:
@@ -26,6 +28,7 @@ def test_the_engine_refuses_with_the_codes_and_messages_kept_here():
     assert engine.FaceRefused is faces.FaceRefused
 
 
+@pytest.mark.requirement("E1")
 def test_every_reason_an_enrollment_ends_with_has_its_message_here():
     """The codes the worker writes into Enrollment.reason are answered with the messages beside them."""
     import re

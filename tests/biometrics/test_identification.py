@@ -112,6 +112,7 @@ def test_lookalikes_take_each_other_for_themselves_and_templates_find_their_shop
     assert high.fpir_upper == pytest.approx(upper_bound(1, 2))
 
 
+@pytest.mark.requirement("M5")
 def test_a_lookalike_too_close_to_a_second_one_is_refused_by_the_margin():
     gallery = {1: axis(0, 1.0), 2: axis(0, 1.0) + axis(1, 0.40), 3: axis(0, 1.0) + axis(2, 0.42)}
     check = gallery_self_check(gallery, thresholds=[0.5], margin=MARGIN)
@@ -159,6 +160,7 @@ def test_a_check_on_one_thread_finds_the_same_and_leaves_the_threads_as_they_wer
 # --- Acceptance 1: the estimate is within its bound of the FPIR held-out strangers meet --------------
 
 
+@pytest.mark.requirement("M5")
 @pytest.mark.parametrize(
     ("size", "max_probes", "held_out", "thresholds"),
     [(1_000, None, 20_000, (0.5, 0.55, 0.6)), (100_000, 5_000, 6_000, (0.45, 0.5, 0.55))],
@@ -222,6 +224,7 @@ def self_check(*rows, size=5000):
 RULE = {"target_fpir": 0.01, "max_threshold": 0.55, "tir_floor": 0.9}
 
 
+@pytest.mark.requirement("M5")
 def test_the_largest_threshold_whose_bound_meets_the_target_is_chosen():
     point = operating_point(
         self_check(figures(0.45, 0.002, 0.91), figures(0.5, 0.008, 0.95), figures(0.55, 0.03, 0.97)), **RULE
@@ -230,31 +233,37 @@ def test_the_largest_threshold_whose_bound_meets_the_target_is_chosen():
     assert (point.fpir_upper, point.tir) == (0.008, 0.95)
 
 
+@pytest.mark.requirement("M5")
 def test_a_threshold_past_one_whose_bound_fails_is_not_taken():
     point = operating_point(self_check(figures(0.45, 0.004), figures(0.5, 0.012), figures(0.55, 0.009)), **RULE)
     assert point.threshold == 0.45
 
 
+@pytest.mark.requirement("M5")
 def test_never_above_the_configured_threshold():
     point = operating_point(self_check(figures(0.5, 0.001), figures(0.55, 0.002), figures(0.6, 0.003)), **RULE)
     assert point.threshold == 0.55
 
 
+@pytest.mark.requirement("M5")
 def test_when_no_threshold_meets_the_target_one_to_n_stops():
     point = operating_point(self_check(figures(0.45, 0.02), figures(0.5, 0.05), figures(0.55, 0.1)), **RULE)
     assert (point.threshold, point.one_to_n, point.reason) == (None, False, "no_threshold_meets_target")
 
 
+@pytest.mark.requirement("M5")
 def test_when_the_threshold_meeting_the_target_misses_too_many_shoppers_one_to_n_stops():
     point = operating_point(self_check(figures(0.45, 0.005, 0.85), figures(0.5, 0.02, 0.95)), **RULE)
     assert (point.threshold, point.one_to_n, point.reason, point.tir) == (None, False, "tir_below_floor", 0.85)
 
 
+@pytest.mark.requirement("M5")
 def test_without_a_genuine_side_the_bound_alone_decides():
     point = operating_point(self_check(figures(0.5, 0.004, None), figures(0.55, 0.009, None)), **RULE)
     assert (point.threshold, point.one_to_n, point.tir) == (0.55, True, None)
 
 
+@pytest.mark.requirement("M5")
 def test_small_galleries_keep_one_to_n_at_the_configured_threshold():
     assert small_gallery_size(0.01) == 20 and small_gallery_size(0.005) == 10
     tiny = self_check(figures(0.5, 0.2, strangers=12), figures(0.55, 0.26, strangers=12), size=12)
@@ -264,6 +273,7 @@ def test_small_galleries_keep_one_to_n_at_the_configured_threshold():
     assert operating_point(tiny, **RULE, small_gallery=5).one_to_n is False
 
 
+@pytest.mark.requirement("M5")
 def test_galleries_too_small_to_bound_their_own_risk_stop_one_to_n_with_that_reason():
     few = self_check(figures(0.5, 0.0, strangers=300), figures(0.55, 0.0, strangers=300), size=300)
     few = SelfCheck(
@@ -278,6 +288,7 @@ def test_galleries_too_small_to_bound_their_own_risk_stop_one_to_n_with_that_rea
     assert (point.one_to_n, point.reason) == (False, "too_few_strangers")
 
 
+@pytest.mark.requirement("M5")
 def test_a_real_check_of_a_sparse_gallery_keeps_one_to_n_and_of_a_dense_one_stops_it():
     sparse = synthetic_gallery(2_000, seed=5, identity_scale=1.15)
     dense = synthetic_gallery(2_000, seed=5, identity_scale=0.8)

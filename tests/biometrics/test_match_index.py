@@ -48,6 +48,7 @@ def test_added_replaced_and_removed_shoppers_are_found_accordingly():
     assert {candidate.shopper_id for candidate in index.search(centres[3], shoppers=10)}.isdisjoint({3, 15})
 
 
+@pytest.mark.requirement("M4")
 def test_one_to_one_measures_against_that_shopper_only():
     centres = people(5)
     index = MatchIndex()
@@ -80,6 +81,7 @@ def test_an_empty_index_finds_nobody():
     assert decide([], threshold=0.5, margin=0.05) == Decision(None, None)
 
 
+@pytest.mark.requirement("M5")
 @pytest.mark.parametrize(
     ("candidates", "expected"),
     [

@@ -16,6 +16,7 @@ def ring():
     return KeyRing.parse(f"a:{generate_key()},b:{generate_key()}")
 
 
+@pytest.mark.requirement("E3")
 def test_a_template_opens_to_the_same_encoding(ring, encoding):
     sealed = ring.seal(encoding, owner="owner-1")
     assert sealed.key_id == "b"  # the last key listed seals
@@ -23,11 +24,13 @@ def test_a_template_opens_to_the_same_encoding(ring, encoding):
     assert np.array_equal(ring.open(sealed, owner="owner-1"), encoding)
 
 
+@pytest.mark.requirement("E3")
 def test_every_seal_uses_a_fresh_nonce(ring, encoding):
     first, second = ring.seal(encoding, owner="o"), ring.seal(encoding, owner="o")
     assert first.nonce != second.nonce and first.ciphertext != second.ciphertext
 
 
+@pytest.mark.requirement("E3")
 def test_wrong_key_fails_loudly(ring, encoding):
     sealed = ring.seal(encoding, owner="o")
     impostor = KeyRing.parse(f"b:{generate_key()}")
@@ -35,11 +38,13 @@ def test_wrong_key_fails_loudly(ring, encoding):
         impostor.open(sealed, owner="o")
 
 
+@pytest.mark.requirement("E3")
 def test_another_owner_cannot_open_it(ring, encoding):
     with pytest.raises(TemplateDecryptionError):
         ring.open(ring.seal(encoding, owner="alice"), owner="bob")
 
 
+@pytest.mark.requirement("E3")
 def test_altered_ciphertext_fails(ring, encoding):
     sealed = ring.seal(encoding, owner="o")
     altered = type(sealed)(sealed.key_id, sealed.nonce, bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:])
@@ -47,17 +52,20 @@ def test_altered_ciphertext_fails(ring, encoding):
         ring.open(altered, owner="o")
 
 
+@pytest.mark.requirement("E3")
 def test_a_key_id_not_in_the_ring(ring, encoding):
     sealed = ring.seal(encoding, owner="o")
     with pytest.raises(TemplateDecryptionError, match="'b' is not in the key ring"):
         KeyRing.parse(f"a:{generate_key()}").open(sealed, owner="o")
 
 
+@pytest.mark.requirement("E3")
 def test_the_active_key_can_be_named(encoding):
     ring = KeyRing.parse(f"a:{generate_key()},b:{generate_key()}", active_key_id="a")
     assert ring.seal(encoding, owner="o").key_id == "a"
 
 
+@pytest.mark.requirement("E3")
 @pytest.mark.parametrize(
     "spec, message",
     [
@@ -71,6 +79,7 @@ def test_bad_key_rings(spec, message):
         KeyRing.parse(spec)
 
 
+@pytest.mark.requirement("E3")
 def test_an_active_key_outside_the_ring():
     with pytest.raises(TemplateKeyError, match="not in the key ring"):
         KeyRing.parse(f"a:{generate_key()}", active_key_id="z")

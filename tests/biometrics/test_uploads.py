@@ -9,6 +9,8 @@ from biometrics.uploads import photo_size_check
 from core.errors import ValidationFailed
 from tests.factories import face_consent
 
+pytestmark = pytest.mark.requirement("E1")
+
 MESSAGE = "The image is too large."
 
 

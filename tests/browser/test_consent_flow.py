@@ -12,6 +12,7 @@ from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, publ
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.requirement("C5", "C6")
 def test_consent_then_withdraw_in_one_click(page):
     operator = OperatorFactory(name="Fresh Mart", slug="fresh-mart")
     published_notice(operator)
@@ -40,6 +41,7 @@ def test_consent_then_withdraw_in_one_click(page):
     assert Consent.objects.get().status == "withdrawn"
 
 
+@pytest.mark.requirement("C6")
 def test_withdraw_everything_on_a_phone_says_what_happens_first(browser, live_server):
     from tests.consent.test_withdrawal import has_template, held_template
     from tests.factories import face_consent

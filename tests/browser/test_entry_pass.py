@@ -7,7 +7,7 @@ import pytest
 from consent.models import EntryPass
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.requirement("C9")]
 
 
 def test_a_pass_for_one_operator_and_its_fresh_copies(page):

@@ -10,7 +10,7 @@ from biometrics.models import FaceTemplate
 from tests.biometrics.photos import astronaut_jpeg
 from tests.factories import DEFAULT_PASSWORD, UserFactory, face_consent
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.requirement("E4")]
 
 
 def log_in_and_open_my_face(page, shopper) -> None:

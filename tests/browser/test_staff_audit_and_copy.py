@@ -19,7 +19,7 @@ from tests.browser.test_phone_walk import PHONE, look_at
 from tests.browser.test_security_headers import second_factor_set_up
 from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, staff_member
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.requirement("F3", "F5", "S1")]
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])

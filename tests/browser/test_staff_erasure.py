@@ -18,6 +18,8 @@ from tests.browser.test_security_headers import second_factor_set_up
 from tests.factories import DEFAULT_PASSWORD, staff_member
 from tests.portal.test_account_deletion import full_account
 
+pytestmark = pytest.mark.requirement("F5", "F6", "S1")
+
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_a_staff_member_erases_a_callers_account_end_to_end(page, live_server, language, settings):

@@ -15,6 +15,7 @@ def form_data(**overrides):
     return {**data, "data_categories": '["facial template (biometric)"]', "material": "on", **overrides}
 
 
+@pytest.mark.requirement("C3")
 def test_draft_then_publish_through_the_admin(admin_client, shopper):
     operator = OperatorFactory()
     old = published_notice(operator)
@@ -36,6 +37,7 @@ def test_draft_then_publish_through_the_admin(admin_client, shopper):
     assert consent.status == Consent.Status.INVALIDATED
 
 
+@pytest.mark.requirement("C3")
 def test_a_published_version_is_read_only_in_the_admin(admin_client):
     version = published_notice(OperatorFactory())
     page = admin_client.get(f"/admin/consent/noticeversion/{version.pk}/change/").content.decode()

@@ -62,6 +62,7 @@ def give(client, notice, **overrides):
 
 
 class TestGiveAndWithdraw:
+    @pytest.mark.requirement("C6")
     def test_give_then_withdraw(self, client_for, shopper, notice):
         client = client_for(shopper)
         response = give(client, notice)
@@ -91,6 +92,7 @@ class TestGiveAndWithdraw:
         assert [consent["status"] for consent in face_only] == ["withdrawn"]
         assert_error(client.get("/api/v1/consents?status=maybe"), 400, "invalid")
 
+    @pytest.mark.requirement("C4")
     def test_detail_shows_the_event_history(self, client_for, shopper, notice):
         client = client_for(shopper)
         consent_id = give(client, notice).json()["id"]
@@ -100,6 +102,7 @@ class TestGiveAndWithdraw:
         events = client.get(f"/api/v1/consents/{consent_id}").json()["events"]
         assert [event["kind"] for event in events] == ["given", "reaffirmed", "withdrawn"]
 
+    @pytest.mark.requirement("C4")
     def test_refuse_and_notice_shown_show_in_the_event_list(self, client_for, shopper, notice):
         client = client_for(shopper)
         assert client.post(f"/api/v1/notices/{notice.pk}/shown").status_code == 201
@@ -123,6 +126,7 @@ class TestBadInput:
         error = assert_error(give(client_for(shopper), notice, notice_version=999999), 400, "invalid")
         assert error["fields"]["notice_version"][0]["code"] == "does_not_exist"
 
+    @pytest.mark.requirement("C3")
     def test_unpublished_notice_version(self, client_for, shopper, operator, notice):
         draft = notice_version_create_draft(
             actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS
@@ -134,6 +138,7 @@ class TestBadInput:
             "This notice version is not published.",
         )
 
+    @pytest.mark.requirement("C3")
     def test_other_operators_notice_version(self, client_for, shopper, notice):
         other = published_notice(OperatorFactory())
         assert_error(
@@ -214,6 +219,7 @@ class TestOtherShoppers:
         assert_error(client_for(shopper).get(f"/api/v1/consents/{uuid.uuid4()}/receipt"), 404, "consent_not_found")
 
 
+@pytest.mark.requirement("C5")
 class TestReceipt:
     def test_a_receipt_carries_every_field_with_real_values(self, client_for, shopper, notice, operator):
         client = client_for(shopper)
@@ -272,6 +278,7 @@ class TestReceipt:
         assert client.get(f"/api/v1/consents/{consent_id}/receipt").json()["receipt_id"] != first
 
 
+@pytest.mark.requirement("C9")
 class TestEntryPass:
     def issue(self, client):
         response = client.post("/api/v1/entry-passes")
@@ -404,6 +411,7 @@ class TestEntryPass:
 
 
 class TestPublicNotices:
+    @pytest.mark.requirement("C3")
     def test_operators_and_their_notices_need_no_login(self, api_client, operator, notice):
         published_notice(operator, "store_analytics")
         operators = api_client.get("/api/v1/operators").json()
@@ -415,6 +423,7 @@ class TestPublicNotices:
         assert notices[0]["text"]["zh-hans"]["title"] == "入口人脸识别"
         assert notices[0]["text"]["en"]["rights"] == "Withdraw at any time."
 
+    @pytest.mark.requirement("C3")
     def test_only_the_current_published_version_is_listed(self, api_client, operator, notice):
         newer = published_notice(operator, material=False)
         notice_version_create_draft(actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS)

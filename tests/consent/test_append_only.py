@@ -10,7 +10,7 @@ from consent.services import consent_give
 from core.errors import DomainError
 from tests.factories import NOTICE_TEXTS, OperatorFactory, UserFactory, published_notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C4")]
 
 MESSAGE = "A consent event is a record of what happened: it cannot be changed or deleted."
 

@@ -10,7 +10,7 @@ from core.errors import DomainError
 from core.models import AuditEntry
 from tests.factories import OperatorFactory, UserFactory, registered_device
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C9")]
 
 
 def test_a_pass_is_found_by_its_token_at_any_operator_when_unscoped():

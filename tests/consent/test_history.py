@@ -31,6 +31,7 @@ def shown_events():
 
 
 class TestNoticeShownOnce:
+    @pytest.mark.requirement("C4")
     def test_showing_the_same_version_again_adds_no_event(self, shopper, notice):
         first = notice_shown_record(shopper=shopper, notice_version=notice, channel="app")
         again = notice_shown_record(shopper=shopper, notice_version=notice, channel="app")
@@ -40,6 +41,7 @@ class TestNoticeShownOnce:
         assert shown_events() == [(shopper.pk, notice.pk, "app")]
         assert AuditEntry.objects.filter(action="consent.notice_shown").count() == 1
 
+    @pytest.mark.requirement("C4")
     def test_another_version_channel_or_shopper_is_a_new_showing(self, shopper, operator, notice):
         notice_shown_record(shopper=shopper, notice_version=notice, channel="app")
         notice_shown_record(shopper=shopper, notice_version=notice, channel="web")
@@ -57,6 +59,7 @@ class TestNoticeShownOnce:
             ]
         )
 
+    @pytest.mark.requirement("C4")
     def test_the_showing_with_a_decision_is_kept(self, shopper, operator, notice):
         notice_shown_record(shopper=shopper, notice_version=notice, channel="web")
         consent_answer(
@@ -70,6 +73,7 @@ class TestNoticeShownOnce:
         kinds = list(ConsentEvent.objects.order_by("id").values_list("kind", flat=True))
         assert kinds == ["notice_shown", "notice_shown", "refused"]
 
+    @pytest.mark.requirement("C4")
     def test_the_api_answers_200_with_the_event_already_on_record(self, api_client, shopper, notice):
         api_client.force_authenticate(shopper)
         first = api_client.post(f"/api/v1/notices/{notice.pk}/shown")
@@ -101,6 +105,7 @@ def expiring_in(consent, days: float):
     return consent
 
 
+@pytest.mark.requirement("C7")
 class TestReaffirmWindow:
     def test_before_the_last_30_days_reaffirming_is_refused(self, shopper, notice):
         consent = expiring_in(give(shopper, notice), 31)
@@ -146,6 +151,7 @@ class TestReaffirmWindow:
         assert row["can_reaffirm"] is False
 
 
+@pytest.mark.requirement("C7")
 class TestConsentsPage:
     def test_reaffirm_is_offered_only_in_the_last_30_days(self, client, shopper, notice):
         consent = give(shopper, notice)

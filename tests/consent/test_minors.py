@@ -13,7 +13,7 @@ from core.errors import DomainError
 from tests.conftest import assert_error
 from tests.factories import OperatorFactory, UserFactory, published_notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C8")]
 
 PURPOSES = ["face_entry", "store_analytics", "personalised_offers"]
 

@@ -98,6 +98,7 @@ def test_the_expiry_job_mails_each_consent_that_ran_out(shopper, operator, djang
     assert 'Your consent to Green Mart for "Recognised at the door" ran out on' in mail.outbox[0].body
 
 
+@pytest.mark.requirement("C3")
 def test_a_material_notice_change_asks_for_renewal(shopper, operator, django_capture_on_commit_callbacks):
     face_consent(shopper, operator)
     with django_capture_on_commit_callbacks(execute=True):

@@ -11,7 +11,7 @@ from consent.selectors import consent_is_active, consent_status_at
 from consent.services import consent_expire_due
 from tests.factories import UserFactory, face_consent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C7")]
 
 
 @pytest.fixture

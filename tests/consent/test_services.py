@@ -63,6 +63,7 @@ def refused_with(code, call):
 
 
 class TestGive:
+    @pytest.mark.requirement("C3", "C4", "C7")
     def test_give_records_the_version_an_event_and_an_audit_entry(self, shopper, notice):
         consent = give(shopper, notice, channel="web")
 
@@ -81,6 +82,7 @@ class TestGive:
         assert audited("consent.given", consent).count() == 1
         assert consent_is_active(shopper=shopper, operator=notice.notice.operator, purpose="face_entry")
 
+    @pytest.mark.requirement("C7")
     def test_validity_is_a_setting(self, shopper, notice, settings):
         settings.CONSENT_VALIDITY = timedelta(days=30)
         consent = give(shopper, notice)
@@ -92,6 +94,7 @@ class TestGive:
         assert error.status == 409
         assert Consent.objects.count() == 1
 
+    @pytest.mark.requirement("C3")
     def test_unpublished_version_is_refused(self, shopper, operator, notice):
         draft = notice_version_create_draft(
             actor=Actor.system(), operator=operator, purpose="face_entry", **NOTICE_TEXTS
@@ -99,6 +102,7 @@ class TestGive:
         refused_with("notice_version_not_published", lambda: give(shopper, draft))
         assert not Consent.objects.exists()
 
+    @pytest.mark.requirement("C3")
     def test_another_operators_version_is_refused(self, shopper, notice):
         other = published_notice(OperatorFactory())
         refused_with(
@@ -112,6 +116,7 @@ class TestGive:
             ),
         )
 
+    @pytest.mark.requirement("C2", "C3")
     def test_another_purposes_version_is_refused(self, shopper, operator, notice):
         analytics = published_notice(operator, "store_analytics")
         refused_with(
@@ -121,6 +126,7 @@ class TestGive:
             ),
         )
 
+    @pytest.mark.requirement("C3")
     def test_a_superseded_version_is_refused(self, shopper, operator, notice):
         newer = published_notice(operator, material=False)
         error = refused_with("notice_version_superseded", lambda: give(shopper, notice))
@@ -131,12 +137,14 @@ class TestGive:
         error = refused_with("email_not_verified", lambda: give(shopper, notice))
         assert error.status == 403
 
+    @pytest.mark.requirement("C8")
     def test_under_fourteen_cannot_consent_to_face_recognition(self, operator, notice):
         today = timezone.localdate()
         child = UserFactory(date_of_birth=date(today.year - 13, today.month, 1))
         refused_with("under_minimum_age", lambda: give(child, notice))
         # The other purposes follow the operator's law: tests/consent/test_minors.py.
 
+    @pytest.mark.requirement("C8")
     def test_the_age_limit_is_a_setting(self, notice, settings):
         settings.MINIMUM_AGE = 18
         today = timezone.localdate()
@@ -150,6 +158,7 @@ class TestGive:
 
 
 class TestWithdraw:
+    @pytest.mark.requirement("C4", "C6")
     def test_withdraw_ends_it_at_once(self, shopper, notice):
         consent = give(shopper, notice)
         consent_withdraw(consent=consent, channel="app")
@@ -176,6 +185,7 @@ class TestWithdraw:
 
 
 class TestRefuseAndShown:
+    @pytest.mark.requirement("C4")
     def test_refuse_records_a_no_without_a_consent(self, shopper, notice):
         event = consent_refuse(
             shopper=shopper, operator=notice.notice.operator, purpose="face_entry", notice_version=notice, channel="web"
@@ -197,13 +207,16 @@ class TestRefuseAndShown:
             ),
         )
 
+    @pytest.mark.requirement("C4")
     def test_notice_shown_is_recorded(self, shopper, notice):
         event = notice_shown_record(shopper=shopper, notice_version=notice, channel="app").event
         assert (event.kind, event.purpose, event.notice_version) == ("notice_shown", "face_entry", notice)
         assert audited("consent.notice_shown", event).count() == 1
 
 
+@pytest.mark.requirement("C7")
 class TestExpiryAndReaffirm:
+    @pytest.mark.requirement("C4")
     def test_expiry_ends_consents_past_their_validity(self, shopper, notice):
         consent = give(shopper, notice)
         fresh = give(UserFactory(), notice)
@@ -221,6 +234,7 @@ class TestExpiryAndReaffirm:
         assert consent.events.last().actor_type == "system"
         assert audited("consent.expired", consent).count() == 1
 
+    @pytest.mark.requirement("C4")
     def test_reaffirm_extends_the_validity(self, shopper, notice):
         consent = give(shopper, notice)
         Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() + timedelta(days=3))
@@ -247,6 +261,7 @@ class TestExpiryAndReaffirm:
         old.refresh_from_db()
         assert old.status == "expired" and new.status == "active"
 
+    @pytest.mark.requirement("C3")
     def test_reaffirm_on_a_non_material_new_version_moves_to_it(self, shopper, operator, notice):
         consent = give(shopper, notice)
         Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() + timedelta(days=3))
@@ -256,7 +271,9 @@ class TestExpiryAndReaffirm:
         assert consent.notice_version == newer
 
 
+@pytest.mark.requirement("C3")
 class TestNoticeVersions:
+    @pytest.mark.requirement("C4")
     def test_a_material_new_version_invalidates_and_asks_again(self, shopper, operator, notice):
         consent = give(shopper, notice)
         other_purpose = give(shopper, published_notice(operator, "store_analytics"))
@@ -315,6 +332,7 @@ class TestNoticeVersions:
         assert not NoticeVersion.objects.filter(notice__operator=operator).exists()
 
 
+@pytest.mark.requirement("S3")
 def test_every_change_above_keeps_the_audit_chain_intact(shopper, notice):
     consent = give(shopper, notice)
     Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() + timedelta(days=3))
@@ -324,6 +342,7 @@ def test_every_change_above_keeps_the_audit_chain_intact(shopper, notice):
     assert ConsentEvent.objects.filter(shopper=shopper).count() == 3
 
 
+@pytest.mark.requirement("C7")
 def test_expiry_runs_on_schedule_as_a_task(shopper, notice):
     from consent.tasks import consent_expire_due_task
     from portal.celery import app

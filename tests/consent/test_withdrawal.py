@@ -12,7 +12,7 @@ from core.models import AuditEntry
 from tests.conftest import assert_error
 from tests.factories import OperatorFactory, UserFactory, face_consent, published_notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C6")]
 
 
 def held_template(shopper):
@@ -58,6 +58,7 @@ class TestWithdrawSaysWhatHappensToTheFace:
         assert consent_withdraw(consent=consent, channel="app").templates_deleted is False
         assert has_template(shopper)
 
+    @pytest.mark.requirement("C2")
     def test_another_purpose_never_deletes_it(self, shopper, fresh_mart):
         face_consent(shopper, fresh_mart)
         held_template(shopper)

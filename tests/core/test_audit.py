@@ -7,7 +7,7 @@ from django.db import transaction
 from core.audit import Actor, audit_chain_verify, audit_entry_create
 from core.models import AuditChainHead, AuditEntry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S3")]
 
 
 def write_entries(count: int) -> list[AuditEntry]:

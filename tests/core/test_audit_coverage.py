@@ -65,7 +65,7 @@ from tests.core.audit_world import (
 from tests.factories import DEFAULT_PASSWORD, NOTICE_TEXTS, StoreFactory, UserFactory
 from tests.staff import app_code
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S3")]
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.core.audit_world import GIVEN, STAFF, Target, World, entries_after, l
 from tests.factories import NOTICE_TEXTS, OperatorFactory, StoreFactory
 from tests.stores.admin_pages import StoreChange, operator_form, store_form
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S3")]
 
 
 @pytest.fixture

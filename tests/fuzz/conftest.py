@@ -50,7 +50,7 @@ def fuzz_world(db, settings, _one_connection):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """After pytest's own summary, so that the fuzz summary line is the last before the counts."""
     result = yield
-    if TALLY.total_requests:
+    if TALLY.total_requests and not config.option.collectonly:
         terminalreporter.section("fuzz")
         for line in TALLY.detail_lines():
             terminalreporter.write_line(line)
@@ -61,9 +61,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def too_few_requests(config) -> bool:
-    """The minimum holds for the whole run; a run narrowed with -k or to one test is for debugging."""
+    """The minimum holds for the whole run; a run narrowed with -k or to one test is for debugging, and one
+    that only collects (`make requirements`) sends nothing but the schema's own request."""
     narrowed = config.option.keyword or any("::" in argument for argument in config.args)
-    return not narrowed and TALLY.total_requests < MIN_REQUESTS
+    return not narrowed and not config.option.collectonly and TALLY.total_requests < MIN_REQUESTS
 
 
 def pytest_sessionfinish(session, exitstatus):

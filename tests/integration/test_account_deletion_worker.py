@@ -22,7 +22,7 @@ from tests.integration.test_feed_worker import recognised
 from tests.portal.test_account_security import app_login
 from tests.stores.test_device_events import dwell
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.requirement("F4")]
 
 
 def test_after_the_footprint_and_then_the_account_go_nothing_is_left_and_the_face_is_a_stranger(

@@ -76,6 +76,7 @@ def door(live_server):
         yield store, client
 
 
+@pytest.mark.requirement("M1")
 def test_everyone_enrolled_is_recognised_and_nobody_else(real_worker, api_client, door):
     store, client = door
     shoppers = {}
@@ -86,6 +87,7 @@ def test_everyone_enrolled_is_recognised_and_nobody_else(real_worker, api_client
     assert_the_kit_is_recognised_as_enrolled(client)
 
 
+@pytest.mark.requirement("M2")
 def test_consent_to_one_operator_is_never_a_match_at_another(real_worker, api_client, live_server):
     store_a, store_b = live_store(), live_store()
     device_a, secret_a = registered_device(store_a)
@@ -107,6 +109,7 @@ def test_consent_to_one_operator_is_never_a_match_at_another(real_worker, api_cl
         assert at_b.match_photo(kit_photo("biden/biden_1.jpg")).body == {"result": "no_match"}
 
 
+@pytest.mark.requirement("C6")
 def test_withdrawal_race(real_worker, api_client, door, token_for):
     """200 rounds: consent, match, withdraw, match at once: never a match after the withdrawal returned."""
     store, client = door

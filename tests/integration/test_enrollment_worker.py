@@ -41,6 +41,7 @@ def task_results(worker) -> list[tuple[str, bytes]]:
     return [(str(path), path.read_bytes()) for path in backend.glob("*") if path.is_file()]
 
 
+@pytest.mark.requirement("E1", "E2", "E4")
 def test_a_real_worker_enrolls_and_keeps_no_photo(real_worker, api_client):
     shopper = UserFactory()
     face_consent(shopper)
@@ -69,6 +70,7 @@ def test_a_real_worker_enrolls_and_keeps_no_photo(real_worker, api_client):
     assert leaks(photo, encoding, folders=[Path(settings.MEDIA_ROOT)], extra=[worker_log, *results]) == []
 
 
+@pytest.mark.requirement("E1")
 def test_garbage_is_refused_by_the_worker_which_stays_up(real_worker, api_client):
     shopper = UserFactory()
     face_consent(shopper)

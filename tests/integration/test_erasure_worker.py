@@ -31,7 +31,7 @@ from tests.integration.test_feed_worker import recognised
 from tests.integration.test_worker import wait_for_mail
 from tests.stores.test_device_events import dwell
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.requirement("F6")]
 
 
 def completed(request: PrivacyRequest, timeout: float = 60) -> PrivacyRequest:

@@ -21,7 +21,7 @@ from tests.factories import UserFactory, face_consent, live_store, registered_de
 from tests.integration.test_door_worker import ENROLLED, assert_the_kit_is_recognised_as_enrolled, enroll
 from tests.stores.gallery import lookalike, lookalikes, population
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.requirement("M5")]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.biometrics.photos import kit_photo
 from tests.factories import UserFactory, face_consent, live_store, registered_device
 from tests.servers import web_servers
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.requirement("E2", "M3", "S3")]
 
 
 @pytest.fixture

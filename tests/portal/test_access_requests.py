@@ -21,7 +21,7 @@ from tests.portal.test_export import unzip
 from tests.portal.test_footprint import footprint
 from tests.portal.test_privacy_requests import code_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F5")]
 
 API = "/api/v1/me/requests"
 
@@ -52,6 +52,7 @@ def ask_in_the_app(api_client, shopper, capture) -> dict:
 
 
 class TestTheShopperAsks:
+    @pytest.mark.requirement("F3")
     def test_the_app_gets_the_link_by_mail_and_it_downloads_the_export_once(
         self, api_client, client, shopper, mailoutbox, django_capture_on_commit_callbacks
     ):
@@ -144,6 +145,7 @@ class TestTheLinkRefuses:
 
 
 class TestStaffAnswerACaller:
+    @pytest.mark.requirement("F3")
     def test_after_the_identity_code_the_link_goes_to_the_account(
         self, client, mailoutbox, django_capture_on_commit_callbacks
     ):

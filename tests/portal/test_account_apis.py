@@ -68,6 +68,7 @@ class TestRegister:
         entry = AuditEntry.objects.get(action="account.registered")
         assert (entry.target_type, entry.target_id, entry.channel) == ("portal.user", str(user.pk), "app")
 
+    @pytest.mark.requirement("C8")
     def test_missing_fields_are_each_named(self, api_client):
         error = assert_error(api_client.post(REGISTER, {}, format="json"), 400, "invalid", "Some fields are not valid.")
         assert set(error["fields"]) == {"email", "password", "display_name", "date_of_birth"}

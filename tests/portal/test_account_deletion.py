@@ -27,7 +27,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory, consent_to, face_cons
 from tests.portal.test_account_security import app_login, signed_in, web_login
 from tests.portal.test_footprint import footprint
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F4")]
 
 API = "/api/v1/me/delete"
 

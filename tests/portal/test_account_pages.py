@@ -23,6 +23,7 @@ def signup_data(**overrides):
     }
 
 
+@pytest.mark.requirement("C1")
 def test_signup_page_renders_without_any_consent_box(client):
     response = client.get("/signup/")
     assert response.status_code == 200

@@ -20,6 +20,7 @@ def notice(operator):
     return published_notice(operator, **DEMO_NOTICES["face_entry"], contact=CONTACT, contact_zh_hans=CONTACT_ZH)
 
 
+@pytest.mark.requirement("C3")
 def test_the_notice_lists_its_data_and_contact_in_the_readers_language(client, operator, notice):
     chinese = client.get(f"/operators/demo-mart/notices/{notice.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     html = chinese.content.decode()
@@ -39,6 +40,7 @@ def test_a_category_no_label_knows_and_a_contact_with_no_chinese_version_are_sho
     assert "privacy@demo-mart.example" in html
 
 
+@pytest.mark.requirement("C3", "C5")
 def test_the_public_api_and_the_receipt_give_the_contact_in_each_language(client, api_client, operator, notice):
     entry = api_client.get("/api/v1/operators/demo-mart/notices").json()["results"][0]
     assert (entry["text"]["en"]["contact"], entry["text"]["zh-hans"]["contact"]) == (CONTACT, CONTACT_ZH)

@@ -24,6 +24,7 @@ def notice(operator):
     return published_notice(operator)
 
 
+@pytest.mark.requirement("C2")
 def test_the_overview_lists_each_purpose_with_its_answer(client, shopper, operator, notice):
     published_notice(operator, "store_analytics")
     consent_give(shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="web")
@@ -34,6 +35,7 @@ def test_the_overview_lists_each_purpose_with_its_answer(client, shopper, operat
     assert "/consents/fresh-mart/store_analytics/decide/" in html
 
 
+@pytest.mark.requirement("C1")
 def test_the_decision_page_shows_the_notice_and_records_nothing(client, shopper, notice):
     client.force_login(shopper)
     response = client.get("/consents/fresh-mart/face_entry/decide/")
@@ -47,6 +49,7 @@ def test_the_decision_page_shows_the_notice_and_records_nothing(client, shopper,
     assert not ConsentEvent.objects.exists()
 
 
+@pytest.mark.requirement("C3", "C4")
 @pytest.mark.parametrize(("decision", "kind"), [("give", "given"), ("refuse", "refused")])
 def test_an_answer_records_the_notice_it_answers_as_shown(client, shopper, notice, decision, kind):
     client.force_login(shopper)
@@ -72,6 +75,7 @@ def test_a_purpose_without_a_published_notice_is_not_found(client, shopper, noti
     assert client.get("/consents/fresh-mart/personalised_offers/decide/").status_code == 404
 
 
+@pytest.mark.requirement("C3")
 def test_the_notice_is_shown_in_chinese(client, notice):
     shopper = UserFactory(language="zh-hans")
     client.force_login(shopper)
@@ -79,6 +83,7 @@ def test_the_notice_is_shown_in_chinese(client, notice):
     assert "在入口识别您。" in html
 
 
+@pytest.mark.requirement("C1")
 def test_yes_gives_and_no_refuses(client, shopper, notice):
     client.force_login(shopper)
     response = client.post(
@@ -92,6 +97,7 @@ def test_yes_gives_and_no_refuses(client, shopper, notice):
     assert (consent.channel, consent.notice_version, consent.status) == ("web", notice, "active")
 
 
+@pytest.mark.requirement("C1")
 def test_no_decision_no_consent(client, shopper, notice):
     client.force_login(shopper)
     response = client.post("/consents/fresh-mart/face_entry/decide/", {"notice_version": notice.pk})
@@ -99,6 +105,7 @@ def test_no_decision_no_consent(client, shopper, notice):
     assert not Consent.objects.exists()
 
 
+@pytest.mark.requirement("C6")
 def test_withdraw_is_one_button(client, shopper, notice, operator):
     consent = consent_give(
         shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="web"
@@ -120,6 +127,7 @@ def test_someone_elses_consent_is_not_found_on_the_web(client, shopper, notice, 
     assert consent.status == "active"
 
 
+@pytest.mark.requirement("C5")
 def test_receipt_download(client, shopper, notice, operator):
     consent = consent_give(
         shopper=shopper, operator=operator, purpose="face_entry", notice_version=notice, channel="web"
@@ -130,6 +138,7 @@ def test_receipt_download(client, shopper, notice, operator):
     assert json.loads(response.content)["consent"]["id"] == str(consent.public_id)
 
 
+@pytest.mark.requirement("C9")
 def test_entry_pass_page(client, shopper):
     client.force_login(shopper)
     assert "Show my entry pass" in client.get("/entry-pass/").content.decode()
@@ -162,6 +171,7 @@ PASS_EXPLAINED = {
 }
 
 
+@pytest.mark.requirement("C9")
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_the_entry_pass_page_says_what_a_pass_does(client, operator, language):
     client.force_login(UserFactory(language=language))
@@ -170,12 +180,14 @@ def test_the_entry_pass_page_says_what_a_pass_does(client, operator, language):
             assert sentence in html
 
 
+@pytest.mark.requirement("C9")
 def test_the_lifetime_on_the_page_is_the_setting(client, shopper, settings):
     settings.ENTRY_PASS_LIFETIME = timedelta(seconds=90)
     client.force_login(shopper)
     assert "It lasts 90 seconds and works once." in client.get("/entry-pass/").content.decode()
 
 
+@pytest.mark.requirement("C9")
 def test_a_pass_scoped_to_one_operator_from_the_page(client, shopper, operator):
     OperatorFactory(name="Corner Shop", slug="corner-shop")
     client.force_login(shopper)
@@ -191,6 +203,7 @@ def test_a_pass_scoped_to_one_operator_from_the_page(client, shopper, operator):
     assert '<input type="hidden" name="operator" value="fresh-mart">' in html
 
 
+@pytest.mark.requirement("C9")
 def test_a_pass_scoped_from_the_page_in_chinese(client, operator):
     client.force_login(UserFactory(language="zh-hans"))
     html = client.get("/entry-pass/").content.decode()
@@ -200,6 +213,7 @@ def test_a_pass_scoped_from_the_page_in_chinese(client, operator):
     assert "仅适用于 Fresh Mart 的门店。" in html
 
 
+@pytest.mark.requirement("C9")
 def test_an_unknown_operator_on_the_page(client, shopper, operator):
     client.force_login(shopper)
     response = client.post("/entry-pass/", {"operator": "nobody"})
@@ -208,6 +222,7 @@ def test_an_unknown_operator_on_the_page(client, shopper, operator):
     assert not EntryPass.objects.exists()
 
 
+@pytest.mark.requirement("C10")
 def test_public_retention_page_needs_no_login(client, operator, notice):
     response = client.get("/operators/fresh-mart/retention/")
     html = response.content.decode()

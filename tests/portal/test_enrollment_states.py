@@ -17,7 +17,7 @@ from tests.biometrics.photos import astronaut_jpeg, kit_photo
 from tests.conftest import assert_error
 from tests.factories import face_consent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("E4")]
 
 
 def upload(*photos: bytes):

@@ -17,7 +17,7 @@ from stores.models import PurchaseItem, StoreEvent
 from tests.factories import UserFactory, consent_to, live_store
 from tests.portal.test_footprint import footprint
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F3")]
 
 
 def unzip(response) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ from tests.factories import UserFactory, face_consent
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.requirement("C1")
 def test_without_consent_the_page_says_what_to_do(client, shopper):
     client.force_login(shopper)
     html = client.get("/face/").content.decode()
@@ -17,6 +18,7 @@ def test_without_consent_the_page_says_what_to_do(client, shopper):
     assert 'type="file"' not in html
 
 
+@pytest.mark.requirement("E1", "E4")
 def test_enroll_from_the_web_then_delete(client, shopper, django_capture_on_commit_callbacks):
     face_consent(shopper)
     client.force_login(shopper)
@@ -33,6 +35,7 @@ def test_enroll_from_the_web_then_delete(client, shopper, django_capture_on_comm
     assert not FaceTemplate.objects.exists()
 
 
+@pytest.mark.requirement("E1")
 def test_refusals_are_shown(client, shopper):
     face_consent(shopper)
     client.force_login(shopper)
@@ -40,12 +43,14 @@ def test_refusals_are_shown(client, shopper):
     assert "Send at least one photo." in response.content.decode()
 
 
+@pytest.mark.requirement("C8")
 def test_under_age_is_told_so(client, shopper, settings):
     settings.MINIMUM_AGE = 99
     client.force_login(shopper)
     assert "Face recognition is only available from the age of 99." in client.get("/face/").content.decode()
 
 
+@pytest.mark.requirement("E1")
 def test_a_photo_over_the_size_limit_is_refused_on_the_page(client, shopper, settings):
     face_consent(shopper)
     client.force_login(shopper)
@@ -55,6 +60,7 @@ def test_a_photo_over_the_size_limit_is_refused_on_the_page(client, shopper, set
     assert not Enrollment.objects.exists()
 
 
+@pytest.mark.requirement("E4")
 def test_after_the_templates_are_deleted_the_page_shows_the_last_enrollment_as_finished(client, shopper):
     face_consent(shopper)
     client.force_login(shopper)
@@ -67,6 +73,7 @@ def test_after_the_templates_are_deleted_the_page_shows_the_last_enrollment_as_f
     assert "Not enrolled" in html and 'type="file"' in html
 
 
+@pytest.mark.requirement("E1", "E4")
 def test_a_finished_refusal_is_shown_with_its_reasons(client, shopper):
     face_consent(shopper)
     client.force_login(shopper)

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
 from tests.factories import UserFactory, face_consent, live_store, registered_device
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F2")]
 
 API = "/api/v1/me/footprint"
 
@@ -81,6 +81,7 @@ def mart():
 
 
 class TestApi:
+    @pytest.mark.requirement("M6")
     def test_each_visit_comes_with_its_door_match_consent_and_events(self, api_client, shopper, mart):
         visit = footprint(shopper, mart, visits=1)[0]
         api_client.force_authenticate(shopper)

@@ -10,7 +10,7 @@ from stores.models import MatchEvent, PurchaseItem, StoreEvent, Visit
 from tests.factories import UserFactory, live_store
 from tests.portal.test_footprint import footprint
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F4")]
 
 API = "/api/v1/me/footprint"
 

@@ -6,7 +6,7 @@ import pytest
 from core.models import AuditEntry
 from tests.conftest import assert_error
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F7")]
 
 ME = "/api/v1/me"
 UNKNOWN = "Choose 3, 18 or 36 months, or the store operator's period."

@@ -135,6 +135,7 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path):
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+@pytest.mark.requirement("E3")
 def test_production_refuses_to_start_without_template_keys(tmp_path):
     env = {
         "PATH": os.environ["PATH"],

@@ -24,7 +24,7 @@ from tests.conftest import assert_error
 from tests.factories import OperatorFactory, UserFactory, face_consent
 from tests.portal.test_account_deletion import full_account, identity
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F5")]
 
 API = "/api/v1/me/requests"
 
@@ -158,6 +158,7 @@ class TestStaffOpenForAShopperWhoCalled:
         assert (refused.status, refused.refusal_reason) == ("refused", "identity_not_verified")
 
 
+@pytest.mark.requirement("F6")
 class TestErasure:
     def test_recorded_carried_out_checked_and_completed_once(
         self, staff, mailoutbox, django_capture_on_commit_callbacks

@@ -33,7 +33,7 @@ from tests.conftest import staff_signed_in
 from tests.consent.test_withdrawal import held_template
 from tests.factories import OperatorFactory, UserFactory, consent_to, face_consent, staff_member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S4")]
 
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots" / "documents"
 
@@ -263,6 +263,7 @@ def test_the_assessment_is_prefilled_completed_and_signed_as_new_versions(office
         impact_assessment_sign(operator=demo, staff=UserFactory(is_staff=True), purpose="only this")
 
 
+@pytest.mark.requirement("S2")
 @pytest.mark.parametrize("role", ["Support agent", None])
 def test_only_privacy_officers_and_admins_reach_them(client, demo, role):
     staff_signed_in(client, staff_member(*([role] if role else [])))

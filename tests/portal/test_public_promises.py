@@ -56,6 +56,7 @@ def retention_page(client, language: str = "en") -> str:
     return response.content.decode()
 
 
+@pytest.mark.requirement("C7", "C10")
 def test_the_retention_page_states_the_consent_validity_the_code_applies(client, operator, shopper, settings):
     settings.CONSENT_VALIDITY = timedelta(days=200)
     assert "A consent runs out 200 days after you gave or last reaffirmed it." in retention_page(client)
@@ -63,6 +64,7 @@ def test_the_retention_page_states_the_consent_validity_the_code_applies(client,
     assert consent.expires_at - consent.given_at == timedelta(days=200)
 
 
+@pytest.mark.requirement("C7")
 def test_a_consent_past_its_validity_is_ended_and_the_template_destroyed_within_15_minutes(operator, shopper):
     """The page: "within 15 minutes it is recorded as expired and, if it was the last consent to
     face recognition, your face template is destroyed"."""
@@ -80,6 +82,7 @@ def test_a_consent_past_its_validity_is_ended_and_the_template_destroyed_within_
     assert not FaceTemplate.objects.filter(shopper=shopper).exists()
 
 
+@pytest.mark.requirement("C10")
 def test_the_retention_page_states_the_periods_the_jobs_apply(client, operator):
     """The page's figures are the operator's own, which the jobs read (tests/stores/test_retention.py)."""
     published_notice(operator)
@@ -101,6 +104,7 @@ def test_the_retention_page_states_the_periods_the_jobs_apply(client, operator):
         assert words not in html.lower(), words
 
 
+@pytest.mark.requirement("F7")
 def test_the_figures_on_the_page_are_the_ones_the_jobs_use(operator):
     """The 3, 18 and 36 months offered, the 90 days of counters and the hour and day of the schedule."""
     from portal.models import FootprintRetention
@@ -116,6 +120,7 @@ def test_the_figures_on_the_page_are_the_ones_the_jobs_use(operator):
     assert (len(hourly.hour), len(hourly.minute)) == (24, 1)
 
 
+@pytest.mark.requirement("C10")
 def test_the_retention_page_in_chinese(client, operator, settings):
     settings.CONSENT_VALIDITY = timedelta(days=365)
     html = retention_page(client, "zh-hans")

@@ -11,7 +11,7 @@ from consent.services import consent_give
 from tests.conftest import assert_error
 from tests.factories import OperatorFactory, UserFactory, published_notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C5")]
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Acronyms (PIPL, GDPR, API) and codes may stand in any language's text; English words may not.

@@ -9,7 +9,7 @@ from django.urls import get_resolver
 from tests.conftest import staff_signed_in
 from tests.factories import UserFactory, staff_member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S2")]
 
 ROLES = ["support agent", "privacy officer", "admin", "superuser", "no role"]
 OK, NO, LOGIN = 200, 403, 302  # LOGIN: the admin sends a staff member without its permission to its login

@@ -261,6 +261,7 @@ class TestTheDoorThroughTheSimulator:
         assert response.context["form"].errors["photo"] == ["The image is too large."]
         assert ProbeCounter.objects.filter(device=door).count() == 0
 
+    @pytest.mark.requirement("C11")
     def test_a_consenting_shopper_is_recognised_and_told_of_the_first_visit(self, client, api_client, staff, door):
         shopper = UserFactory()
         face_consent(shopper, door.store.operator)
@@ -290,6 +291,7 @@ class TestTheDoorThroughTheSimulator:
         assert again.context["answer"]["first_visit"] is False
         assert FIRST_VISIT not in again.content.decode()
 
+    @pytest.mark.requirement("C9")
     def test_an_entry_pass_alone_lets_a_shopper_in(self, client, shopper, staff, door):
         token = entry_pass_issue(shopper=shopper, channel="app").token
         staff_signed_in(client, staff)
@@ -299,6 +301,7 @@ class TestTheDoorThroughTheSimulator:
         again = client.post("/simulator/", {"entry_pass": token}).context["answer"]
         assert (again["kind"], again["status"], again["code"]) == ("error", 409, "pass_used")
 
+    @pytest.mark.requirement("M3")
     def test_the_photo_is_not_kept(self, client, staff, door, settings):
         from pathlib import Path
 

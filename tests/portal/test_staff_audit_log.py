@@ -27,6 +27,7 @@ def sequences(html: str) -> list[int]:
     return [int(number) for number in re.findall(r'data-sequence="(\d+)"', html)]
 
 
+@pytest.mark.requirement("S3")
 def test_newest_first_with_the_chains_verdict(admin_console):
     opened = privacy_request_open(shopper=UserFactory(), kind="erasure", channel="app")
     html = admin_console.get(AUDIT).content.decode()
@@ -80,6 +81,7 @@ def test_bad_filters_are_a_400_never_a_500(admin_console):
     )
 
 
+@pytest.mark.requirement("S2")
 @pytest.mark.parametrize("role", ["Support agent", "Privacy officer"])
 def test_only_admins_read_it(client, role):
     staff_signed_in(client, staff_member(role))

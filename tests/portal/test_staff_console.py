@@ -17,7 +17,7 @@ from tests.conftest import staff_signed_in
 from tests.factories import UserFactory, staff_member
 from tests.portal.test_account_deletion import full_account
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F5")]
 
 QUEUE = "/staff/requests/"
 
@@ -32,11 +32,13 @@ def console(client, staff):
     return staff_signed_in(client, staff)
 
 
+@pytest.mark.requirement("S2")
 def test_shoppers_do_not_reach_it(client):
     client.force_login(UserFactory())
     assert client.get(QUEUE)["Location"] == "/profile/"
 
 
+@pytest.mark.requirement("S2")
 def test_the_queue_shows_deadlines_and_overdue_requests_stand_out(console):
     late = privacy_request_open(shopper=UserFactory(email="mei.lin@example.com"), kind="erasure", channel="app")
     PrivacyRequest.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=1))
@@ -51,6 +53,7 @@ def test_the_queue_shows_deadlines_and_overdue_requests_stand_out(console):
     assert str(late.public_id) in overdue and str(on_time.public_id) not in overdue
 
 
+@pytest.mark.requirement("F6")
 def test_a_request_for_a_caller_end_to_end(console, staff, mailoutbox, django_capture_on_commit_callbacks):
     shopper = full_account()
     email = shopper.email
@@ -105,6 +108,7 @@ def test_an_unknown_request_is_404(console):
     assert console.get("/staff/requests/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
+@pytest.mark.requirement("S2")
 class TestShopperSearchAndRecord:
     def test_search_shows_masked_addresses_only_and_needs_three_letters(self, console):
         UserFactory(email="mei.lin@example.com")

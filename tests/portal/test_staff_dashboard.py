@@ -32,6 +32,7 @@ def figure(html: str, name: str) -> str:
     return re.search(rf'data-figure="{name}"[^>]*>([^<]+)<', html).group(1).strip()
 
 
+@pytest.mark.requirement("F5")
 def test_open_and_overdue_requests(console):
     late = privacy_request_open(shopper=UserFactory(), kind="erasure", channel="app")
     PrivacyRequest.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(days=1))
@@ -84,6 +85,7 @@ def test_each_operators_last_gallery_check(console):
     assert "Not checked yet" in re.search(rf'<tr data-operator="{unchecked.slug}">.*?</tr>', html, re.S).group()
 
 
+@pytest.mark.requirement("S3")
 def test_the_audit_logs_verdict(console):
     privacy_request_open(shopper=UserFactory(), kind="erasure", channel="app")
     html = console.get(DASHBOARD).content.decode()

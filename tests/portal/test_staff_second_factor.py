@@ -16,7 +16,7 @@ from tests.conftest import assert_error
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.staff import app_code
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("S1")]
 
 SETUP = "/staff/second-factor/setup/"
 VERIFY = "/staff/second-factor/"

@@ -53,6 +53,7 @@ class TestDevices:
         page = admin_client.get(f"/admin/stores/device/{device.pk}/change/").content.decode()
         assert secret not in page and "secret_ciphertext" not in page and "secret_nonce" not in page
 
+    @pytest.mark.requirement("S5")
     @pytest.mark.parametrize("location", ["fitting_room", "toilet"])
     def test_private_spaces_are_refused_with_a_form_error(self, admin_client, location):
         response = add_device(admin_client, StoreFactory(), location=location)
@@ -88,6 +89,7 @@ class TestDevices:
         assert Device.objects.filter(pk=device.pk).exists()
 
 
+@pytest.mark.requirement("S5")
 class TestStores:
     def go_live(self, admin_client, store):
         return admin_client.post(
@@ -257,6 +259,7 @@ class TestDeviceChanges:
         entry = AuditEntry.objects.get(action="device.changed")
         assert entry.data == {"fields": ["location", "name"], "location": "sales_floor"}
 
+    @pytest.mark.requirement("S5")
     def test_a_device_cannot_be_moved_into_a_private_space(self, admin_client):
         device, _secret = registered_device()
         response = admin_client.post(

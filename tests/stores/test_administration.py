@@ -94,6 +94,7 @@ def test_an_update_is_validated():
     assert not AuditEntry.objects.exists()
 
 
+@pytest.mark.requirement("S5")
 @pytest.mark.parametrize("location", ["fitting_room", "toilet"])
 def test_a_device_is_never_moved_into_a_private_space(location):
     device, _secret = registered_device()

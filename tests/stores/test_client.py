@@ -21,6 +21,7 @@ def device():
     return registered_device(live_store())
 
 
+@pytest.mark.requirement("C9")
 def test_the_command_line_lets_a_shopper_in_with_an_entry_pass(live_server, device, capsys):
     door, secret = device
     token = entry_pass_issue(shopper=UserFactory(), channel="app").token

@@ -15,7 +15,7 @@ from tests.conftest import assert_error
 from tests.factories import UserFactory, consent_to, live_store, registered_device
 from tests.stores.device import match_encoding, signed_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F1")]
 
 EVENTS = "/api/v1/device/events"
 
@@ -132,6 +132,7 @@ class TestWithAnalyticsConsent:
         )
 
 
+@pytest.mark.requirement("C2")
 class TestWithoutAnalyticsConsent:
     def test_dwell_and_exit_are_dropped_and_counted_and_the_purchase_is_kept(self, client, shop):
         store, device, secret = shop

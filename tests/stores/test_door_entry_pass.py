@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 class TestEntryPasses:
+    @pytest.mark.requirement("C9")
     def test_a_pass_lets_a_shopper_in_without_a_face_once(self, client, door):
         device, secret = door
         shopper = UserFactory()  # no consent to anything
@@ -27,6 +28,7 @@ class TestEntryPasses:
         again = signed_post(client, device, secret, "/api/v1/device/entry-pass", {"entry_pass": token})
         assert_error(again, 409, "pass_used", "This entry pass has already been used; show a fresh one.")
 
+    @pytest.mark.requirement("C9")
     def test_the_door_uses_the_pass_through_consent_with_its_own_audit_entry(self, client, door):
         device, secret = door
         issued = entry_pass_issue(shopper=UserFactory(), channel="app")
@@ -41,6 +43,7 @@ class TestEntryPasses:
         issued.entry_pass.refresh_from_db()
         assert issued.entry_pass.used_at is not None
 
+    @pytest.mark.requirement("C9", "M4")
     def test_one_to_one_checks_the_face_against_the_pass(self, client, enroll):
         store = live_store(mode=Store.Mode.ONE_TO_ONE)
         device, secret = registered_device(store)
@@ -68,6 +71,7 @@ class TestEntryPasses:
         )
 
 
+@pytest.mark.requirement("C9")
 class TestEntryPassScope:
     """A pass the shopper scoped to one operator lets no other operator's door recognise them."""
 
@@ -110,6 +114,7 @@ class TestEntryPassScope:
             assert response.json()["result"] == "match"
         assert Visit.objects.filter(shopper=shopper).count() == 2
 
+    @pytest.mark.requirement("M4")
     def test_one_to_one_refuses_a_pass_for_another_operator_before_matching(self, client, api_client, enroll):
         ours = registered_device(live_store(mode=Store.Mode.ONE_TO_ONE))
         theirs = registered_device(live_store(mode=Store.Mode.ONE_TO_ONE))

@@ -44,6 +44,7 @@ def pass_for(shopper) -> str:
 
 
 class TestGuard:
+    @pytest.mark.requirement("M5")
     def test_one_to_n_stopped_answers_one_to_one_required_to_photos_and_encodings(self, client, door, astronaut):
         device, secret = door
         checked(device.store.operator, STOPPED)
@@ -52,6 +53,7 @@ class TestGuard:
         assert_error(match_encoding(client, device, secret, astronaut_encoding()), 409, "one_to_one_required", GUARD)
         assert not Visit.objects.exists() and not ProbeCounter.objects.exists()
 
+    @pytest.mark.requirement("C9", "M4")
     def test_one_to_n_stopped_still_lets_the_right_shopper_in_with_a_pass(self, client, door, astronaut):
         device, secret = door
         checked(device.store.operator, STOPPED)
@@ -83,12 +85,14 @@ class TestGuard:
         assert match_encoding(client, device, secret, probe.tolist()).json()["result"] == "match"
         assert MatchEvent.objects.get(mode="1:N").nearest_other_distance is None
 
+    @pytest.mark.requirement("M5")
     def test_one_to_n_resumed_matches_again(self, client, door, astronaut):
         device, secret = door
         checked(device.store.operator, STOPPED)
         checked(device.store.operator, OperatingPoint(0.55, True, "target_met", 0.009, 0.98))
         assert match_encoding(client, device, secret, astronaut_encoding()).json()["result"] == "match"
 
+    @pytest.mark.requirement("M5")
     def test_the_door_uses_the_threshold_the_check_chose(self, client, door):
         device, secret = door
         operator = device.store.operator
@@ -102,6 +106,7 @@ class TestGuard:
         near = lookalike(template, 0.3, rng).tolist()
         assert match_encoding(client, device, secret, near).json()["result"] == "match"
 
+    @pytest.mark.requirement("M4", "M5")
     def test_a_pass_with_a_face_is_compared_at_the_ceiling_whatever_the_check_chose(self, client, door):
         device, secret = door
         rng = np.random.default_rng(2)
@@ -112,6 +117,7 @@ class TestGuard:
         assert match_encoding(client, device, secret, probe).json() == {"result": "no_match"}
         assert match_encoding(client, device, secret, probe, entry_pass=pass_for(shopper)).json()["result"] == "match"
 
+    @pytest.mark.requirement("M5")
     def test_before_any_check_a_gallery_too_large_for_the_target_needs_a_pass(self, client, door, settings):
         settings.MATCH_TARGET_FPIR = 0.01  # 20 shoppers on the model's published tail alone
         device, secret = door
@@ -123,6 +129,7 @@ class TestGuard:
         shopper = UserFactory._meta.model.objects.get(pk=shopper_id)
         assert match_encoding(client, device, secret, probe, entry_pass=pass_for(shopper)).json()["result"] == "match"
 
+    @pytest.mark.requirement("M5")
     def test_before_any_check_a_small_gallery_keeps_one_to_n(self, client, door, settings):
         settings.MATCH_TARGET_FPIR = 0.01
         device, secret = door
@@ -130,6 +137,7 @@ class TestGuard:
         probe = next(iter(held.values()))[0].tolist()
         assert match_encoding(client, device, secret, probe).json()["result"] == "match"
 
+    @pytest.mark.requirement("M5")
     def test_before_any_check_the_operators_lower_target_makes_the_small_gallery_smaller(self, client, door):
         device, secret = door
         operator = device.store.operator

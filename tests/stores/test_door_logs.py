@@ -18,7 +18,7 @@ from tests.biometrics.photos import astronaut_jpeg
 from tests.stores.conftest import other_astronaut_photo
 from tests.stores.device import match_encoding, match_photo, match_photo_body, signed_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("E2", "S3")]
 
 
 def written(records: list[logging.LogRecord]) -> bytes:

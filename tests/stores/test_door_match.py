@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 class TestMatch:
+    @pytest.mark.requirement("M1", "M6", "C11")
     def test_a_consenting_shopper_is_recognised_and_the_visit_recorded(self, client, door, astronaut):
         device, secret = door
         response = match_photo(client, device, secret, other_astronaut_photo())
@@ -81,11 +82,13 @@ class TestMatch:
         encoded = match_encoding(client, device, secret, encoding)
         assert encoded.json()["result"] == "match" and "engine" not in encoded["Server-Timing"]
 
+    @pytest.mark.requirement("M1")
     def test_an_encoding_made_on_the_device(self, client, door, astronaut):
         device, secret = door
         encoding = engine.analyse_for_enrollment(other_astronaut_photo()).encoding
         assert match_encoding(client, device, secret, encoding.tolist()).json()["result"] == "match"
 
+    @pytest.mark.requirement("M1", "M3")
     def test_a_stranger_is_no_match_and_leaves_only_a_counter(self, client, door, astronaut):
         device, secret = door
         response = match_photo(client, device, secret, kit_photo("obama/obama_1.jpg"))
@@ -94,12 +97,14 @@ class TestMatch:
         counter = ProbeCounter.objects.get(device=device)
         assert (counter.matched, counter.no_match, counter.no_face) == (0, 1, 0)
 
+    @pytest.mark.requirement("M3")
     def test_no_face_is_no_match(self, client, door, astronaut):
         device, secret = door
         blank = encode(np.full((300, 300, 3), 200, np.uint8), "PNG")
         assert match_photo(client, device, secret, blank).json() == {"result": "no_match"}
         assert ProbeCounter.objects.get(device=device).no_face == 1
 
+    @pytest.mark.requirement("C1", "M2")
     def test_without_consent_nobody_is_recognised(self, client, door, enroll):
         device, secret = door
         shopper = UserFactory()
@@ -108,6 +113,7 @@ class TestMatch:
         consent_withdraw(consent=consent, channel="app")
         assert match_photo(client, device, secret, astronaut_jpeg()).json() == {"result": "no_match"}
 
+    @pytest.mark.requirement("M2")
     def test_consent_to_another_operator_is_not_enough(self, client, door, enroll):
         device, secret = door
         shopper = UserFactory()
@@ -115,6 +121,7 @@ class TestMatch:
         enroll(shopper, astronaut_jpeg())
         assert match_photo(client, device, secret, astronaut_jpeg()).json() == {"result": "no_match"}
 
+    @pytest.mark.requirement("M1")
     def test_each_operator_sees_its_own_reference(self, client, door, enroll):
         device, secret = door
         other_device, other_secret = registered_device()
@@ -126,6 +133,7 @@ class TestMatch:
         second = match_photo(client, other_device, other_secret, astronaut_jpeg()).json()["shopper_ref"]
         assert first != second
 
+    @pytest.mark.requirement("C6", "M2")
     def test_a_stale_index_cannot_return_a_withdrawn_shopper(self, client, door, astronaut):
         device, secret = door
         assert match_photo(client, device, secret, astronaut_jpeg()).json()["result"] == "match"
@@ -140,6 +148,7 @@ class TestMatch:
 class TestPhotoAsTheBody:
     """The photo itself as the request body: what the reference client sends without an entry pass."""
 
+    @pytest.mark.requirement("M1")
     @pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream"])
     def test_recognised_like_the_json_request(self, client, door, astronaut, content_type):
         device, secret = door
@@ -151,6 +160,7 @@ class TestPhotoAsTheBody:
         json_answer = match_photo(client, device, secret, astronaut_jpeg()).json()
         assert json_answer["shopper_ref"] == body["shopper_ref"] and json_answer["first_visit"] is False
 
+    @pytest.mark.requirement("M1")
     def test_a_stranger_is_no_match(self, client, door, astronaut):
         device, secret = door
         response = match_photo_body(client, device, secret, kit_photo("obama/obama_1.jpg"))
@@ -177,6 +187,7 @@ class TestPhotoAsTheBody:
         response = match_photo_body(client, device, secret, astronaut_jpeg())
         assert_error(response, 413, "payload_too_large", "The request body is too large.")
 
+    @pytest.mark.requirement("M4")
     def test_a_one_to_one_store_still_needs_its_pass(self, client):
         device, secret = registered_device(live_store(mode="1:1"))
         response = match_photo_body(client, device, secret, astronaut_jpeg())

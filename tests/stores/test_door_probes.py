@@ -11,7 +11,7 @@ from tests.conftest import assert_error
 from tests.stores.conftest import NO_WORKER
 from tests.stores.device import match_photo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("M3")]
 
 
 def test_no_probe_is_kept(client, door, astronaut, settings):

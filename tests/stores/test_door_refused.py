@@ -20,6 +20,7 @@ class TestRefused:
         device, secret = registered_device(kind="shelf", location="sales_floor")
         assert_error(match_photo(client, device, secret, astronaut_jpeg()), 403, "device_cannot_match")
 
+    @pytest.mark.requirement("S5")
     def test_a_store_that_is_not_live(self, client):
         store = StoreFactory()
         device, secret = registered_device(store)

@@ -9,7 +9,7 @@ from tests.biometrics.photos import astronaut_jpeg
 from tests.factories import face_consent, registered_device
 from tests.stores.device import match_photo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C6")]
 
 
 @pytest.mark.parametrize("scope", ["operator", "all"])

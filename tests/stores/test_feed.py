@@ -27,6 +27,7 @@ def door():
 
 
 class TestTheDoorWritesTheFeed:
+    @pytest.mark.requirement("C11")
     def test_a_first_recognised_visit_names_the_notice_the_door_showed(self, door):
         shopper = UserFactory()
         encoding = enrolled(door, shopper)
@@ -46,6 +47,7 @@ class TestTheDoorWritesTheFeed:
         assert earlier.created_at == first.visit.entered_at and earlier.read_at is None
         assert (later.kind, later.first_visit, later.notice_version) == ("recognised", False, None)
 
+    @pytest.mark.requirement("C11")
     def test_an_entry_pass_visit_has_no_notice(self, door):
         shopper = UserFactory()
         answer = let_in_with_a_pass(door, shopper)

@@ -17,7 +17,7 @@ from tests.factories import UserFactory, face_consent, published_notice
 from tests.stores.device import match_encoding, signed_post
 from tests.stores.gallery import enrolled, lookalike
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C11")]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from stores.services import gallery_check_record
 from tests.factories import OperatorFactory, UserFactory, face_consent, live_store, registered_device
 from tests.stores.gallery import lookalikes, population
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("M5")]
 
 GRID = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 

@@ -24,6 +24,7 @@ def wait_until(condition, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.requirement("M2")
 @pytest.mark.django_db(transaction=True)
 def test_the_keeper_brings_changes_in_without_any_match_asking(settings):
     settings.MATCH_INDEX_POLL_SECONDS = 0.05

@@ -20,7 +20,7 @@ from tests.stores.gallery import enrolled, lookalike
 from tests.stores.test_door_guard import checked
 from tests.stores.test_gallery_check import check_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("M5")]
 
 OFFICER = Actor.system()
 TOO_HIGH = "The ceiling may be lower than the site's 0.55, never higher."

@@ -11,7 +11,7 @@ from stores.services import operator_create, operator_update
 from tests.factories import OperatorFactory
 from tests.stores.admin_pages import operator_form
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("M5")]
 
 STAFF = Actor.system()
 

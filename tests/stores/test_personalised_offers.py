@@ -12,7 +12,7 @@ from consent.services import consent_withdraw
 from tests.factories import OperatorFactory, consent_to, live_store, registered_device
 from tests.stores.test_device_events import purchase, send, visit_by_pass
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("C2")]
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from stores.retention.services import (
 from stores.services import operator_update
 from tests.factories import OperatorFactory, UserFactory, face_consent, live_store, registered_device
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("F7")]
 
 MINUTE = timedelta(minutes=1)
 # The moment the clock is moved to.
@@ -587,6 +587,7 @@ def test_the_ending_is_mailed_in_the_shoppers_language(django_capture_on_commit_
     assert "其任何入口在 30 天内都未通过人脸识别出您，因此不再保留您的同意。" in message.body
 
 
+@pytest.mark.requirement("M2")
 class TestAtTheDoor:
     """What the face-consent job ends, no door recognises any more, even from an index not yet refreshed;
     a recognition at the door keeps the consent."""

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 class TestStoresAndDevices:
+    @pytest.mark.requirement("S5")
     def test_a_store_cannot_go_live_without_signage(self):
         store = StoreFactory()
         with pytest.raises(DomainError) as raised:
@@ -23,6 +24,7 @@ class TestStoresAndDevices:
         with pytest.raises(IntegrityError), transaction.atomic():
             Store.objects.filter(pk=store.pk).update(status="live")
 
+    @pytest.mark.requirement("S5")
     @pytest.mark.parametrize("location", ["fitting_room", "toilet"])
     def test_no_device_in_private_spaces(self, location):
         store = live_store()
