@@ -154,6 +154,8 @@ def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     image.load()
     if image.mode == "1":
         image = image.convert("L")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")  # Pillow cannot box-average 16-bit samples ("image has wrong mode")
     elif image.mode in ("P", "PA"):
         # Palette images would be resized by nearest neighbour; give them their colours first.
         image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")

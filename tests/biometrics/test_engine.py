@@ -15,6 +15,7 @@ from PIL import Image
 
 from biometrics import engine
 from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, faces_dir, kit_photo
+from tests.photo_corpus import BY_NAME
 
 SETTINGS = engine.EngineSettings()
 
@@ -135,6 +136,19 @@ class TestLargePhotos:
         assert photo.pixels.shape == (1024, 2048, 3)  # upright, longest side at the working size
         assert photo.scale == pytest.approx(2048 / 6144) and photo.photo_short_side == 3072
         assert engine.analyse_for_enrollment(data, SETTINGS).encoding.shape == (128,)
+
+    def test_a_sixteen_bit_grey_photo_is_reduced_like_any_other(self):
+        # Pillow reduces no 16-bit image by whole factors ("image has wrong mode"): this was refused
+        # as unreadable_image once it was at least twice the working size.
+        grey = cv2.cvtColor(astronaut_array(), cv2.COLOR_RGB2GRAY)
+        large = BY_NAME["png-16-bit-grey-5120x2560"].make()
+        assert Image.open(io.BytesIO(large)).mode == "I;16" and Image.open(io.BytesIO(large)).size == (5120, 2560)
+
+        photo = engine.decode_photo(large, SETTINGS)
+
+        assert photo.pixels.shape == (1024, 2048, 3) and photo.scale == pytest.approx(0.4)
+        as_eight_bits = engine.analyse_for_enrollment(encode(grey, "PNG"), SETTINGS).encoding
+        assert engine.face_distance(as_eight_bits, engine.analyse_for_enrollment(large, SETTINGS).encoding)[0] < 0.1
 
     def test_a_photo_within_the_working_size_is_not_resampled(self):
         image = astronaut_array()
