@@ -20,7 +20,7 @@ import dlib
 import face_recognition
 import face_recognition.api
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from biometrics.faces import FaceRefused as FaceRefused  # re-exported: what the engine raises
 from biometrics.faces import refuse
@@ -135,7 +135,7 @@ def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> Wo
                 raise refuse("image_too_large")
             scale = min(1.0, settings.work_max_side / max(width, height))
             image = _reduced(image, (max(1, round(width * scale)), max(1, round(height * scale))))
-            image = ImageOps.exif_transpose(image)
+            image = _upright(image)
             return WorkingImage(pixels=_to_rgb(image), photo_short_side=min(width, height), scale=scale)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise refuse("image_too_large") from error
@@ -160,6 +160,33 @@ def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         # Palette images would be resized by nearest neighbour; give them their colours first.
         image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
     return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=1.0)  # keeps `info`: the EXIF orientation
+
+
+# What each EXIF orientation asks for, to show the photo upright.
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as stored when there is none.
+
+    Only the orientation is taken from the EXIF. Pillow's exif_transpose also writes the whole EXIF
+    anew, which crashed on a tag of an unexpected type and took seconds on a 9 MB one; and EXIF that
+    is not EXIF at all (no TIFF header) turns nothing, as Pillow already treats it in a JPEG.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except SyntaxError:  # "not a TIFF file"
+        return image
+    turn = _TURNS.get(orientation)
+    return image if turn is None else image.transpose(turn)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

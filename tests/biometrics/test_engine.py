@@ -79,6 +79,33 @@ class TestAccepted:
         assert engine.face_distance(stock, ours)[0] < 0.1
 
 
+# Pillow warns of each EXIF entry it cannot read, and skips it.
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+class TestExif:
+    """Only the EXIF orientation counts; nothing else in the EXIF can stop a photo being read."""
+
+    UPRIGHT = astronaut_array().shape
+
+    def test_a_tag_of_an_unexpected_type_is_no_fault(self):
+        # Pillow's exif_transpose writes the whole EXIF anew once it has turned the photo, and that
+        # failed on a camera make stored as a fraction (AttributeError: a crash, not a refusal).
+        data = BY_NAME["jpeg-exif-tag-of-the-wrong-type"].make()
+        assert engine.decode_photo(data, SETTINGS).pixels.shape == self.UPRIGHT  # stored sideways, orientation 6
+
+    @pytest.mark.parametrize("name", ["jpeg-exif-64-kb", "webp-exif-9-mb", "png-exif-65535-entries"])
+    def test_a_large_exif_is_read_for_its_orientation_alone(self, name):
+        # Writing anew 9 MB of EXIF, or 65,535 entries, took a worker 2.5 to 4 s and hundreds of megabytes.
+        with mock.patch.object(Image.Exif, "tobytes", side_effect=AssertionError("wrote the EXIF anew")):
+            photo = engine.decode_photo(BY_NAME[name].make(), SETTINGS)
+        assert photo.pixels.shape == self.UPRIGHT
+
+    @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+    def test_exif_that_is_not_exif_turns_nothing(self, fmt):
+        # Pillow ignores it in a JPEG; in a PNG or a WebP it made the photo unreadable_image.
+        data = encode(astronaut_array(), fmt, exif=b"Exif\0\0XX*\0" + b"\0" * 20)
+        assert engine.decode_photo(data, SETTINGS).pixels.shape == self.UPRIGHT
+
+
 def enlarged(array: np.ndarray, times: int) -> np.ndarray:
     """Each pixel made a square of times x times pixels: a huge photo that compresses small."""
     return cv2.resize(array, None, fx=times, fy=times, interpolation=cv2.INTER_NEAREST)
