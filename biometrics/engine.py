@@ -115,12 +115,12 @@ def decode_image(data: bytes, settings: EngineSettings = EngineSettings()) -> np
 def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> WorkingImage:
     """Bytes to the working copy, upright, refusing anything unsafe or unreadable.
 
-    The pixel count is checked from the header before any pixel is decoded, so a small file
-    that would expand to gigabytes (a decompression bomb) is refused without decoding it. A
-    JPEG larger than the working size is decoded at a half, a quarter or an eighth of its size
-    (the decoder's own scaling, still at least the working size); a PNG or WebP cannot be, so it
-    is decoded whole (about 0.35 s of processor time at 38 MP), then reduced before any other step
-    touches it.
+    The pixel count (and a PNG's bytes of samples) is checked from the header before any pixel is
+    decoded, so a small file that would expand to gigabytes (a decompression bomb) is refused
+    without decoding it. A JPEG larger than the working size is decoded at a half, a quarter or an
+    eighth of its size (the decoder's own scaling, still at least the working size); a PNG or WebP
+    cannot be, so it is decoded whole (about 0.35 s of processor time at 38 MP), then reduced before
+    any other step touches it.
     """
     if len(data) > settings.max_bytes:
         raise refuse("image_too_large")
@@ -131,7 +131,7 @@ def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> Wo
             if image.format not in ACCEPTED_FORMATS:
                 raise refuse("unreadable_image")
             width, height = image.size
-            if width * height > settings.max_pixels:
+            if width * height > settings.max_pixels or _png_sample_bytes(image) > 3 * settings.max_pixels:
                 raise refuse("image_too_large")
             scale = min(1.0, settings.work_max_side / max(width, height))
             image = _reduced(image, (max(1, round(width * scale)), max(1, round(height * scale))))
@@ -141,6 +141,19 @@ def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> Wo
         raise refuse("image_too_large") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise refuse("unreadable_image") from error
+
+
+def _png_sample_bytes(image: Image.Image) -> int:
+    """The bytes of samples a PNG's decoder works through (0 for other formats).
+
+    The pixel limit counts 8-bit RGB pixels, 3 bytes each. A JPEG is decoded at a fraction and a WebP
+    is 8-bit, but a PNG is decoded whole, and its decoder's time grows with its bytes: a 38 MP PNG of
+    16-bit RGBA (8 bytes a pixel) took 2.6 to 3.3 s of processor time, past the door's timeout.
+    """
+    if image.format != "PNG" or not image.tile:
+        return 0
+    sample_bytes = 2 if ";16" in str(image.tile[0].args) else 1  # Pillow's raw mode: "RGBA;16B"
+    return image.width * image.height * len(image.getbands()) * sample_bytes
 
 
 def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -301,6 +301,7 @@ if not EMBEDDED and not TEMPLATE_KEYS:
     raise ImproperlyConfigured("TEMPLATE_KEYS must be set when DATABASE_URL is set.")
 ENROLL_MAX_PHOTOS = 3
 ENROLL_MAX_PHOTO_BYTES = env.int("ENROLL_MAX_PHOTO_BYTES", default=10 * 1024 * 1024)
+# Counted as 8-bit RGB pixels: a PNG may also take at most 3 bytes of samples for each (16-bit RGBA takes 8).
 ENROLL_MAX_PIXELS = env.int("ENROLL_MAX_PIXELS", default=40_000_000)
 # Quality gate, measured on the face kit (docs/decisions/0005-face-engine.md).
 ENROLL_MIN_FACE_PX = env.int("ENROLL_MIN_FACE_PX", default=80)

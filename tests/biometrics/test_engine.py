@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -11,11 +12,11 @@ import cv2
 import face_recognition
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from biometrics import engine
 from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, faces_dir, kit_photo
-from tests.photo_corpus import BY_NAME
+from tests.photo_corpus import BY_NAME, png_sixteen_bit
 
 SETTINGS = engine.EngineSettings()
 
@@ -256,6 +257,37 @@ class TestRefused:
         assert len(data) < SETTINGS.max_bytes
         with mock.patch.object(Image.Image, "load", side_effect=AssertionError("decoded a bomb")):
             assert refusal(data) == "image_too_large"
+
+    def test_a_png_of_deep_samples_is_refused_from_its_header(self):
+        # 38 MP of 16-bit RGBA, interlaced: 1.3 MB that took 2.6 to 3.3 s of a worker to decode, past the
+        # door's timeout, within the pixel limit. The limit now holds a PNG to the bytes its pixels decode to.
+        data = BY_NAME["png-38-megapixels-16-bit-rgba-interlaced"].make()
+        assert len(data) < SETTINGS.max_bytes and Image.open(io.BytesIO(data)).size == (7000, 5400)
+        with mock.patch.object(ImageFile.ImageFile, "load", side_effect=AssertionError("decoded it")):
+            assert refusal(data) == "image_too_large"
+
+    @pytest.mark.parametrize(
+        ("samples", "refused"),
+        [("RGB", False), ("RGBA", True), ("L;16", False), ("LA", False), ("RGB;16", True), ("RGBA;16", True)],
+    )
+    def test_the_pixel_limit_counts_eight_bit_rgb_pixels_of_a_png(self, samples, refused):
+        # 40 x 40 pixels against a limit of 1,600: 4,800 bytes of samples at most.
+        limit = replace(SETTINGS, max_pixels=1600, min_face_px=1)
+        pixels = np.full((40, 40, 4), 128, np.uint8)
+        data = {
+            "RGB": lambda: encode(pixels[..., :3], "PNG"),
+            "RGBA": lambda: encode(pixels, "PNG"),
+            "L;16": lambda: png_sixteen_bit(pixels[..., 0], colour=0),
+            "LA": lambda: encode(pixels[..., :2], "PNG"),
+            "RGB;16": lambda: png_sixteen_bit(pixels[..., :3], colour=2),
+            "RGBA;16": lambda: png_sixteen_bit(pixels, colour=6),
+        }[samples]()
+        if refused:
+            with pytest.raises(engine.FaceRefused) as raised:
+                engine.decode_photo(data, limit)
+            assert raised.value.code == "image_too_large"
+        else:
+            assert engine.decode_photo(data, limit).pixels.shape == (40, 40, 3)
 
     def test_too_many_bytes(self):
         assert refusal(b"\xff\xd8\xff" + b"\0" * (SETTINGS.max_bytes + 1)) == "image_too_large"
