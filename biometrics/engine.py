@@ -20,7 +20,7 @@ import dlib
 import face_recognition
 import face_recognition.api
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from biometrics.faces import FaceRefused as FaceRefused  # re-exported: what the engine raises
 from biometrics.faces import refuse
@@ -115,12 +115,12 @@ def decode_image(data: bytes, settings: EngineSettings = EngineSettings()) -> np
 def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> WorkingImage:
     """Bytes to the working copy, upright, refusing anything unsafe or unreadable.
 
-    The pixel count is checked from the header before any pixel is decoded, so a small file
-    that would expand to gigabytes (a decompression bomb) is refused without decoding it. A
-    JPEG larger than the working size is decoded at a half, a quarter or an eighth of its size
-    (the decoder's own scaling, still at least the working size); a PNG or WebP cannot be, so it
-    is decoded whole (about 0.35 s of processor time at 38 MP), then reduced before any other step
-    touches it.
+    The pixel count (and a PNG's bytes of samples) is checked from the header before any pixel is
+    decoded, so a small file that would expand to gigabytes (a decompression bomb) is refused
+    without decoding it. A JPEG larger than the working size is decoded at a half, a quarter or an
+    eighth of its size (the decoder's own scaling, still at least the working size); a PNG or WebP
+    cannot be, so it is decoded whole (about 0.35 s of processor time at 38 MP), then reduced before
+    any other step touches it.
     """
     if len(data) > settings.max_bytes:
         raise refuse("image_too_large")
@@ -131,16 +131,29 @@ def decode_photo(data: bytes, settings: EngineSettings = EngineSettings()) -> Wo
             if image.format not in ACCEPTED_FORMATS:
                 raise refuse("unreadable_image")
             width, height = image.size
-            if width * height > settings.max_pixels:
+            if width * height > settings.max_pixels or _png_sample_bytes(image) > 3 * settings.max_pixels:
                 raise refuse("image_too_large")
             scale = min(1.0, settings.work_max_side / max(width, height))
             image = _reduced(image, (max(1, round(width * scale)), max(1, round(height * scale))))
-            image = ImageOps.exif_transpose(image)
+            image = _upright(image)
             return WorkingImage(pixels=_to_rgb(image), photo_short_side=min(width, height), scale=scale)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise refuse("image_too_large") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise refuse("unreadable_image") from error
+
+
+def _png_sample_bytes(image: Image.Image) -> int:
+    """The bytes of samples a PNG's decoder works through (0 for other formats).
+
+    The pixel limit counts 8-bit RGB pixels, 3 bytes each. A JPEG is decoded at a fraction and a WebP
+    is 8-bit, but a PNG is decoded whole, and its decoder's time grows with its bytes: a 38 MP PNG of
+    16-bit RGBA (8 bytes a pixel) took 2.6 to 3.3 s of processor time, past the door's timeout.
+    """
+    if image.format != "PNG" or not image.tile:
+        return 0
+    sample_bytes = 2 if ";16" in str(image.tile[0].args) else 1  # Pillow's raw mode: "RGBA;16B"
+    return image.width * image.height * len(image.getbands()) * sample_bytes
 
 
 def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -154,10 +167,39 @@ def _reduced(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     image.load()
     if image.mode == "1":
         image = image.convert("L")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")  # Pillow cannot box-average 16-bit samples ("image has wrong mode")
     elif image.mode in ("P", "PA"):
         # Palette images would be resized by nearest neighbour; give them their colours first.
         image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
     return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=1.0)  # keeps `info`: the EXIF orientation
+
+
+# What each EXIF orientation asks for, to show the photo upright.
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as stored when there is none.
+
+    Only the orientation is taken from the EXIF. Pillow's exif_transpose also writes the whole EXIF
+    anew, which crashed on a tag of an unexpected type and took seconds on a 9 MB one; and EXIF that
+    is not EXIF at all (no TIFF header) turns nothing, as Pillow already treats it in a JPEG.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except SyntaxError:  # "not a TIFF file"
+        return image
+    turn = _TURNS.get(orientation)
+    return image if turn is None else image.transpose(turn)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

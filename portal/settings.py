@@ -305,6 +305,7 @@ ENROLL_MAX_PHOTOS = 3
 # limit is 150 s) and is failed as `worker_lost` (biometrics.processing.enrollments_lost_fail).
 ENROLLMENT_LOST_AFTER = timedelta(minutes=env.int("ENROLLMENT_LOST_AFTER_MINUTES", default=5))
 ENROLL_MAX_PHOTO_BYTES = env.int("ENROLL_MAX_PHOTO_BYTES", default=10 * 1024 * 1024)
+# Counted as 8-bit RGB pixels: a PNG may also take at most 3 bytes of samples for each (16-bit RGBA takes 8).
 ENROLL_MAX_PIXELS = env.int("ENROLL_MAX_PIXELS", default=40_000_000)
 # Quality gate, measured on the face kit (docs/decisions/0005-face-engine.md).
 ENROLL_MIN_FACE_PX = env.int("ENROLL_MIN_FACE_PX", default=80)

@@ -11,13 +11,16 @@ import numpy as np
 from django.apps import apps
 
 
-def needles(photo: bytes, encoding: np.ndarray) -> dict[str, bytes]:
-    """Byte strings that would give a photo or an encoding away, whatever form they were kept in."""
+def needles(photo: bytes, encoding: np.ndarray | None) -> dict[str, bytes]:
+    """Byte strings that would give a photo or an encoding (None: a photo without one) away, whatever
+    form they were kept in."""
     found = {}
     for offset in (0, len(photo) // 3, len(photo) // 2, len(photo) - 48):
         window = photo[offset : offset + 48]
         found[f"photo bytes at {offset}"] = window
         found[f"photo base64 at {offset}"] = base64.b64encode(photo[offset - offset % 3 :][:48])
+    if encoding is None:
+        return found
     for dtype in ("<f8", "<f4"):
         values = np.asarray(encoding, dtype=dtype)
         found[f"encoding as {dtype}"] = values[:8].tobytes()
@@ -50,7 +53,7 @@ def _files(folder: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def leaks(
-    photo: bytes, encoding: np.ndarray, *, folders: Iterable[Path] = (), extra: Iterable[tuple[str, bytes]] = ()
+    photo: bytes, encoding: np.ndarray | None, *, folders: Iterable[Path] = (), extra: Iterable[tuple[str, bytes]] = ()
 ) -> list[str]:
     """Every place where a needle was found: tables, files under `folders`, and `extra` blobs."""
     found = []

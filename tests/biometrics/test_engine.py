@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -11,10 +12,11 @@ import cv2
 import face_recognition
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from biometrics import engine
 from tests.biometrics.photos import astronaut_array, astronaut_jpeg, encode, faces_dir, kit_photo
+from tests.photo_corpus import BY_NAME, png_sixteen_bit
 
 SETTINGS = engine.EngineSettings()
 
@@ -79,6 +81,33 @@ class TestAccepted:
         assert engine.face_distance(stock, ours)[0] < 0.1
 
 
+# Pillow warns of each EXIF entry it cannot read, and skips it.
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
+class TestExif:
+    """Only the EXIF orientation counts; nothing else in the EXIF can stop a photo being read."""
+
+    UPRIGHT = astronaut_array().shape
+
+    def test_a_tag_of_an_unexpected_type_is_no_fault(self):
+        # Pillow's exif_transpose writes the whole EXIF anew once it has turned the photo, and that
+        # failed on a camera make stored as a fraction (AttributeError: a crash, not a refusal).
+        data = BY_NAME["jpeg-exif-tag-of-the-wrong-type"].make()
+        assert engine.decode_photo(data, SETTINGS).pixels.shape == self.UPRIGHT  # stored sideways, orientation 6
+
+    @pytest.mark.parametrize("name", ["jpeg-exif-64-kb", "webp-exif-9-mb", "png-exif-65535-entries"])
+    def test_a_large_exif_is_read_for_its_orientation_alone(self, name):
+        # Writing anew 9 MB of EXIF, or 65,535 entries, took a worker 2.5 to 4 s and hundreds of megabytes.
+        with mock.patch.object(Image.Exif, "tobytes", side_effect=AssertionError("wrote the EXIF anew")):
+            photo = engine.decode_photo(BY_NAME[name].make(), SETTINGS)
+        assert photo.pixels.shape == self.UPRIGHT
+
+    @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+    def test_exif_that_is_not_exif_turns_nothing(self, fmt):
+        # Pillow ignores it in a JPEG; in a PNG or a WebP it made the photo unreadable_image.
+        data = encode(astronaut_array(), fmt, exif=b"Exif\0\0XX*\0" + b"\0" * 20)
+        assert engine.decode_photo(data, SETTINGS).pixels.shape == self.UPRIGHT
+
+
 def enlarged(array: np.ndarray, times: int) -> np.ndarray:
     """Each pixel made a square of times x times pixels: a huge photo that compresses small."""
     return cv2.resize(array, None, fx=times, fy=times, interpolation=cv2.INTER_NEAREST)
@@ -137,6 +166,19 @@ class TestLargePhotos:
         assert photo.pixels.shape == (1024, 2048, 3)  # upright, longest side at the working size
         assert photo.scale == pytest.approx(2048 / 6144) and photo.photo_short_side == 3072
         assert engine.analyse_for_enrollment(data, SETTINGS).encoding.shape == (128,)
+
+    def test_a_sixteen_bit_grey_photo_is_reduced_like_any_other(self):
+        # Pillow reduces no 16-bit image by whole factors ("image has wrong mode"): this was refused
+        # as unreadable_image once it was at least twice the working size.
+        grey = cv2.cvtColor(astronaut_array(), cv2.COLOR_RGB2GRAY)
+        large = BY_NAME["png-16-bit-grey-5120x2560"].make()
+        assert Image.open(io.BytesIO(large)).mode == "I;16" and Image.open(io.BytesIO(large)).size == (5120, 2560)
+
+        photo = engine.decode_photo(large, SETTINGS)
+
+        assert photo.pixels.shape == (1024, 2048, 3) and photo.scale == pytest.approx(0.4)
+        as_eight_bits = engine.analyse_for_enrollment(encode(grey, "PNG"), SETTINGS).encoding
+        assert engine.face_distance(as_eight_bits, engine.analyse_for_enrollment(large, SETTINGS).encoding)[0] < 0.1
 
     def test_a_photo_within_the_working_size_is_not_resampled(self):
         image = astronaut_array()
@@ -218,6 +260,37 @@ class TestRefused:
         assert len(data) < SETTINGS.max_bytes
         with mock.patch.object(Image.Image, "load", side_effect=AssertionError("decoded a bomb")):
             assert refusal(data) == "image_too_large"
+
+    def test_a_png_of_deep_samples_is_refused_from_its_header(self):
+        # 38 MP of 16-bit RGBA, interlaced: 1.3 MB that took 2.6 to 3.3 s of a worker to decode, past the
+        # door's timeout, within the pixel limit. The limit now holds a PNG to the bytes its pixels decode to.
+        data = BY_NAME["png-38-megapixels-16-bit-rgba-interlaced"].make()
+        assert len(data) < SETTINGS.max_bytes and Image.open(io.BytesIO(data)).size == (7000, 5400)
+        with mock.patch.object(ImageFile.ImageFile, "load", side_effect=AssertionError("decoded it")):
+            assert refusal(data) == "image_too_large"
+
+    @pytest.mark.parametrize(
+        ("samples", "refused"),
+        [("RGB", False), ("RGBA", True), ("L;16", False), ("LA", False), ("RGB;16", True), ("RGBA;16", True)],
+    )
+    def test_the_pixel_limit_counts_eight_bit_rgb_pixels_of_a_png(self, samples, refused):
+        # 40 x 40 pixels against a limit of 1,600: 4,800 bytes of samples at most.
+        limit = replace(SETTINGS, max_pixels=1600, min_face_px=1)
+        pixels = np.full((40, 40, 4), 128, np.uint8)
+        data = {
+            "RGB": lambda: encode(pixels[..., :3], "PNG"),
+            "RGBA": lambda: encode(pixels, "PNG"),
+            "L;16": lambda: png_sixteen_bit(pixels[..., 0], colour=0),
+            "LA": lambda: encode(pixels[..., :2], "PNG"),
+            "RGB;16": lambda: png_sixteen_bit(pixels[..., :3], colour=2),
+            "RGBA;16": lambda: png_sixteen_bit(pixels, colour=6),
+        }[samples]()
+        if refused:
+            with pytest.raises(engine.FaceRefused) as raised:
+                engine.decode_photo(data, limit)
+            assert raised.value.code == "image_too_large"
+        else:
+            assert engine.decode_photo(data, limit).pixels.shape == (40, 40, 3)
 
     def test_too_many_bytes(self):
         assert refusal(b"\xff\xd8\xff" + b"\0" * (SETTINGS.max_bytes + 1)) == "image_too_large"
