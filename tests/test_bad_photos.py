@@ -31,6 +31,7 @@ from tests.stores.gallery import enrolled
 
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.requirement("E1", "E2", "M1", "M3"),
     # Pillow warns of each EXIF entry it cannot read, and skips it.
     pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin"),
 ]

@@ -19,7 +19,7 @@ from portal.celery import app as celery_app
 from tests.biometrics.photos import kit_photo
 from tests.factories import UserFactory, face_consent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("E4")]
 
 
 def processing_since(shopper, minutes: float) -> Enrollment:

@@ -14,7 +14,7 @@ from biometrics.services import template_encodings_by_shopper
 from tests.consent.test_withdrawal import held_template
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.requirement("E3", "M2")]
 
 
 def test_one_altered_template_is_left_out_and_logged(caplog):

@@ -20,6 +20,7 @@ from tests.photo_corpus import BY_NAME, ENROLLED, MATCH, NO_MATCH, PhotoRefusal,
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.requirement("E1", "M1"),
     # Pillow warns of each EXIF entry it cannot read, and skips it.
     pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin"),
 ]

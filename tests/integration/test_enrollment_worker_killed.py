@@ -21,7 +21,7 @@ from tests.factories import UserFactory, face_consent
 from tests.integration.test_enrollment_worker import wait_until_finished
 from tests.integration.test_erasure_worker import _children, _waiting_for_a_lock
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.requirement("E1", "E4")]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="holds a row lock: PostgreSQL's")
