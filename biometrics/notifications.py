@@ -7,15 +7,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from core.mail import mail_after_commit
-from core.time_zones import time_zone_for
+from core.mail import mail_shopper_after_commit
 
 
 def templates_deleted_notify(*, shopper: Any) -> None:
-    mail_after_commit(
-        to=shopper.email,
-        language=shopper.language,
-        time_zone=time_zone_for(shopper=shopper),
+    mail_shopper_after_commit(
+        shopper,
         subject=_("Your face template on FaceConsent was deleted"),
         template="biometrics/email/templates_deleted.txt",
         context={"name": shopper.display_name},

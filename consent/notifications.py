@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import Consent, ConsentEvent, Purpose
-from core.mail import mail_after_commit
+from core.mail import mail_after_commit, mail_shopper_after_commit
 from core.time_zones import time_zone_for
 
 _SUBJECTS = {
@@ -19,10 +19,9 @@ _SUBJECTS = {
 
 def _notify(*, consent: Consent, kind: str, reason: str = "") -> None:
     shopper = consent.shopper
-    mail_after_commit(
-        to=shopper.email,
-        language=shopper.language,
-        time_zone=time_zone_for(shopper=shopper, operators=[consent.operator]),
+    mail_shopper_after_commit(
+        shopper,
+        operators=[consent.operator],
         subject=_SUBJECTS[kind],
         template=f"consent/email/consent_{kind}.txt",
         context={

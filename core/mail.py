@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from core.tasks import email_send
+from core.time_zones import time_zone_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +51,18 @@ def mail_after_commit(
 
     # robust: a failure is logged by Django and the caller's answer stands (the change is committed).
     transaction.on_commit(send, robust=True)
+
+
+def mail_shopper_after_commit(
+    shopper: Any, *, subject: Promise | str, template: str, context: dict[str, Any], operators: Any = ()
+) -> None:
+    """`mail_after_commit` to a shopper's address, in their language and time zone (or the zone of the
+    `operators` the mail is about, when the shopper has none)."""
+    mail_after_commit(
+        to=shopper.email,
+        language=shopper.language,
+        time_zone=time_zone_for(shopper=shopper, operators=list(operators)),
+        subject=subject,
+        template=template,
+        context=context,
+    )

@@ -21,8 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, TooManyRequests, ValidationFailed
-from core.mail import mail_after_commit
-from core.time_zones import time_zone_for
+from core.mail import mail_after_commit, mail_shopper_after_commit
 from portal.erasure.selectors import shopper_traces
 from portal.erasure.services import account_erase
 from portal.models import AccessLink, IdentityCode, PrivacyRequest, User
@@ -270,10 +269,8 @@ def _access_link_send(request: PrivacyRequest, *, actor: Actor) -> AccessLink:
         data={"delivered": "download_link", "link_expires_at": link.expires_at.isoformat()},
     )
     shopper = request.shopper
-    mail_after_commit(
-        to=shopper.email,
-        language=shopper.language,
-        time_zone=time_zone_for(shopper=shopper),
+    mail_shopper_after_commit(
+        shopper,
         subject=gettext_lazy("Your copy of your FaceConsent data"),
         template="portal/email/access_link.txt",
         context={

@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from core.mail import mail_after_commit
-from core.time_zones import time_zone_for
+from core.mail import mail_shopper_after_commit
 from stores.models import Notification
 
 
@@ -22,10 +21,9 @@ def notification_mail(*, notification: Notification) -> None:
             if recognised
             else _("FaceConsent: your entry pass let you in at %(store)s")
         ) % {"store": store.name}
-    mail_after_commit(
-        to=shopper.email,
-        language=shopper.language,
-        time_zone=time_zone_for(shopper=shopper, operators=[store.operator]),
+    mail_shopper_after_commit(
+        shopper,
+        operators=[store.operator],
         subject=subject,
         template="stores/email/notification.txt",
         context={

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from core.mail import mail_after_commit
-from core.time_zones import time_zone_for
+from core.mail import mail_shopper_after_commit
 
 CATEGORIES = {
     "visits": _("Visits"),
@@ -22,10 +21,8 @@ SCOPES = {
 
 
 def footprint_deleted_notify(*, shopper, receipt) -> None:
-    mail_after_commit(
-        to=shopper.email,
-        language=shopper.language,
-        time_zone=time_zone_for(shopper=shopper),
+    mail_shopper_after_commit(
+        shopper,
         subject=_("Your deletion receipt from FaceConsent"),
         template="stores/email/footprint_deleted.txt",
         context={
