@@ -118,3 +118,77 @@ def live_store_with_door(*, name: str = "Bench Mart", slug: str = "bench-mart", 
     notice_version_publish(actor=system, version=version)
     version.refresh_from_db()
     return operator, issued, version
+
+
+def bulk_gallery(operator, version, size: int, *, seed: int = 7) -> None:
+    """`size` consenting shoppers of `operator` with one synthetic template each, written in bulk (a benchmark
+    shortcut, not how accounts are made)."""
+    from datetime import timedelta
+
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from biometrics.keys import key_ring
+    from biometrics.models import FaceTemplate
+    from consent.models import Consent
+
+    users, now = get_user_model(), timezone.now()
+    users.objects.bulk_create(
+        [
+            users(email=f"g{n}@bench.example", display_name="G", password="!", email_verified_at=now)
+            for n in range(size)
+        ],
+        batch_size=2000,
+    )
+    people = list(users.objects.filter(email__endswith="@bench.example").order_by("pk"))
+    Consent.objects.bulk_create(
+        [
+            Consent(
+                shopper=user,
+                operator=operator,
+                purpose="face_entry",
+                notice_version=version,
+                channel="app",
+                given_at=now,
+                expires_at=now + timedelta(days=365),
+            )
+            for user in people
+        ],
+        batch_size=2000,
+    )
+    ring, rng = key_ring(), np.random.default_rng(seed)
+    templates = []
+    for user, encoding in zip(people, rng.normal(0, 0.05, (size, 128)), strict=True):
+        sealed = ring.seal(encoding, owner=str(user.public_id))
+        templates.append(
+            FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+        )
+    FaceTemplate.objects.bulk_create(templates, batch_size=2000)
+
+
+def enrolled_face(operator, version, photo: str = "obama/obama_1.jpg"):
+    """One real person, consenting through the services and enrolled from `photo` of the kit."""
+    from datetime import date
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from biometrics import engine
+    from biometrics.keys import key_ring
+    from biometrics.models import FaceTemplate
+    from consent.services import consent_give
+
+    face = get_user_model().objects.create_user(
+        "face@bench.example",
+        "x" * 12,
+        display_name="Face",
+        date_of_birth=date(1980, 1, 1),
+        email_verified_at=timezone.now(),
+    )
+    consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
+    sealed = key_ring().seal(
+        engine.analyse_for_enrollment((FACES / photo).read_bytes()).encoding, owner=str(face.public_id)
+    )
+    FaceTemplate.objects.create(shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    return face

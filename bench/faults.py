@@ -31,10 +31,20 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from common import FACES, ROOT, live_store_with_door, setup_django, start_worker, stop, workdir
+from common import (
+    FACES,
+    ROOT,
+    bulk_gallery,
+    enrolled_face,
+    live_store_with_door,
+    setup_django,
+    start_worker,
+    stop,
+    workdir,
+)
 
 from portal.workers import MATCH, web_command, worker_command
 
@@ -108,53 +118,12 @@ class Redis:
 
 def populate() -> tuple:
     """A live store and its door; GALLERY synthetic consenting shoppers and one real face, enrolled from another
-    photo of the face the door shows, through the services."""
-    import numpy as np
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
+    photo of the face the door shows."""
     from biometrics import engine
-    from biometrics.keys import key_ring
-    from biometrics.models import FaceTemplate
-    from consent.models import Consent
-    from consent.services import consent_give
 
     operator, issued, version = live_store_with_door()
-    users, now, ring = get_user_model(), timezone.now(), key_ring()
-    people = users.objects.bulk_create(
-        [
-            users(email=f"g{n}@bench.example", display_name="G", password="!", email_verified_at=now)
-            for n in range(GALLERY)
-        ]
-    )
-    Consent.objects.bulk_create(
-        [
-            Consent(
-                shopper=user,
-                operator=operator,
-                purpose="face_entry",
-                notice_version=version,
-                channel="app",
-                given_at=now,
-                expires_at=now + timedelta(days=365),
-            )
-            for user in people
-        ]
-    )
-    rng = np.random.default_rng(7)
-    for user in people:
-        sealed = ring.seal(rng.normal(0, 0.05, 128), owner=str(user.public_id))
-        FaceTemplate.objects.create(
-            shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
-        )
-    face = users.objects.create_user(
-        "face@bench.example", "x" * 12, display_name="Face", date_of_birth=date(1980, 1, 1), email_verified_at=now
-    )
-    consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
-    sealed = ring.seal(
-        engine.analyse_for_enrollment((FACES / "obama/obama_1.jpg").read_bytes()).encoding, owner=str(face.public_id)
-    )
-    FaceTemplate.objects.create(shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    bulk_gallery(operator, version, GALLERY)
+    enrolled_face(operator, version)
     probe = engine.probe_encoding((FACES / "obama/obama_720p.jpg").read_bytes()).tolist()
     return operator, issued, version, probe
 

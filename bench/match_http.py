@@ -23,10 +23,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, timedelta
 
 import numpy as np
-from common import FACES, ROOT, live_store_with_door, setup_django, start_worker, stop, workdir
+from common import (
+    FACES,
+    ROOT,
+    bulk_gallery,
+    enrolled_face,
+    live_store_with_door,
+    setup_django,
+    start_worker,
+    stop,
+    workdir,
+)
 
 from portal.workers import MATCH, web_command
 
@@ -51,60 +60,9 @@ def redis_available(url: str) -> bool:
 
 def populate(gallery: int, probe_photo: bytes):
     """A live store with a device, `gallery` consenting shoppers with one template each, and one real face."""
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from biometrics import engine
-    from biometrics.keys import key_ring
-    from biometrics.models import FaceTemplate
-    from consent.models import Consent
-    from consent.services import consent_give
-
     operator, issued, version = live_store_with_door(store_name="Bench Central")
-
-    users = get_user_model()
-    now = timezone.now()
-    people = users.objects.bulk_create(
-        [
-            users(email=f"g{n}@bench.example", display_name="G", password="!", email_verified_at=now)
-            for n in range(gallery)
-        ],
-        batch_size=2000,
-    )
-    people = list(users.objects.filter(email__endswith="@bench.example").order_by("pk"))
-    Consent.objects.bulk_create(
-        [
-            Consent(
-                shopper=user,
-                operator=operator,
-                purpose="face_entry",
-                notice_version=version,
-                channel="app",
-                given_at=now,
-                expires_at=now + timedelta(days=365),
-            )
-            for user in people
-        ],
-        batch_size=2000,
-    )
-    ring, rng = key_ring(), np.random.default_rng(7)
-    centres = rng.normal(0, 0.05, (gallery, 128))
-    templates = []
-    for user, encoding in zip(people, centres, strict=True):
-        sealed = ring.seal(encoding, owner=str(user.public_id))
-        templates.append(
-            FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
-        )
-    FaceTemplate.objects.bulk_create(templates, batch_size=2000)
-
-    # One real person, enrolled from another photo of the probe's face, through the services.
-    face = users.objects.create_user(
-        "face@bench.example", "x" * 12, display_name="Face", date_of_birth=date(1980, 1, 1), email_verified_at=now
-    )
-    consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
-    enrolled = engine.analyse_for_enrollment((FACES / "obama/obama_1.jpg").read_bytes()).encoding
-    sealed = ring.seal(enrolled, owner=str(face.public_id))
-    FaceTemplate.objects.create(shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    bulk_gallery(operator, version, gallery)
+    enrolled_face(operator, version)  # from another photo of the probe's face
     return issued
 
 
