@@ -190,14 +190,15 @@ def server_error_view(request: HttpRequest) -> HttpResponse:
     while handling the exception, so the exception is at hand: an outage answers 503 `service_unavailable`."""
     language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
     outage = isinstance(sys.exc_info()[1], OUTAGES)
-    status, code = (503, "service_unavailable") if outage else (500, "server_error")
     with translation.override(language):
         if outage:
             message = _("A service we depend on is unavailable for a moment; try again in a few seconds.")
+            status, body = 503, error_body("service_unavailable", message)
         else:
             message = _("Something went wrong on our side; it has been logged.")
+            status, body = 500, error_body("server_error", message)
         if wants_json(request):
-            response = JsonResponse(error_body(code, message), status=status)
+            response = JsonResponse(body, status=status)
         else:
             page = loader.render_to_string(
                 "500.html", {"message": message, "LANGUAGE_CODE": translation.get_language()}

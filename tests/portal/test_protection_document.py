@@ -270,3 +270,18 @@ def test_only_privacy_officers_and_admins_reach_them(client, demo, role):
     for path in ("/staff/operators/", f"/staff/operators/{demo.slug}/document.json"):
         assert client.get(path).status_code == 403
     assert client.post(f"/staff/operators/{demo.slug}/document/issue/").status_code == 403
+
+
+def test_making_a_pdf_leaves_pillow_refusing_cut_off_photos(officer, demo):
+    """WeasyPrint's import turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which let truncated
+    photos through the engine as `no_face` in any process that had made a PDF."""
+    from PIL import ImageFile
+
+    from biometrics import engine
+    from tests.photo_corpus import BY_NAME
+
+    assert officer.get(f"/staff/operators/{demo.slug}/document.pdf").status_code == 200
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(engine.FaceRefused) as refused:
+        engine.probe_encoding(BY_NAME["jpeg-cut-in-half"].make())
+    assert refused.value.code == "unreadable_image"
