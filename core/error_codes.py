@@ -207,6 +207,8 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("identity_code_expired", (400,), "The identity code is older than 10 minutes; send a new one."),
         ("identity_code_wrong", (400,), "The identity code is wrong (a code sent for another request is wrong here)."),
         ("identity_code_attempts_exceeded", (429,), "Three wrong identity codes used this one up; send a new one."),
+        ("shard_exists", (409,), "A match shard of this name exists already."),
+        ("shard_unchanged", (400,), "The operator is on that match shard already."),
         (
             "assessment_incomplete",
             (400,),

@@ -26,13 +26,10 @@ app.conf.beat_schedule = {
     "retention-counters": {"task": "stores.retention_counters", "schedule": crontab(hour=3, minute=5)},
     "retention-entry-passes": {"task": "consent.entry_passes_purge", "schedule": crontab(minute=5)},
     # Each operator's gallery measures its own false identification risk and sets the door's threshold
-    # (or stops 1:N); it runs in a match worker, where the indexes are. Changes of more than
+    # (or stops 1:N); it runs in a match worker of the operator's shard, where its index is (one task to each
+    # shard's queue, decision 0041). Changes of more than
     # MATCH_GALLERY_CHECK_CHANGE trigger a check at once (docs/decisions/0025).
-    "gallery-check-nightly": {
-        "task": "stores.gallery_check",
-        "schedule": crontab(hour=3, minute=30),
-        "kwargs": {"trigger": "nightly"},
-    },
+    "gallery-check-nightly": {"task": "stores.gallery_checks_nightly", "schedule": crontab(hour=3, minute=30)},
     # An enrollment still processing 5 minutes into its attempt lost its worker (the task's hard limit is
     # 150 s): it fails with `worker_lost` and the shopper sends the photos again.
     "enrollments-lost": {"task": "biometrics.enrollments_lost_fail", "schedule": crontab(minute="*")},

@@ -337,6 +337,9 @@ MATCH_IVF_THRESHOLD = env.int("MATCH_IVF_THRESHOLD", default=50_000)
 MATCH_IVF_NPROBE = env.int("MATCH_IVF_NPROBE", default=48)
 # How long the door waits for a match worker before answering 503 match_unavailable.
 MATCH_TIMEOUT_SECONDS = env.float("MATCH_TIMEOUT_SECONDS", default=3.0)
+# The match shards this worker process serves, by name, separated by commas (decision 0041); empty: all of
+# them, one worker holding every operator's gallery.
+MATCH_SHARDS = env.str("MATCH_SHARDS", default="")
 # How often match workers read new consent and template changes into their indexes.
 MATCH_INDEX_POLL_SECONDS = env.float("MATCH_INDEX_POLL_SECONDS", default=0.2)
 # The notes telling match workers whom to re-read are deleted by the daily retention job after this many

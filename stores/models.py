@@ -14,6 +14,41 @@ from core.time_zones import TIME_ZONE_MAX_LENGTH, site_time_zone, validate_time_
 MAX_TEMPLATE_RETENTION_DAYS = 3 * 365
 
 
+def _least_loaded_shard_id() -> int:
+    """A new operator's shard: the least loaded."""
+    return MatchShard.least_loaded().pk
+
+
+class MatchShard(models.Model):
+    """A group of operators whose galleries the same match workers hold (decision 0041). A match worker serves
+    one or more shards (`MATCH_SHARDS`) and builds only their operators' indexes; the door sends each probe to
+    its operator's shard."""
+
+    name = models.SlugField(_("name"), max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def least_loaded(cls) -> "MatchShard":
+        """The shard whose operators hold the fewest active face consents (the templates its workers keep), the
+        first by name among equals; the first shard is made when there is none."""
+        from consent.models import Consent, Purpose
+        from consent.selectors import consent_active_q
+
+        shards = list(cls.objects.order_by("name"))
+        if not shards:
+            return cls.objects.get_or_create(name="a")[0]
+        active = Consent.objects.filter(consent_active_q(), purpose=Purpose.FACE_ENTRY).order_by()
+        held = active.values("operator__match_shard").annotate(held=models.Count("pk"))
+        loads = dict(held.values_list("operator__match_shard", "held"))
+        return min(shards, key=lambda shard: (loads.get(shard.pk, 0), shard.name))
+
+
 class Operator(models.Model):
     """A retailer: the data controller a shopper consents to."""
 
@@ -96,6 +131,19 @@ class Operator(models.Model):
             "How much nearer the best candidate must be than the next for 1:N to name them. At least the"
             " site's setting (empty: the setting)."
         ),
+    )
+    # The match workers that hold this operator's gallery, and while it moves, the shard building it first
+    # (stores.shards: the route switches only once a worker there holds it).
+    match_shard = models.ForeignKey(
+        MatchShard,
+        on_delete=models.PROTECT,
+        related_name="operators",
+        verbose_name=_("match shard"),
+        default=_least_loaded_shard_id,
+        editable=False,
+    )
+    moving_to = models.ForeignKey(
+        MatchShard, on_delete=models.PROTECT, null=True, blank=True, related_name="arriving", editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,7 +11,7 @@ import logging
 import sys
 
 from celery import current_app, shared_task
-from celery.signals import worker_process_init, worker_ready, worker_shutting_down
+from celery.signals import celeryd_after_setup, worker_process_init, worker_ready, worker_shutting_down
 
 from stores.door.probes import answers_by_redis, probe_answer_send
 from stores.door.services import MATCH_PROBE_TASK
@@ -62,14 +62,14 @@ def match_probe_task(
 
 
 @shared_task(name=GALLERY_CHECK_TASK, soft_time_limit=900, time_limit=960)
-def gallery_check_task(operator_id: int | None = None, trigger: str = "nightly") -> list[int]:
+def gallery_check_task(operator_id: int | None = None, trigger: str = "nightly", shard: str = "") -> list[int]:
     """Check one operator's gallery (or every operator's, nightly) in this match worker's indexes and store
     the operating point each gives; answers the stored checks' ids. Running twice stores two checks that
     say the same: no harm, so a lost worker's run is simply the next night's."""
     from stores.door.matching import gallery_check_run, gallery_checks_run  # the index: in the worker only
 
     if operator_id is None:
-        return gallery_checks_run(trigger=trigger)
+        return gallery_checks_run(trigger=trigger, shard=shard)
     recorded = gallery_check_run(operator_id=operator_id, trigger=trigger)
     return [recorded.pk] if recorded is not None else []
 
@@ -93,6 +93,35 @@ def _serve_door_probes(threads: int) -> None:
         from stores.door.consumers import CONSUMERS
 
         CONSUMERS.start(threads)
+
+
+@celeryd_after_setup.connect
+def _consume_shard_queues(sender=None, instance=None, **kwargs) -> None:
+    """A match worker also takes the tasks of its shards (`match.<shard>`: gallery checks, and door probes
+    without Redis): those of MATCH_SHARDS, or of every shard when it serves all (decision 0041)."""
+    queues = instance.app.amqp.queues
+    if not _consumes_match_queue(instance.app):
+        return
+    from stores.door.probes import shard_queue
+    from stores.models import MatchShard
+    from stores.shards.selectors import shards_served
+
+    for name in shards_served() or MatchShard.objects.values_list("name", flat=True):
+        queues.select_add(shard_queue(name))
+
+
+@shared_task(name="stores.gallery_checks_nightly")
+def gallery_checks_nightly_task() -> list[str]:
+    """The nightly gallery checks, one task to each shard's queue: a worker there checks its shard's operators."""
+    from stores.door.probes import shard_queue
+    from stores.models import MatchShard
+
+    names = list(MatchShard.objects.values_list("name", flat=True))
+    for name in names:
+        current_app.tasks[GALLERY_CHECK_TASK].apply_async(
+            kwargs={"trigger": "nightly", "shard": name}, queue=shard_queue(name)
+        )
+    return names
 
 
 @worker_process_init.connect

@@ -102,7 +102,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
                     role, concurrency=CONCURRENCY[role], hostname=f"integration-{role.name}@%h", quiet=True
                 ),
                 cwd=ROOT,
-                env=env,
+                # The session's match worker serves shard `a`, where every operator goes while it is the only
+                # one; tests/integration/test_match_shards.py starts the workers of its own shards.
+                env={**env, "MATCH_SHARDS": "a"} if role is workers.MATCH else env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

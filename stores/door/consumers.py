@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.db import close_old_connections, connections
 from redis.exceptions import RedisError
 
-from stores.door.matching import probe_serve
-from stores.door.probes import probe_answer_send, probe_expired, probe_next
+from stores.door.matching import INDEXES, probe_serve
+from stores.door.probes import probe_answer_send, probe_expired, probe_next, shards_ready_say
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,10 @@ WAIT_SECONDS = 1
 
 def probe_take_and_answer(*, timeout: float = WAIT_SECONDS) -> bool:
     """Serve the oldest waiting probe, if one comes within `timeout` seconds; False when none came."""
-    message = probe_next(timeout=timeout)
+    if not INDEXES.built:
+        INDEXES.refresh_unless_kept()  # the keeper thread builds them at start; here if it has not yet
+    _say_ready()
+    message = probe_next(shards=INDEXES.shards, timeout=timeout)
     if message is None:
         return False
     if probe_expired(message):
@@ -34,6 +38,19 @@ def probe_take_and_answer(*, timeout: float = WAIT_SECONDS) -> bool:
     answer = probe_serve(**message)
     probe_answer_send(answer, probe_id=message["probe_id"])
     return True
+
+
+_said_at = 0.0
+
+
+def _say_ready() -> None:
+    """At most once a second: this worker's shards have a thread taking probes, from built indexes. A door
+    whose shard nobody has said so of for READY_SECONDS answers 503 at once (decision 0041)."""
+    global _said_at
+    now = time.monotonic()
+    if INDEXES.built and now - _said_at >= 1.0:
+        _said_at = now
+        shards_ready_say(INDEXES.shards)
 
 
 class ProbeConsumers:

@@ -32,11 +32,13 @@ from biometrics.match_index import Decision, MatchIndex, decide
 from biometrics.models import MatchIndexChange
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
-from stores.door.probes import ProbeGone, probe_photo_take
+from stores.door.probes import ProbeGone, probe_photo_take, shard_queue
 from stores.door.services import ONE_TO_ONE_REQUIRED
-from stores.models import GalleryCheck, Operator
+from stores.models import GalleryCheck, MatchShard, Operator
 from stores.selectors import confirmed_entry_distances, operator_match_rule, operator_target_fpir
 from stores.services import GALLERY_CHECK_TASK, gallery_check_record
+from stores.shards.selectors import operators_served, shards_served
+from stores.shards.services import operator_shard_move_complete
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,11 @@ class OperatorIndexes:
         self._stop_keeping = threading.Event()
         self._sizes_moved = True  # a gallery may have grown or shrunk since the last look for due checks
         self.built_in: float | None = None
+        # The shards this process serves (decision 0041) and their operators, as of the last build or refresh;
+        # None: every operator (a worker of all shards).
+        self.shards: list[str] = []
+        self._served: set[int] | None = set()
+        self._map_read_at = 0.0
 
     def _new_index(self) -> MatchIndex:
         return MatchIndex(ivf_threshold=settings.MATCH_IVF_THRESHOLD, nprobe=settings.MATCH_IVF_NPROBE)
@@ -60,7 +67,8 @@ class OperatorIndexes:
         started = time.perf_counter()
         with self._lock:
             last_change = MatchIndexChange.objects.aggregate(last=Max("id"))["last"] or 0
-            pairs = face_consent_pairs()
+            shards, served = _shards_and_operators()
+            pairs = [pair for pair in face_consent_pairs() if served is None or pair[0] in served]
             encodings = template_encodings_by_shopper(shopper_ids={shopper for _, shopper in pairs})
             by_operator: dict[int, list[tuple[int, np.ndarray]]] = {}
             for operator_id, shopper_id in pairs:
@@ -75,6 +83,8 @@ class OperatorIndexes:
             self._refreshed_at = time.monotonic() - (time.perf_counter() - started)
             self._sizes_moved = True
             self.built_in = time.perf_counter() - started
+            self.shards, self._served = shards, served
+            self._map_read_at = self._refreshed_at
         logger.info(
             "Match indexes built: %d operators, %d shoppers, in %.1fs",
             len(self._indexes),
@@ -82,12 +92,32 @@ class OperatorIndexes:
             self.built_in,
         )
 
-    def refresh(self) -> None:
-        """Apply the change notes written since the last look (usually none: one indexed query)."""
+    def refresh(self, *, shards_now: bool = False) -> None:
+        """Apply the change notes written since the last look (usually none: one indexed query); rebuild when
+        the operators of this worker's shards changed. Then switch the route of operators moving here, whose
+        indexes are now held."""
         with self._lock:
             started = time.monotonic()
-            self._refresh()
+            # The shard map is read again at most every SHARD_MAP_SECONDS (or when asked: a probe for an operator
+            # this worker does not hold), not on every look at the change notes.
+            look_at_map = shards_now or started - self._map_read_at >= SHARD_MAP_SECONDS
+            if self._seen_change >= 0 and look_at_map and _shards_and_operators() != (self.shards, self._served):
+                self.build()
+            else:
+                self._refresh()
             self._refreshed_at = started
+            if look_at_map:
+                self._map_read_at = started
+                for operator_id in _moving_here(self.shards, self._served):
+                    operator_shard_move_complete(operator_id=operator_id, shard_name=_moving_to(operator_id))
+
+    @property
+    def built(self) -> bool:
+        return self._seen_change >= 0
+
+    def serves(self, operator_id: int) -> bool:
+        """Whether this worker holds the operator's index (built: every operator, for a worker of all shards)."""
+        return self._seen_change >= 0 and (self._served is None or operator_id in self._served)
 
     def _refresh(self) -> None:
         """`refresh` under its lock."""
@@ -106,7 +136,12 @@ class OperatorIndexes:
         self._sizes_moved = True
 
     def _reread(self, shopper_id: int) -> None:
-        consented = {operator_id for operator_id, _ in face_consent_pairs(shopper_id=shopper_id)}
+        served = self._served
+        consented = {
+            operator_id
+            for operator_id, _ in face_consent_pairs(shopper_id=shopper_id)
+            if served is None or operator_id in served
+        }
         encodings = template_encodings_by_shopper(shopper_ids=[shopper_id]).get(shopper_id)
         for operator_id in set(self._indexes) | consented:
             if operator_id in consented and encodings is not None:
@@ -191,14 +226,40 @@ class OperatorIndexes:
         self._sizes_moved = False
         for operator_id in self.checks_due():
             if cache.add(f"faceconsent:gallery-check-sent:{operator_id}", 1, timeout=300):
-                current_app.tasks[GALLERY_CHECK_TASK].delay(operator_id=operator_id, trigger="gallery_changed")
+                current_app.tasks[GALLERY_CHECK_TASK].apply_async(
+                    kwargs={"operator_id": operator_id, "trigger": "gallery_changed"},
+                    queue=shard_queue(_shard_of(operator_id)),
+                )
 
     def reset(self) -> None:
         with self._lock:
             self._indexes, self._seen_change, self._refreshed_at = {}, -1, 0.0
+            self.shards, self._served = [], set()
 
 
 INDEXES = OperatorIndexes()
+# How often a match worker reads the shard map again (an operator moving here or away).
+SHARD_MAP_SECONDS = 1.0
+
+
+def _shards_and_operators() -> tuple[list[str], set[int] | None]:
+    """The shards this process serves (all of them, when MATCH_SHARDS is empty) and their operators."""
+    wanted = shards_served()
+    names = sorted(MatchShard.objects.values_list("name", flat=True)) if wanted is None else sorted(wanted)
+    return names, operators_served(wanted)
+
+
+def _moving_here(shards: list[str], served: set[int] | None) -> list[int]:
+    moving = Operator.objects.filter(moving_to__name__in=shards).values_list("pk", flat=True)
+    return [operator_id for operator_id in moving if served is None or operator_id in served]
+
+
+def _moving_to(operator_id: int) -> str:
+    return Operator.objects.filter(pk=operator_id).values_list("moving_to__name", flat=True).first() or ""
+
+
+def _shard_of(operator_id: int) -> str:
+    return Operator.objects.filter(pk=operator_id).values_list("match_shard__name", flat=True).first() or ""
 
 
 def gallery_check_due(size: int, last_size: int | None, *, target_fpir: float | None = None) -> bool:
@@ -219,6 +280,9 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     if operator is None:
         return None
     INDEXES.refresh()  # every change noted so far, even while the keeper thread is half-way through a burst
+    if not INDEXES.serves(operator_id):  # another shard's operator: its own workers check it
+        logger.warning("Gallery check of operator %s skipped: not on this worker's shards", operator_id)
+        return None
     rule = operator_match_rule(operator)
     # The grid up to the operator's ceiling, the ceiling itself always tried (as MATCH_THRESHOLD is).
     thresholds = sorted({value for value in settings.MATCH_THRESHOLD_GRID if value <= rule.ceiling} | {rule.ceiling})
@@ -257,11 +321,14 @@ def _check_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def gallery_checks_run(*, trigger: str) -> list[int]:
+def gallery_checks_run(*, trigger: str, shard: str = "") -> list[int]:
     """The nightly run: every operator with a gallery in this worker, or a check on record (a gallery that
-    emptied is checked once more)."""
+    emptied is checked once more); with `shard`, those on that shard only."""
     INDEXES.refresh_unless_kept()
-    operators = set(INDEXES.gallery_sizes()) | set(GalleryCheck.objects.values_list("operator_id", flat=True))
+    checked = set(GalleryCheck.objects.values_list("operator_id", flat=True))
+    operators = set(INDEXES.gallery_sizes()) | {operator_id for operator_id in checked if INDEXES.serves(operator_id)}
+    if shard:
+        operators &= set(Operator.objects.filter(match_shard__name=shard).values_list("pk", flat=True))
     return [
         recorded.pk
         for operator_id in sorted(operators)
@@ -306,6 +373,10 @@ def match_probe(
     probe's encodings, live only in this call's memory.
     """
     INDEXES.refresh_unless_kept()
+    if not INDEXES.serves(operator_id):  # moved to this shard since the last look, or not (yet) built
+        INDEXES.refresh(shards_now=True)
+        if not INDEXES.serves(operator_id):  # never answer no_match from an index this worker does not hold
+            return ProbeResult(face_found=False, error="not_served")
     index = INDEXES.index_for(operator_id)
     ceiling = min(ceiling if ceiling is not None else settings.MATCH_THRESHOLD, settings.MATCH_THRESHOLD)
     margin = max(margin if margin is not None else settings.MATCH_MARGIN, settings.MATCH_MARGIN)

@@ -25,8 +25,26 @@ from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, se
 
 KEY_PREFIX = "faceconsent:door-probe:"
 ANSWER_PREFIX = "faceconsent:door-answer:"
-# The probes waiting for a match worker, oldest at the right: doors push on the left, workers pop on the right.
+# The probes waiting for a match worker of a shard, oldest at the right: doors push on the left, workers pop
+# on the right (decision 0041: one list per shard, named after its queue `match.<shard>`).
 QUEUE_KEY = "faceconsent:door-probes"
+# Set by each match worker of a shard, for a few seconds at a time, once its indexes are built: a door whose
+# shard has no such key answers 503 at once instead of waiting out its timeout.
+READY_KEY = "faceconsent:match-ready:"
+READY_SECONDS = 3
+
+
+def shard_queue(shard: str) -> str:
+    """The Celery queue, and the name of the probe list, of a match shard."""
+    return f"match.{shard}"
+
+
+def _queue_key(shard: str) -> str:
+    return f"{QUEUE_KEY}:{shard_queue(shard)}"
+
+
+class ShardUnavailable(Exception):
+    """No match worker of the probe's shard is up with its indexes built."""
 
 
 class ProbeGone(Exception):
@@ -73,23 +91,41 @@ def probe_photo_send(photo: bytes, *, probe_id: str) -> dict[str, str]:
     return {"in": "redis"}
 
 
-def probe_queue(message: dict, photos: list[tuple[str, bytes]]) -> None:
+def probe_queue(message: dict, photos: list[tuple[str, bytes]], *, shard: str) -> None:
     """The door's side with Redis: seal each photo under its frame's probe id and, in one round trip, leave
-    them beside the probe's message on the match workers' list. The message says until when (unix
-    seconds) the door waits; a worker that takes it later drops it unanswered."""
+    them beside the probe's message on its shard's list, if a worker of the shard is ready; else raise
+    `ShardUnavailable` (the photos are withdrawn). The message says until when (unix seconds) the door
+    waits; a worker that takes it later drops it unanswered."""
     client = _client(_redis_url())
+    if not client.exists(READY_KEY + shard):
+        raise ShardUnavailable(shard)
     with client.pipeline(transaction=True) as pipe:
         for frame_id, photo in photos:
             pipe.set(KEY_PREFIX + frame_id, bytes_seal(photo, context=_context(frame_id)), px=_expires_ms())
-        pipe.lpush(QUEUE_KEY, json.dumps({**message, "expires_at": time.time() + settings.MATCH_TIMEOUT_SECONDS}))
+        message = {**message, "expires_at": time.time() + settings.MATCH_TIMEOUT_SECONDS}
+        pipe.lpush(_queue_key(shard), json.dumps(message))
         pipe.execute()
 
 
-def probe_next(*, timeout: float) -> dict | None:
-    """A match worker's side: the oldest waiting probe's message, or None when none came within `timeout`
-    seconds (whole seconds: Redis blocks for at least one)."""
-    popped = _client(_redis_url()).brpop([QUEUE_KEY], timeout=timeout)
+def probe_next(*, shards: list[str], timeout: float) -> dict | None:
+    """A match worker's side: the oldest waiting probe's message on these shards' lists, or None when none came
+    within `timeout` seconds (whole seconds: Redis blocks for at least one)."""
+    if not shards:
+        time.sleep(timeout)
+        return None
+    popped = _client(_redis_url()).brpop([_queue_key(shard) for shard in shards], timeout=timeout)
     return None if popped is None else json.loads(popped[1])
+
+
+def shards_ready_say(shards: list[str]) -> None:
+    """A match worker whose indexes are built says so for its shards, for READY_SECONDS; it says it again while
+    it keeps them fresh, and stops when it stops (or dies)."""
+    if not shards:
+        return
+    with _client(_redis_url()).pipeline(transaction=False) as pipe:
+        for shard in shards:
+            pipe.set(READY_KEY + shard, 1, ex=READY_SECONDS)
+        pipe.execute()
 
 
 def probe_expired(message: dict) -> bool:

@@ -4,6 +4,7 @@ with an entry pass alone, and record the visit, its match event and the day's co
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -30,14 +31,16 @@ from core.audit import Actor, audit_entry_create
 from core.db import PreparedQuery
 from core.errors import Conflict, Forbidden, ServiceUnavailable, ValidationFailed
 from stores.door.probes import (
+    ShardUnavailable,
     answers_by_redis,
     probe_answer_wait,
     probe_photo_send,
     probe_photo_withdraw,
     probe_queue,
+    shard_queue,
 )
 from stores.feed.services import notification_record
-from stores.models import Device, MatchEvent, Notification, ProbeCounter, Store, Visit
+from stores.models import Device, MatchEvent, MatchShard, Notification, ProbeCounter, Store, Visit
 from stores.sealing import shopper_reference
 from stores.selectors import door_probe_rule, door_rule, operator_match_rule
 
@@ -138,6 +141,7 @@ def door_match(
     asked = time.perf_counter()
     by_photo = photo is not None or photos is not None
     result = _ask_match_worker(
+        shard=shard_name(store.operator.match_shard_id),
         operator_id=store.operator_id,
         photos=frames if by_photo else None,
         encodings=None if by_photo else frames,
@@ -147,7 +151,8 @@ def door_match(
     timings = {"worker": _ms_since(asked)}
     if result.get("engine_ms") is not None:
         timings["engine"] = result["engine_ms"]
-    if result.get("error") in ("probe_expired", "worker_failed"):  # too late for this door, or it broke
+    # Too late for this door, the worker broke, or it does not hold the operator's index (yet): unavailable.
+    if result.get("error") in ("probe_expired", "worker_failed", "not_served"):
         raise _match_unavailable()
     if result.get("error") == ONE_TO_ONE_REQUIRED:  # a large gallery, not checked yet
         raise _one_to_one_required()
@@ -191,7 +196,13 @@ def _match_unavailable() -> ServiceUnavailable:
     )
 
 
-def _ask_match_worker(*, photos: list[bytes] | None, encodings: list[list[float]] | None, **kwargs) -> dict:
+@functools.cache
+def shard_name(shard_id: int) -> str:
+    """A shard's name, which never changes: read once per process."""
+    return MatchShard.objects.values_list("name", flat=True).get(pk=shard_id)
+
+
+def _ask_match_worker(*, shard: str, photos: list[bytes] | None, encodings: list[list[float]] | None, **kwargs) -> dict:
     probe_id = uuid.uuid4().hex
     # One sealed photo per frame, each bound to its own probe id; a single photo keeps the probe's id.
     frame_ids = (
@@ -201,19 +212,25 @@ def _ask_match_worker(*, photos: list[bytes] | None, encodings: list[list[float]
     if encodings is not None:
         probe |= {"encoding": encodings[0]} if len(encodings) == 1 else {"encodings": encodings}
     if answers_by_redis() and not current_app.conf.task_always_eager:
-        return _ask_over_redis(probe, probe_id=probe_id, photos=list(zip(frame_ids, photos or [], strict=True)))
-    return _ask_by_task(probe, probe_id=probe_id, photos=list(zip(frame_ids, photos or [], strict=True)))
+        return _ask_over_redis(
+            probe, probe_id=probe_id, shard=shard, photos=list(zip(frame_ids, photos or [], strict=True))
+        )
+    return _ask_by_task(probe, probe_id=probe_id, shard=shard, photos=list(zip(frame_ids, photos or [], strict=True)))
 
 
 def _probe_frames(references: list[dict[str, str]]) -> dict:
     return {"photo": references[0]} if len(references) == 1 else {"photos": references} if references else {}
 
 
-def _ask_over_redis(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes]]) -> dict:
-    """With Redis and match workers: the probe on their list, its photos beside it, the answer on its own list."""
+def _ask_over_redis(probe: dict, *, probe_id: str, shard: str, photos: list[tuple[str, bytes]]) -> dict:
+    """With Redis and match workers: the probe on its shard's list, its photos beside it, the answer on its own
+    list; at once 503 when no worker of the shard is ready."""
     try:
-        probe_queue({**probe, **_probe_frames([{"in": "redis"}] * len(photos)), "probe_id": probe_id}, photos)
+        message = {**probe, **_probe_frames([{"in": "redis"}] * len(photos)), "probe_id": probe_id}
+        probe_queue(message, photos, shard=shard)
         answer = probe_answer_wait(probe_id=probe_id, timeout=settings.MATCH_TIMEOUT_SECONDS)
+    except ShardUnavailable:
+        raise _match_unavailable() from None
     except RedisError:  # Redis is unreachable: no worker can answer
         logger.exception("The door could not reach the match queue")
         answer = None
@@ -225,7 +242,7 @@ def _ask_over_redis(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes
     return answer
 
 
-def _ask_by_task(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes]]) -> dict:
+def _ask_by_task(probe: dict, *, probe_id: str, shard: str, photos: list[tuple[str, bytes]]) -> dict:
     """Without Redis (the embedded default's broker of files), or where tasks run in this process: the
     Celery task, its answer as its result or on the answer list."""
     # By name: the task's module (stores.tasks) sits above the door, and every process registers it.
@@ -243,6 +260,7 @@ def _ask_by_task(probe: dict, *, probe_id: str, photos: list[tuple[str, bytes]])
                 "probe_id": probe_id,
                 "answer_in": "redis" if by_redis else None,
             },
+            queue=shard_queue(shard),
             ignore_result=by_redis,  # without Redis the answer comes back as the task's result
             expires=settings.MATCH_TIMEOUT_SECONDS,
             argsrepr="()",

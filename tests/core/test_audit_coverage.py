@@ -50,7 +50,9 @@ from stores import services as stores
 from stores.door import services as door
 from stores.feed import services as feed
 from stores.footprint import services as footprint
+from stores.models import MatchShard, Operator
 from stores.retention import services as retention
+from stores.shards import services as shards
 from tests.core.audit_world import (
     GIVEN,
     RESULT,
@@ -774,6 +776,21 @@ SERVICES: dict[str, Row] = {
             ("privacy_request.completed", GIVEN),
         ],
         given=lambda w: _erasure_in_progress(w),
+    ),
+    # stores: the shard map (decision 0041)
+    "match_shard_create": Row(
+        lambda w, g: shards.match_shard_create(actor=STAFF, name="b"),
+        [("match_shard.created", RESULT)],
+    ),
+    "operator_shard_move": Row(
+        lambda w, g: shards.operator_shard_move(actor=STAFF, operator=w.operator, shard=g),
+        [("operator.shard_move_started", lambda w, g, r: w.operator)],
+        given=lambda w: MatchShard.objects.create(name="b"),
+    ),
+    "operator_shard_move_complete": Row(
+        lambda w, g: shards.operator_shard_move_complete(operator_id=w.operator.pk, shard_name="b"),
+        [("operator.shard_moved", lambda w, g, r: w.operator)],
+        given=lambda w: Operator.objects.filter(pk=w.operator.pk).update(moving_to=MatchShard.objects.create(name="b")),
     ),
     # portal: the documents for the authorities (decision 0039)
     "impact_assessment_sign": Row(

@@ -59,9 +59,12 @@ class _Redis:
         self.data: dict[str, bytes | list] = {}
         self.expiries: list[int] = []
 
-    def set(self, key, value, px):
-        self.expiries.append(px)
+    def set(self, key, value, px=None, ex=None):
+        self.expiries.append(px if px is not None else ex * 1000)
         self.data[key] = value
+
+    def exists(self, key):
+        return int(key in self.data)
 
     def get(self, key):
         return self.data.get(key)

@@ -31,12 +31,23 @@ def probe_list(probe_channel, monkeypatch):
     return probe_channel
 
 
+def ready(channel, shard: str = "a") -> None:
+    """Wait until a match worker thread of the shard has built its indexes and said it takes probes."""
+    from stores.door.probes import READY_KEY
+
+    deadline = time.monotonic() + 10
+    while not channel.exists(READY_KEY + shard):
+        assert time.monotonic() < deadline, "no match worker thread said it was ready"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def match_worker_threads(probe_list):
     from stores.door.consumers import ProbeConsumers
 
     consumers = ProbeConsumers()
     consumers.start(2)
+    ready(probe_list)
     yield consumers
     consumers.stop()
 
@@ -58,7 +69,7 @@ def test_a_free_match_worker_thread_takes_the_probe_and_the_door_gets_its_answer
     assert response.status_code == 200
     assert response.json()["result"] == "match"
     assert "worker;dur=" in response["Server-Timing"]
-    assert probe_list.llen(probes.QUEUE_KEY) == 0
+    assert probe_list.llen(probes._queue_key("a")) == 0
     assert waiting_photos(probe_list) == []  # taken by the worker, and gone
     stranger = signed_post(client, device, secret, "/api/v1/device/match", {"encoding": [0.0] * 128})
     assert stranger.json() == {"result": "no_match"}
@@ -73,10 +84,11 @@ def test_a_door_that_stops_waiting_takes_its_photo_back_and_a_late_thread_drops_
 
     settings.MATCH_TIMEOUT_SECONDS = 0.5
     device, secret = door
-    response = match_photo(client, device, secret, other_astronaut_photo())  # no match worker runs
+    probe_list.set(probes.READY_KEY + "a", 1, ex=3)  # a worker said it was ready, and is slow
+    response = match_photo(client, device, secret, other_astronaut_photo())  # none takes the probe
 
     assert_error(response, 503, "match_unavailable", NO_WORKER)
-    assert probe_list.llen(probes.QUEUE_KEY) == 1
+    assert probe_list.llen(probes._queue_key("a")) == 1
     assert waiting_photos(probe_list) == []  # the door withdrew the photo as it gave up
     time.sleep(0.05)
     with (
@@ -86,7 +98,7 @@ def test_a_door_that_stops_waiting_takes_its_photo_back_and_a_late_thread_drops_
         assert probe_take_and_answer(timeout=1) is True
     serve.assert_not_called()
     answer.assert_not_called()
-    assert probe_list.llen(probes.QUEUE_KEY) == 0
+    assert probe_list.llen(probes._queue_key("a")) == 0
     assert not ProbeCounter.objects.exists()
 
 
@@ -96,17 +108,18 @@ def test_threads_keep_taking_probes_after_redis_was_away(client, door, astronaut
 
     failures = iter([RedisError("connection refused"), RedisError("connection refused")])
 
-    def next_probe(*, timeout):
+    def next_probe(*, shards, timeout):
         failure = next(failures, None)
         if failure is not None:
             raise failure
-        return probe_next(timeout=timeout)
+        return probe_next(shards=shards, timeout=timeout)
 
     device, secret = door
     threads = consumers.ProbeConsumers()
     with mock.patch.object(consumers, "probe_next", side_effect=next_probe):
         threads.start(1)
         try:
+            ready(probe_list)
             response = match_photo(client, device, secret, other_astronaut_photo())
         finally:
             threads.stop()
@@ -119,14 +132,30 @@ def test_threads_keep_taking_probes_after_redis_was_away(client, door, astronaut
 def test_a_message_a_thread_cannot_read_leaves_it_serving_the_next(client, door, astronaut, probe_list, caplog):
     from stores.door import consumers, probes
 
-    probe_list.lpush(probes.QUEUE_KEY, '{"probe_id": "odd", "expires_at": 9999999999, "not": "a probe"}')
+    probe_list.lpush(probes._queue_key("a"), '{"probe_id": "odd", "expires_at": 9999999999, "not": "a probe"}')
     device, secret = door
     threads = consumers.ProbeConsumers()
     threads.start(1)
     try:
+        ready(probe_list)
         response = match_photo(client, device, secret, other_astronaut_photo())
     finally:
         threads.stop()
 
     assert response.json()["result"] == "match"
     assert any("A door probe could not be served" in record.getMessage() for record in caplog.records)
+
+
+def test_with_no_worker_of_its_shard_ready_the_door_answers_at_once_and_sends_nothing(
+    client, door, astronaut, probe_list
+):
+    """Decision 0041: no match worker of the operator's shard has said it is ready in the last few seconds, so
+    the door does not wait out its timeout, and no probe or photo is left anywhere."""
+    from stores.door import probes
+
+    device, secret = door
+    with mock.patch("stores.door.services.probe_answer_wait", side_effect=AssertionError("the door waited")) as wait:
+        response = match_photo(client, device, secret, other_astronaut_photo())
+    assert_error(response, 503, "match_unavailable", NO_WORKER)
+    wait.assert_not_called()
+    assert probe_list.llen(probes._queue_key("a")) == 0 and waiting_photos(probe_list) == []

@@ -234,12 +234,18 @@ class TestWhenDue:
         population(small, 4)
         sent = []
         monkeypatch.setattr(
-            celery_app.tasks["stores.gallery_check"], "delay", lambda **kwargs: sent.append(kwargs), raising=False
+            celery_app.tasks["stores.gallery_check"],
+            "apply_async",
+            lambda kwargs, queue: sent.append((kwargs, queue)),
+            raising=False,
         )
         INDEXES.refresh()
         assert INDEXES.checks_due() == [operator.pk]
         INDEXES.send_due_checks()
-        assert sent == [{"operator_id": operator.pk, "trigger": "gallery_changed"}]
+        # To the queue of the operator's shard, where the workers holding its index are (decision 0041).
+        assert sent == [
+            ({"operator_id": operator.pk, "trigger": "gallery_changed"}, f"match.{operator.match_shard.name}")
+        ]
         INDEXES.send_due_checks()  # nothing moved since
         INDEXES._sizes_moved = True
         INDEXES.send_due_checks()  # moved, but another worker (or this one) sent it within five minutes
@@ -248,10 +254,26 @@ class TestWhenDue:
         assert INDEXES.checks_due() == []
 
 
-def test_the_check_is_a_match_worker_task_and_runs_nightly():
+def test_the_check_is_a_match_worker_task_and_runs_nightly_on_every_shard(monkeypatch):
+    from stores.models import MatchShard
+    from stores.tasks import gallery_checks_nightly_task
+
     assert celery_app.amqp.router.route({}, "stores.gallery_check")["queue"].name == "match"
-    nightly = [entry for entry in celery_app.conf.beat_schedule.values() if entry["task"] == "stores.gallery_check"]
-    assert len(nightly) == 1 and nightly[0]["kwargs"] == {"trigger": "nightly"}
+    nightly = [entry["task"] for entry in celery_app.conf.beat_schedule.values()]
+    assert "stores.gallery_checks_nightly" in nightly and "stores.gallery_check" not in nightly
+    MatchShard.objects.create(name="b")
+    sent = []
+    monkeypatch.setattr(
+        celery_app.tasks["stores.gallery_check"],
+        "apply_async",
+        lambda kwargs, queue: sent.append((kwargs, queue)),
+        raising=False,
+    )
+    assert gallery_checks_nightly_task() == ["a", "b"]
+    assert sent == [
+        ({"trigger": "nightly", "shard": "a"}, "match.a"),
+        ({"trigger": "nightly", "shard": "b"}, "match.b"),
+    ]
 
 
 def population_genuine(check) -> int:
