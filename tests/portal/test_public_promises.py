@@ -38,9 +38,9 @@ from tests.factories import OperatorFactory, face_consent, published_notice
 
 pytestmark = pytest.mark.django_db
 
-# Words for what is not built yet: match workers sharded by operator. None of the public texts may
-# promise them.
-NOT_BUILT = ("shard", "capacity plan")
+# Words for what is not built yet: the capacity plan for a national network (docs/deploy.md). None of
+# the public texts may promise it.
+NOT_BUILT = ("capacity plan", "capacity table")
 
 
 @pytest.fixture
