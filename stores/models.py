@@ -34,18 +34,23 @@ class MatchShard(models.Model):
         return self.name
 
     @classmethod
-    def least_loaded(cls) -> "MatchShard":
-        """The shard whose operators hold the fewest active face consents (the templates its workers keep), the
-        first by name among equals; the first shard is made when there is none."""
+    def loads(cls) -> dict[int, int]:
+        """Each shard's load: the active face consents of its operators, the templates its workers keep."""
         from consent.models import Consent, Purpose
         from consent.selectors import consent_active_q
 
+        active = Consent.objects.filter(consent_active_q(), purpose=Purpose.FACE_ENTRY).order_by()
+        held = active.values("operator__match_shard").annotate(held=models.Count("pk"))
+        return dict(held.values_list("operator__match_shard", "held"))
+
+    @classmethod
+    def least_loaded(cls) -> "MatchShard":
+        """The shard with the least load, the first by name among equals; the first shard is made when there is
+        none."""
         shards = list(cls.objects.order_by("name"))
         if not shards:
             return cls.objects.get_or_create(name="a")[0]
-        active = Consent.objects.filter(consent_active_q(), purpose=Purpose.FACE_ENTRY).order_by()
-        held = active.values("operator__match_shard").annotate(held=models.Count("pk"))
-        loads = dict(held.values_list("operator__match_shard", "held"))
+        loads = cls.loads()
         return min(shards, key=lambda shard: (loads.get(shard.pk, 0), shard.name))
 
 

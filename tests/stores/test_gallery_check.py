@@ -19,6 +19,20 @@ from tests.stores.gallery import lookalikes, population
 
 pytestmark = [pytest.mark.django_db, pytest.mark.requirement("M5")]
 
+
+@pytest.fixture
+def sent(monkeypatch) -> list:
+    """The gallery checks sent, each as (its arguments, the queue it went to), instead of sending them."""
+    sent: list = []
+    monkeypatch.setattr(
+        celery_app.tasks["stores.gallery_check"],
+        "apply_async",
+        lambda kwargs, queue: sent.append((kwargs, queue)),
+        raising=False,
+    )
+    return sent
+
+
 GRID = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 
 
@@ -228,17 +242,10 @@ class TestWhenDue:
     def test_a_lower_target_makes_a_small_gallery_smaller(self):
         assert gallery_check_due(15, None, target_fpir=0.005) is True
 
-    def test_a_match_worker_sends_each_due_check_once(self, monkeypatch):
+    def test_a_match_worker_sends_each_due_check_once(self, sent):
         operator, small = OperatorFactory(), OperatorFactory()
         population(operator, 30)
         population(small, 4)
-        sent = []
-        monkeypatch.setattr(
-            celery_app.tasks["stores.gallery_check"],
-            "apply_async",
-            lambda kwargs, queue: sent.append((kwargs, queue)),
-            raising=False,
-        )
         INDEXES.refresh()
         assert INDEXES.checks_due() == [operator.pk]
         INDEXES.send_due_checks()
@@ -254,7 +261,7 @@ class TestWhenDue:
         assert INDEXES.checks_due() == []
 
 
-def test_the_check_is_a_match_worker_task_and_runs_nightly_on_every_shard(monkeypatch):
+def test_the_check_is_a_match_worker_task_and_runs_nightly_on_every_shard(sent):
     from stores.models import MatchShard
     from stores.tasks import gallery_checks_nightly_task
 
@@ -262,13 +269,6 @@ def test_the_check_is_a_match_worker_task_and_runs_nightly_on_every_shard(monkey
     nightly = [entry["task"] for entry in celery_app.conf.beat_schedule.values()]
     assert "stores.gallery_checks_nightly" in nightly and "stores.gallery_check" not in nightly
     MatchShard.objects.create(name="b")
-    sent = []
-    monkeypatch.setattr(
-        celery_app.tasks["stores.gallery_check"],
-        "apply_async",
-        lambda kwargs, queue: sent.append((kwargs, queue)),
-        raising=False,
-    )
     assert gallery_checks_nightly_task() == ["a", "b"]
     assert sent == [
         ({"trigger": "nightly", "shard": "a"}, "match.a"),

@@ -10,8 +10,6 @@ Each change goes through the audited services.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Q
-from django.utils import timezone
 
 from core.audit import Actor
 from core.errors import DomainError
@@ -42,14 +40,10 @@ class Command(BaseCommand):
                 operator_shard_move(actor=Actor.system(), operator=operator, shard=shard)
         except DomainError as error:
             raise CommandError(error.message) from error
-        active = Q(
-            operators__consents__purpose="face_entry",
-            operators__consents__status="active",
-            operators__consents__expires_at__gt=timezone.now(),
-        )
-        for shard in MatchShard.objects.annotate(held=Count("operators__consents", filter=active)).order_by("name"):
+        loads = MatchShard.loads()
+        for shard in MatchShard.objects.order_by("name"):
             operators = ", ".join(
                 f"{operator.slug}" + (f" (moving to {operator.moving_to.name})" if operator.moving_to else "")
                 for operator in shard.operators.select_related("moving_to").order_by("slug")
             )
-            self.stdout.write(f"{shard.name}: {shard.held} face consents; operators: {operators or '-'}")
+            self.stdout.write(f"{shard.name}: {loads.get(shard.pk, 0)} face consents; operators: {operators or '-'}")
