@@ -20,6 +20,7 @@ from stores.models import Device, GalleryCheck, Operator, Store
 from stores.notifications import one_to_n_changed_notify
 from stores.sealing import device_secret_seal
 from stores.selectors import operator_match_rule, operator_target_fpir
+from stores.shards.selectors import shard_queue
 
 # The gallery check, run in a match worker (stores.tasks; docs/decisions/0025).
 GALLERY_CHECK_TASK = "stores.gallery_check"
@@ -143,11 +144,19 @@ def operator_match_rule_update(
     )
     operator_id = operator.pk
     transaction.on_commit(
-        lambda: current_app.tasks[GALLERY_CHECK_TASK].delay(
-            operator_id=operator_id, trigger=GalleryCheck.Trigger.RULE_CHANGED.value
-        )
+        lambda: gallery_check_send(operator_id=operator_id, trigger=GalleryCheck.Trigger.RULE_CHANGED.value)
     )
     return operator
+
+
+def gallery_check_send(*, operator_id: int, trigger: str) -> None:
+    """Ask a match worker of the operator's shard, which holds its index, to check its gallery (decision 0041):
+    a worker of another shard would find no gallery to check."""
+    shard = Operator.objects.filter(pk=operator_id).values_list("match_shard__name", flat=True).first()
+    if shard is not None:
+        current_app.tasks[GALLERY_CHECK_TASK].apply_async(
+            kwargs={"operator_id": operator_id, "trigger": trigger}, queue=shard_queue(shard)
+        )
 
 
 @transaction.atomic

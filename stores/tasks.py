@@ -102,9 +102,8 @@ def _consume_shard_queues(sender=None, instance=None, **kwargs) -> None:
     queues = instance.app.amqp.queues
     if not _consumes_match_queue(instance.app):
         return
-    from stores.door.probes import shard_queue
     from stores.models import MatchShard
-    from stores.shards.selectors import shards_served
+    from stores.shards.selectors import shard_queue, shards_served
 
     for name in shards_served() or MatchShard.objects.values_list("name", flat=True):
         queues.select_add(shard_queue(name))
@@ -113,8 +112,8 @@ def _consume_shard_queues(sender=None, instance=None, **kwargs) -> None:
 @shared_task(name="stores.gallery_checks_nightly")
 def gallery_checks_nightly_task() -> list[str]:
     """The nightly gallery checks, one task to each shard's queue: a worker there checks its shard's operators."""
-    from stores.door.probes import shard_queue
     from stores.models import MatchShard
+    from stores.shards.selectors import shard_queue
 
     names = list(MatchShard.objects.values_list("name", flat=True))
     for name in names:

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 import numpy as np
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connections
@@ -32,11 +31,11 @@ from biometrics.match_index import Decision, MatchIndex, decide
 from biometrics.models import MatchIndexChange
 from biometrics.services import template_encodings_by_shopper
 from consent.selectors import face_consent_pairs
-from stores.door.probes import ProbeGone, probe_photo_take, shard_queue
+from stores.door.probes import ProbeGone, probe_photo_take
 from stores.door.services import ONE_TO_ONE_REQUIRED
 from stores.models import GalleryCheck, MatchShard, Operator
 from stores.selectors import confirmed_entry_distances, operator_match_rule, operator_target_fpir
-from stores.services import GALLERY_CHECK_TASK, gallery_check_record
+from stores.services import gallery_check_record, gallery_check_send
 from stores.shards.selectors import operators_served, shards_served
 from stores.shards.services import operator_shard_move_complete
 
@@ -226,10 +225,7 @@ class OperatorIndexes:
         self._sizes_moved = False
         for operator_id in self.checks_due():
             if cache.add(f"faceconsent:gallery-check-sent:{operator_id}", 1, timeout=300):
-                current_app.tasks[GALLERY_CHECK_TASK].apply_async(
-                    kwargs={"operator_id": operator_id, "trigger": "gallery_changed"},
-                    queue=shard_queue(_shard_of(operator_id)),
-                )
+                gallery_check_send(operator_id=operator_id, trigger="gallery_changed")
 
     def reset(self) -> None:
         with self._lock:
@@ -256,10 +252,6 @@ def _moving_here(shards: list[str], served: set[int] | None) -> list[int]:
 
 def _moving_to(operator_id: int) -> str:
     return Operator.objects.filter(pk=operator_id).values_list("moving_to__name", flat=True).first() or ""
-
-
-def _shard_of(operator_id: int) -> str:
-    return Operator.objects.filter(pk=operator_id).values_list("match_shard__name", flat=True).first() or ""
 
 
 def gallery_check_due(size: int, last_size: int | None, *, target_fpir: float | None = None) -> bool:

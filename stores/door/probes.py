@@ -22,6 +22,7 @@ import time
 from django.conf import settings
 
 from biometrics.sealed_bytes import bytes_open, bytes_seal, sealed_from_text, sealed_text
+from stores.shards.selectors import shard_queue
 
 KEY_PREFIX = "faceconsent:door-probe:"
 ANSWER_PREFIX = "faceconsent:door-answer:"
@@ -32,11 +33,6 @@ QUEUE_KEY = "faceconsent:door-probes"
 # shard has no such key answers 503 at once instead of waiting out its timeout.
 READY_KEY = "faceconsent:match-ready:"
 READY_SECONDS = 3
-
-
-def shard_queue(shard: str) -> str:
-    """The Celery queue, and the name of the probe list, of a match shard."""
-    return f"match.{shard}"
 
 
 def _queue_key(shard: str) -> str:

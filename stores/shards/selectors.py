@@ -9,6 +9,11 @@ from django.db.models import Q
 from stores.models import MatchShard, Operator
 
 
+def shard_queue(shard: str) -> str:
+    """The Celery queue, and the name of the door's probe list, of a match shard."""
+    return f"match.{shard}"
+
+
 def shard_least_loaded() -> MatchShard:
     return MatchShard.least_loaded()
 

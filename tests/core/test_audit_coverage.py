@@ -824,6 +824,7 @@ SERVICES: dict[str, Row] = {
 # Public functions of services modules that leave no entry of their own, and why.
 WITHOUT_AN_ENTRY: dict[str, str] = {
     "staff_has_second_factor": "reads",
+    "gallery_check_send": "sends a task; the check it asks for is audited where it is stored (gallery_check_record)",
     "biometrics_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
     "consent_history_erase": "a part of account_erase, in its transaction; account_erase's rows show its entries",
     "footprint_erase": "a part of account_erase, in its transaction, whose entry counts what it deleted",

@@ -152,10 +152,14 @@ def test_with_no_worker_of_its_shard_ready_the_door_answers_at_once_and_sends_no
     """Decision 0041: no match worker of the operator's shard has said it is ready in the last few seconds, so
     the door does not wait out its timeout, and no probe or photo is left anywhere."""
     from stores.door import probes
+    from stores.models import MatchShard, Operator
 
     device, secret = door
+    # A shard of its own: no worker of this machine (an integration test's serves `a`) has said it is ready.
+    lonely = MatchShard.objects.create(name=f"lonely-{uuid.uuid4().hex[:8]}")
+    Operator.objects.filter(pk=device.store.operator_id).update(match_shard=lonely)
     with mock.patch("stores.door.services.probe_answer_wait", side_effect=AssertionError("the door waited")) as wait:
         response = match_photo(client, device, secret, other_astronaut_photo())
     assert_error(response, 503, "match_unavailable", NO_WORKER)
     wait.assert_not_called()
-    assert probe_list.llen(probes._queue_key("a")) == 0 and waiting_photos(probe_list) == []
+    assert probe_list.llen(probes._queue_key(lonely.name)) == 0 and waiting_photos(probe_list) == []

@@ -2,13 +2,12 @@
 
 import time
 
-from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import NotFound
 from stores.models import GalleryCheck
 from stores.selectors import gallery_check_latest, operator_get_by_slug
-from stores.services import GALLERY_CHECK_TASK
+from stores.services import gallery_check_send
 
 
 class Command(BaseCommand):
@@ -28,7 +27,7 @@ class Command(BaseCommand):
         except NotFound as error:
             raise CommandError(f"No operator {operator!r}.") from error
         before = gallery_check_latest(operator=found)
-        current_app.tasks[GALLERY_CHECK_TASK].delay(operator_id=found.pk, trigger=GalleryCheck.Trigger.ON_DEMAND)
+        gallery_check_send(operator_id=found.pk, trigger=GalleryCheck.Trigger.ON_DEMAND)
         deadline = time.monotonic() + timeout
         # The row this run stores: a check the gallery's growth triggered meanwhile is not this one.
         asked = GalleryCheck.objects.filter(
