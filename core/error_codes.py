@@ -193,6 +193,13 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ),
         ("match_threshold_too_high", (400,), "An operator's match ceiling may be lower than the site's, never higher."),
         ("match_margin_too_low", (400,), "An operator's match margin may be larger than the site's, never smaller."),
+        ("shard_exists", (409,), "A match shard of this name exists already."),
+        ("shard_unchanged", (400,), "The operator is on that match shard already."),
+        (
+            "shard_name_invalid",
+            (400,),
+            "A match shard's name: 1 to 32 lowercase letters, digits and hyphens, starting with a letter or a digit.",
+        ),
     ],
     "Notifications (the shopper's feed)": [
         ("notification_ids_or_all", (400,), "Marking read needs either a non-empty ids list or all: true, not both."),
@@ -207,8 +214,6 @@ _GROUPS: dict[str, list[tuple[str, tuple[int, ...], str]]] = {
         ("identity_code_expired", (400,), "The identity code is older than 10 minutes; send a new one."),
         ("identity_code_wrong", (400,), "The identity code is wrong (a code sent for another request is wrong here)."),
         ("identity_code_attempts_exceeded", (429,), "Three wrong identity codes used this one up; send a new one."),
-        ("shard_exists", (409,), "A match shard of this name exists already."),
-        ("shard_unchanged", (400,), "The operator is on that match shard already."),
         (
             "assessment_incomplete",
             (400,),

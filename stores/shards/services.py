@@ -6,6 +6,8 @@ shard holds its index, so no door is ever answered from an index that is not rea
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -13,9 +15,18 @@ from core.audit import Actor, audit_entry_create
 from core.errors import Conflict, ValidationFailed
 from stores.models import MatchShard, Operator
 
+# A shard's name is spelled into a worker's MATCH_SHARDS (names separated by commas), its Celery queue
+# (`match.<name>`) and its Redis keys: lowercase letters, digits and hyphens only, as long as the column holds.
+SHARD_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
 
 @transaction.atomic
 def match_shard_create(*, actor: Actor, name: str) -> MatchShard:
+    if not SHARD_NAME.fullmatch(name):
+        message = _(
+            "A shard's name is 1 to 32 lowercase letters, digits and hyphens, starting with a letter or a digit."
+        )
+        raise ValidationFailed(message, code="shard_name_invalid", fields={"name": [message]})
     if MatchShard.objects.filter(name=name).exists():
         raise Conflict(_("There is already a shard of this name."), code="shard_exists")
     shard = MatchShard.objects.create(name=name)

@@ -53,6 +53,17 @@ def test_every_operator_starts_on_shard_a_and_new_ones_go_to_the_least_loaded():
     assert again.value.code == "shard_exists"
 
 
+@pytest.mark.parametrize("name", ["", "B", "b,c", "b.c", "-b", "b c", "b_c", "分片", "b" * 33])
+def test_a_shard_name_is_what_match_shards_queues_and_keys_can_spell(name):
+    """MATCH_SHARDS splits on commas, a shard's queue is `match.<name>`: a name is lowercase letters, digits and
+    hyphens, at most 32."""
+    with pytest.raises(ValidationFailed) as refused:
+        match_shard_create(actor=STAFF, name=name)
+    assert refused.value.code == "shard_name_invalid" and "name" in refused.value.fields
+    assert not AuditEntry.objects.filter(action="match_shard.created").exists()
+    assert match_shard_create(actor=STAFF, name="north-2" + "x" * 25).name == "north-2" + "x" * 25
+
+
 def test_a_move_is_audited_and_switches_only_when_completed_there():
     operator = OperatorFactory()
     b = match_shard_create(actor=STAFF, name="b")
