@@ -14,7 +14,7 @@ from portal import (
 )
 from portal.documents import views as document_views
 from portal.privacy import views as privacy_views
-from portal.staff import console_views
+from portal.staff import console_views, shard_views
 from portal.staff import views as staff_views
 
 app_name = "portal"
@@ -73,6 +73,9 @@ urlpatterns = [
     path("staff/operators/<slug:slug>/document.json", document_views.document_json, name="staff_document_json"),
     path("staff/operators/<slug:slug>/document/issue/", document_views.document_issue, name="staff_document_issue"),
     path("staff/operators/<slug:slug>/assessment/", document_views.assessment_page, name="staff_assessment"),
+    path("staff/shards/", shard_views.shards_page, name="staff_shards"),
+    path("staff/shards/move/", shard_views.shard_move, name="staff_shard_move"),
+    path("staff/shards/new/", shard_views.shard_create, name="staff_shard_create"),
     path("staff/shoppers/<uuid:public_id>/", console_views.shopper_record_view, name="staff_shopper"),
     path("staff/requests/new/", console_views.request_open, name="staff_request_open"),
     path("staff/requests/<uuid:public_id>/", console_views.request_detail, name="staff_request"),

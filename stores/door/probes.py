@@ -124,6 +124,25 @@ def shards_ready_say(shards: list[str]) -> None:
         pipe.execute()
 
 
+def shards_ready(shards: list[str]) -> dict[str, bool] | None:
+    """Whether a match worker of each shard says now that it is ready (the key the door reads before queueing a
+    probe), for the staff who watch the shards. None when nothing says: without Redis the one match worker serves
+    every shard and keeps no such key, and a Redis that does not answer tells nothing."""
+    url = _redis_url()
+    if not url:
+        return None
+    import redis
+
+    try:
+        with _client(url).pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.exists(READY_KEY + shard)
+            found = pipe.execute()
+    except redis.RedisError:
+        return None
+    return {shard: bool(count) for shard, count in zip(shards, found, strict=True)}
+
+
 def probe_expired(message: dict) -> bool:
     """The door stopped waiting for this probe: nobody would read its answer."""
     return time.time() > message.get("expires_at", 0)

@@ -3,6 +3,8 @@ some shards holds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.db.models import Q
 
@@ -16,6 +18,30 @@ def shard_queue(shard: str) -> str:
 
 def shard_least_loaded() -> MatchShard:
     return MatchShard.least_loaded()
+
+
+@dataclass(frozen=True)
+class ShardLoad:
+    """A shard as the staff who move operators see it: its load, its operators (each with the shard it is moving
+    to, if any) and the operators moving to it, whose indexes its workers build before their routes switch."""
+
+    shard: MatchShard
+    face_consents: int
+    operators: list[Operator] = field(default_factory=list)
+    arriving: list[Operator] = field(default_factory=list)
+
+
+def shard_map() -> list[ShardLoad]:
+    """Every shard by name with its load and operators (by name): three queries however many there are."""
+    # The operators first: a shard is never deleted, so each one they name is among the shards read after them.
+    operators = list(Operator.objects.select_related("match_shard", "moving_to").order_by("name", "pk"))
+    loads = MatchShard.loads()
+    rows = {shard.pk: ShardLoad(shard, loads.get(shard.pk, 0)) for shard in MatchShard.objects.order_by("name")}
+    for operator in operators:
+        rows[operator.match_shard_id].operators.append(operator)
+        if operator.moving_to_id is not None:
+            rows[operator.moving_to_id].arriving.append(operator)
+    return list(rows.values())
 
 
 def shards_served() -> list[str] | None:

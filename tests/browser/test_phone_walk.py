@@ -124,6 +124,10 @@ NOT_PAGES: dict[str, str] = {
     "staff_document_json": "a JSON download",
     "staff_document_issue": "a staff POST action from the documents' list",
     "staff_assessment": "privacy officers (the impact assessment form; tests/portal/test_protection_document.py)",
+    "staff_shards": "privacy officers and admins (walked at phone size in both languages by"
+    " tests/browser/test_staff_shards.py)",
+    "staff_shard_move": "a staff POST action from the shards' page",
+    "staff_shard_create": "an admin's POST action from the shards' page",
     "staff_audit": "admins only (walked at phone size in both languages by tests/browser/test_staff_audit_and_copy.py)",
     "email_change_cancel": "a POST action from the email page, which is walked",
     "sessions_sign_out_others": "a POST action from the sessions page, which is walked",

@@ -21,6 +21,7 @@ TABLE = {
     "/staff/shoppers/": (OK, NO, OK, OK, NO),
     "/staff/audit/": (NO, NO, OK, OK, NO),
     "/staff/operators/": (NO, OK, OK, OK, NO),
+    "/staff/shards/": (NO, OK, OK, OK, NO),
     "/simulator/": (OK, OK, OK, OK, OK),
     "/admin/": (LOGIN, OK, OK, OK, LOGIN),
     "/admin/stores/operator/": (LOGIN, OK, OK, OK, LOGIN),

@@ -108,8 +108,15 @@ class _Redis:
             time.sleep(0.005)
 
     def pipeline(self, transaction):
-        commands = mock.Mock(set=self.set, lpush=self.lpush, rpush=self.rpush, pexpire=self.pexpire)
-        commands.execute = lambda: None
+        # Each command runs at once; execute() answers their results in order, as Redis's pipeline does.
+        results = []
+
+        def queued(command):
+            return lambda *args, **kwargs: results.append(command(*args, **kwargs))
+
+        names = ("set", "lpush", "rpush", "pexpire", "exists")
+        commands = mock.Mock(**{name: queued(getattr(self, name)) for name in names})
+        commands.execute = lambda: list(results)
         return contextlib.nullcontext(commands)
 
 
