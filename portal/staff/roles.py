@@ -2,8 +2,9 @@
 
 - support agent: the privacy request console;
 - privacy officer: operators, stores, devices, notices and the reports (gallery checks, unmatched-probe
-  counts) in the admin, and the dashboard;
-- admin: all of it, the audit log, consents and visits in the admin. Django's superuser flag counts as admin.
+  counts) in the admin, the dashboard, and moving operators between match shards;
+- admin: all of it, the audit log, consents and visits in the admin, adding a match shard. Django's superuser
+  flag counts as admin.
 
 No role can view or download a template or a photo: no page or admin shows one (tests/portal/test_roles.py).
 """

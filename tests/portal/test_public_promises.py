@@ -245,3 +245,21 @@ def test_the_readme_states_the_account_deletion_the_code_gives(settings):
     )
     named = ("templates", "enrollments", "visits", "notifications", "consents", "consent_events", "entry_passes")
     assert set(named) <= set(CATEGORIES) and {"web_sessions", "app_tokens"} <= set(CATEGORIES)
+
+
+def test_the_readme_states_who_moves_operators_on_the_shards_page(settings):
+    """README, on the match shards: privacy officers and admins move operators on `/staff/shards/`, which shows
+    each shard's load and readiness, and admins add shards there (their behaviour and who may do what:
+    tests/portal/test_staff_shards.py and the role table in tests/portal/test_roles.py)."""
+    from pathlib import Path
+
+    from django.urls import reverse
+
+    from tests.portal.test_roles import NO, OK, ROLES, TABLE
+
+    readme = " ".join((Path(settings.BASE_DIR) / "README.md").read_text().split())
+    assert "Privacy officers and admins move operators on the staff console's page too (`/staff/shards/`" in readme
+    assert "where admins also add shards" in readme
+    assert reverse("portal:staff_shards") == "/staff/shards/"
+    seen = dict(zip(ROLES, TABLE["/staff/shards/"], strict=True))
+    assert seen["privacy officer"] == seen["admin"] == OK and seen["support agent"] == NO
