@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -275,21 +276,29 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
     if not INDEXES.serves(operator_id):  # another shard's operator: its own workers check it
         logger.warning("Gallery check of operator %s skipped: not on this worker's shards", operator_id)
         return None
+    return gallery_check_over(operator, INDEXES.encodings_for(operator_id), trigger=trigger)
+
+
+def gallery_check_over(
+    operator: Operator, encodings_by_shopper: Mapping[int, np.ndarray], *, trigger: str, threads: int | None = None
+) -> GalleryCheck | None:
+    """The check of `gallery_check_run` over the given gallery (the operator's, as its match workers hold it),
+    and the operating point it gives, stored."""
     rule = operator_match_rule(operator)
     # The grid up to the operator's ceiling, the ceiling itself always tried (as MATCH_THRESHOLD is).
     thresholds = sorted({value for value in settings.MATCH_THRESHOLD_GRID if value <= rule.ceiling} | {rule.ceiling})
     entries = confirmed_entry_distances(
-        operator_id=operator_id,
+        operator_id=operator.pk,
         since=timezone.now() - timedelta(days=settings.MATCH_GALLERY_CHECK_ENTRY_DAYS),
         limit=settings.MATCH_GALLERY_CHECK_SAMPLE,
     )
     check = gallery_self_check(
-        INDEXES.encodings_for(operator_id),
+        encodings_by_shopper,
         thresholds=thresholds,
         margin=rule.margin,
         max_probes=settings.MATCH_GALLERY_CHECK_SAMPLE,
         seed=0,
-        threads=_check_threads(),
+        threads=threads or _check_threads(),
         confirmed_entries=np.asarray(entries, dtype=np.float64).reshape(-1, 2),
     )
     point = operating_point(
@@ -299,7 +308,7 @@ def gallery_check_run(*, operator_id: int, trigger: str) -> GalleryCheck | None:
         tir_floor=settings.MATCH_TIR_FLOOR,
     )
     return gallery_check_record(
-        operator_id=operator_id,
+        operator_id=operator.pk,
         trigger=trigger,
         check=check,
         point=point,
