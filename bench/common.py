@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +79,37 @@ def stop(worker: subprocess.Popen) -> None:
         worker.kill()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def web_server(env: dict[str, str], folder: Path, **settings: str) -> tuple[subprocess.Popen, str]:
+    """One web process as the server runs it, on a free port, with `settings` beside `env`; its base URL once
+    it answers. Its output goes to server.log in `folder`."""
+    from portal.workers import web_command
+
+    port = free_port()
+    server_env = {**os.environ, **env, "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false", **settings}
+    with open(folder / "server.log", "wb") as log:
+        server = subprocess.Popen(
+            [*web_command(bind=f"127.0.0.1:{port}", threads=4), "--log-level", "warning"],
+            cwd=ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.2)
+    return server, base
+
+
 def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="faceconsent-bench-"))
 
@@ -84,7 +117,6 @@ def workdir() -> Path:
 def live_store_with_door(*, name: str = "Bench Mart", slug: str = "bench-mart", store_name: str = "Central"):
     """An operator with a live store, its entrance device and a published face_entry notice, through the
     services; returns (operator, issued device, notice version)."""
-    from consent.services import notice_version_create_draft, notice_version_publish
     from core.audit import Actor
     from stores.services import device_register, operator_create, store_confirm_signage, store_create, store_go_live
 
@@ -101,28 +133,38 @@ def live_store_with_door(*, name: str = "Bench Mart", slug: str = "bench-mart", 
     store_confirm_signage(actor=system, store=store, confirmed_by="bench")
     store_go_live(actor=system, store=store)
     issued = device_register(actor=system, store=store, name="Door", kind="entrance", location="entrance")
+    version = notice_publish(operator)
+    return operator, issued, version
+
+
+def notice_publish(operator, purpose: str = "face_entry", data_categories: tuple[str, ...] = ("face",)):
+    """A published notice of `operator` for `purpose`, through the services; its version."""
+    from consent.services import notice_version_create_draft, notice_version_publish
+    from core.audit import Actor
+
     texts = {
         f"{field}_{lang}": "x"
         for field in ("title", "purpose", "method", "retention", "rights")
         for lang in ("en", "zh_hans")
     }
     version = notice_version_create_draft(
-        actor=system,
+        actor=Actor.system(),
         operator=operator,
-        purpose="face_entry",
+        purpose=purpose,
         contact="x",
         retention_days=365,
-        data_categories=["face"],
+        data_categories=list(data_categories),
         **texts,
     )
-    notice_version_publish(actor=system, version=version)
+    notice_version_publish(actor=Actor.system(), version=version)
     version.refresh_from_db()
-    return operator, issued, version
+    return version
 
 
-def bulk_gallery(operator, version, size: int, *, seed: int = 7) -> None:
-    """`size` consenting shoppers of `operator` with one synthetic template each, written in bulk (a benchmark
-    shortcut, not how accounts are made)."""
+def bulk_gallery(operator, version, size: int, *, seed: int = 7, prefix: str = "g", encodings=None) -> dict:
+    """`size` consenting shoppers of `operator`, written in bulk (a benchmark shortcut, not how accounts are made):
+    each holds the templates `encodings` gives for it (a list of arrays of encodings, one entry per shopper), or one
+    random encoding. Returns shopper id -> encodings, as a match worker holds them."""
     from datetime import timedelta
 
     import numpy as np
@@ -136,12 +178,12 @@ def bulk_gallery(operator, version, size: int, *, seed: int = 7) -> None:
     users, now = get_user_model(), timezone.now()
     users.objects.bulk_create(
         [
-            users(email=f"g{n}@bench.example", display_name="G", password="!", email_verified_at=now)
+            users(email=f"{prefix}.{n}@bench.example", display_name="G", password="!", email_verified_at=now)
             for n in range(size)
         ],
-        batch_size=2000,
+        batch_size=5000,
     )
-    people = list(users.objects.filter(email__endswith="@bench.example").order_by("pk"))
+    people = list(users.objects.filter(email__startswith=f"{prefix}.", email__endswith="@bench.example").order_by("pk"))
     Consent.objects.bulk_create(
         [
             Consent(
@@ -155,20 +197,24 @@ def bulk_gallery(operator, version, size: int, *, seed: int = 7) -> None:
             )
             for user in people
         ],
-        batch_size=2000,
+        batch_size=5000,
     )
-    ring, rng = key_ring(), np.random.default_rng(seed)
-    templates = []
-    for user, encoding in zip(people, rng.normal(0, 0.05, (size, 128)), strict=True):
-        sealed = ring.seal(encoding, owner=str(user.public_id))
-        templates.append(
-            FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
-        )
-    FaceTemplate.objects.bulk_create(templates, batch_size=2000)
+    if encodings is None:
+        encodings = np.random.default_rng(seed).normal(0, 0.05, (size, 1, 128))
+    ring, templates, gallery = key_ring(), [], {}
+    for user, held in zip(people, encodings, strict=True):
+        gallery[user.pk] = np.asarray(held, dtype=np.float64)
+        for encoding in gallery[user.pk]:
+            sealed = ring.seal(np.asarray(encoding, dtype=np.float64), owner=str(user.public_id))
+            templates.append(
+                FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+            )
+    FaceTemplate.objects.bulk_create(templates, batch_size=5000)
+    return gallery
 
 
-def enrolled_face(operator, version, photo: str = "obama/obama_1.jpg"):
-    """One real person, consenting through the services and enrolled from `photo` of the kit."""
+def enrolled_face(operator, version, *photos: str, email: str = "face@bench.example"):
+    """One real person, consenting through the services and enrolled from `photos` of the kit (obama_1 if none)."""
     from datetime import date
 
     from django.contrib.auth import get_user_model
@@ -180,15 +226,17 @@ def enrolled_face(operator, version, photo: str = "obama/obama_1.jpg"):
     from consent.services import consent_give
 
     face = get_user_model().objects.create_user(
-        "face@bench.example",
+        email,
         "x" * 12,
         display_name="Face",
         date_of_birth=date(1980, 1, 1),
         email_verified_at=timezone.now(),
     )
     consent_give(shopper=face, operator=operator, purpose="face_entry", notice_version=version, channel="app")
-    sealed = key_ring().seal(
-        engine.analyse_for_enrollment((FACES / photo).read_bytes()).encoding, owner=str(face.public_id)
-    )
-    FaceTemplate.objects.create(shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
+    for photo in photos or ("obama/obama_1.jpg",):
+        encoding = engine.analyse_for_enrollment((FACES / photo).read_bytes()).encoding
+        sealed = key_ring().seal(encoding, owner=str(face.public_id))
+        FaceTemplate.objects.create(
+            shopper=face, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
+        )
     return face

@@ -39,22 +39,18 @@ from common import (
     ROOT,
     bulk_gallery,
     enrolled_face,
+    free_port,
     live_store_with_door,
     setup_django,
     start_worker,
     stop,
+    web_server,
     workdir,
 )
 
-from portal.workers import MATCH, web_command, worker_command
+from portal.workers import MATCH, worker_command
 
 GALLERY = 15  # consenting shoppers beside the one real face (few enough to need no gallery check: 20)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Postgres:
@@ -84,6 +80,10 @@ class Postgres:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.folder), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def pid(self) -> int:
+        """The server's process (its backends are its children)."""
+        return int((self.folder / "postmaster.pid").read_text().split()[0])
 
     def restart(self) -> None:
         self._run("pg_ctl", "-D", str(self.folder), "-m", "fast", "-l", str(self.folder / "log"), "-w", "restart")
@@ -188,23 +188,8 @@ def main() -> None:
     from core.audit import audit_chain_verify
 
     assert audit_chain_verify().intact, "the chain is broken before any fault"
-    port = free_port()
-    server_env = {**os.environ, **env, "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false"}
     worker = start_worker(env, MATCH, concurrency=2, log=folder / "worker.log")
-    server = subprocess.Popen(
-        [*web_command(bind=f"127.0.0.1:{port}", threads=4), "--log-level", "warning"],
-        cwd=ROOT,
-        env=server_env,
-        stdout=open(folder / "server.log", "wb"),  # noqa: SIM115 (the process keeps it)
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except Exception:
-            time.sleep(0.2)
+    server, base = web_server(env, folder)
     door = Door(base, issued, probe)
     door.start()
     lines = []

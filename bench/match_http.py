@@ -18,35 +18,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
 import numpy as np
 from common import (
     FACES,
-    ROOT,
     bulk_gallery,
     enrolled_face,
     live_store_with_door,
     setup_django,
     start_worker,
     stop,
+    web_server,
     workdir,
 )
 
-from portal.workers import MATCH, web_command
+from portal.workers import MATCH
 
 # Threads of the bench's one match worker process.
 WORKER_THREADS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_available(url: str) -> bool:
@@ -133,33 +124,11 @@ def main() -> None:
             cursor.execute("ANALYZE")  # planner statistics, as autovacuum keeps them on a live database
     print(f"gallery of {args.gallery:,} written in {time.perf_counter() - started:.0f} s")
 
-    port = free_port()
-    server_env = {
-        **os.environ,
-        **env,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "MATCH_TIMEOUT_SECONDS": "30",
-    }
     # Match workers run a thread pool: one process, one copy of the index, no hop through a pipe.
     started_worker = time.monotonic()
     worker = start_worker(env, MATCH, concurrency=WORKER_THREADS, log=folder / "worker.log")
-    server_log = open(folder / "server.log", "wb")  # noqa: SIM115 (closed in finally)
-    server = subprocess.Popen(
-        [*web_command(bind=f"127.0.0.1:{port}", threads=4), "--log-level", "warning"],
-        cwd=ROOT,
-        env=server_env,
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-    )
+    server, base = web_server(env, folder, MATCH_TIMEOUT_SECONDS="30")
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.2)
         from biometrics import engine
         from stores.client import DeviceClient
 
@@ -192,7 +161,6 @@ def main() -> None:
         server.terminate()
         stop(worker)
         server.wait(timeout=20)
-        server_log.close()
 
     assert all(answer.body["result"] == "match" for answer in photo_answers + encoding_answers + crowd_answers)
     assert all(answer.body["result"] == "no_match" for answer in miss_answers)
