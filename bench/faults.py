@@ -116,6 +116,18 @@ class Redis:
         self.process.wait()
 
 
+def services_of_its_own(folder: Path) -> tuple[Postgres, Redis]:
+    """A PostgreSQL cluster and a Redis server started in `folder`, and the benchmark's environment pointed at
+    them (its database, its broker and its cache)."""
+    postgres, redis_server = Postgres(folder), Redis(folder)
+    postgres.start()
+    redis_server.start()
+    os.environ.update(
+        BENCH_DATABASE_URL=postgres.url, REDIS_URL=f"{redis_server.url}/0", CACHE_REDIS_URL=f"{redis_server.url}/1"
+    )
+    return postgres, redis_server
+
+
 def populate() -> tuple:
     """A live store and its door; GALLERY synthetic consenting shoppers and one real face, enrolled from another
     photo of the face the door shows."""
@@ -173,15 +185,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="how long each outage lasts")
     args = parser.parse_args()
     folder = workdir()
-    postgres, redis_server = Postgres(folder), Redis(folder)
-    postgres.start()
-    redis_server.start()
-    os.environ.update(
-        BENCH_DATABASE_URL=postgres.url,
-        REDIS_URL=f"{redis_server.url}/0",
-        CACHE_REDIS_URL=f"{redis_server.url}/1",
-        MATCH_TIMEOUT_SECONDS="1.5",
-    )
+    postgres, redis_server = services_of_its_own(folder)
+    os.environ["MATCH_TIMEOUT_SECONDS"] = "1.5"
     env = setup_django(folder)
     env |= {"CACHE_REDIS_URL": f"{redis_server.url}/1", "MATCH_TIMEOUT_SECONDS": "1.5"}
     operator, issued, version, probe = populate()
