@@ -62,15 +62,22 @@ def log_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
 
 
 def staff_log_in_to_the_simulator(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
-    """The way staff reach the door simulator: the admin's login, then the second factor (a new staff member
-    sets up the authenticator app: the code is computed from the key the page shows, as the app would),
-    which lead back to it."""
+    """The way staff reach the door simulator: asked for the admin's login on the way."""
     page.goto("/simulator/")
     page.wait_for_url(re.compile(r"/admin/login/\?next=/simulator/$"))
+    staff_first_sign_in(page, email, "/simulator/", password=password, go=False)
+
+
+def staff_first_sign_in(page, email: str, path: str, *, password: str = DEFAULT_PASSWORD, go: bool = True) -> None:
+    """A new staff member's first sign-in on the way to `path`: the admin's login, then the second factor (they
+    set up the authenticator app: the code is computed from the key the page shows, as the app would), which
+    lead on to `path`."""
+    if go:
+        page.goto(f"/admin/login/?next={path}")
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(password)
     page.locator("input[type=submit]").click()
-    second_factor_set_up(page, then=r"/simulator/$")
+    second_factor_set_up(page, then=f"{re.escape(path)}$")
 
 
 def second_factor_set_up(page, *, then: str) -> list[str]:

@@ -16,8 +16,8 @@ from core.models import AuditEntry
 from portal.models import PrivacyRequest
 from portal.privacy.services import privacy_access_deliver, privacy_request_open
 from tests.browser.test_phone_walk import PHONE, look_at
-from tests.browser.test_security_headers import second_factor_set_up
-from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, staff_member
+from tests.browser.test_security_headers import staff_first_sign_in
+from tests.factories import OperatorFactory, UserFactory, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.requirement("F3", "F5", "S1")]
 
@@ -36,11 +36,7 @@ def test_an_admin_reads_the_log_and_a_caller_downloads_their_copy_once(page, liv
     page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     problems = []
 
-    page.goto("/admin/login/?next=/staff/audit/")
-    page.locator("#id_username").fill(admin.email)
-    page.locator("#id_password").fill(DEFAULT_PASSWORD)
-    page.locator("input[type=submit]").click()
-    second_factor_set_up(page, then=r"/staff/audit/$")
+    staff_first_sign_in(page, admin.email, "/staff/audit/")
     # The log's own words are data, shown as they are in any language: actions, targets and their values.
     logged = AuditEntry.objects.values_list("action", "target_type", "data", "channel")
     names = ["FaceConsent", "consent", *[str(value) for row in logged for value in row]]

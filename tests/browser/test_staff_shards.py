@@ -12,8 +12,8 @@ import pytest
 from core.models import AuditEntry
 from stores.models import Operator
 from tests.browser.test_phone_walk import PHONE, look_at
-from tests.browser.test_security_headers import second_factor_set_up
-from tests.factories import DEFAULT_PASSWORD, OperatorFactory, UserFactory, face_consent, staff_member
+from tests.browser.test_security_headers import staff_first_sign_in
+from tests.factories import OperatorFactory, UserFactory, face_consent, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.requirement("M2", "S2")]
 
@@ -31,11 +31,7 @@ def test_an_admin_adds_a_shard_and_moves_an_operator_to_it_on_a_phone(page, live
     names = ["Demo", "Mart", "Fresh", "FaceConsent", "Redis", "MATCH_SHARDS", "north", "a", "b"]
     problems = []
 
-    page.goto("/admin/login/?next=/staff/")
-    page.locator("#id_username").fill(admin.email)
-    page.locator("#id_password").fill(DEFAULT_PASSWORD)
-    page.locator("input[type=submit]").click()
-    second_factor_set_up(page, then=r"/staff/$")
+    staff_first_sign_in(page, admin.email, "/staff/")
     page.locator("nav.account-nav a[href='/staff/shards/']").click()
     page.wait_for_url(re.compile(r"/staff/shards/$"))
     problems += look_at(page, "staff-shards", language, None, names)
