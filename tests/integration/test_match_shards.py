@@ -1,7 +1,8 @@
 """Part 12, decision 0041: two shards, each with a real match worker process of its own. Each worker holds only
 its operators' indexes, every door is answered by its own operator's shard, a shopper of one operator is never
 searched by the other's shard; an operator moved between shards under door traffic never gets a wrong answer or
-a `no_match` for an index not ready; and a shard whose worker is gone answers 503 at once, the other unaffected.
+a `no_match` for an index not ready; a shard with two workers goes on answering when one is killed; and a shard
+whose worker is gone answers 503 at once, the other unaffected.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ pytestmark = [
 PROBE = np.linspace(-0.2, 0.2, 128).tolist()  # the encoding every held template of these tests was made from
 
 
-def shard_worker(real_worker, shard: str) -> tuple[subprocess.Popen, object]:
-    log = real_worker["workdir"] / f"match-{shard}.log"
+def shard_worker(real_worker, shard: str, number: int = 1) -> tuple[subprocess.Popen, object]:
+    log = real_worker["workdir"] / f"match-{shard}-{number}.log"
     process = subprocess.Popen(
-        workers.worker_command(workers.MATCH, concurrency=2, hostname=f"shard-{shard}@%h", quiet=True),
+        workers.worker_command(workers.MATCH, concurrency=2, hostname=f"shard-{shard}-{number}@%h", quiet=True),
         cwd=ROOT,
         env={**real_worker["env"], "MATCH_SHARDS": shard},
         stdout=log.open("ab"),
@@ -173,3 +174,43 @@ def test_a_shard_without_a_worker_answers_at_once_and_the_other_is_unaffected(tw
     assert waited < 10, waited  # not the 30 s the door would wait for a worker that is there
     with door_of(operators["c"], live_server) as door:
         assert door.match_encoding(PROBE).body["result"] == "match"
+
+
+def test_a_shard_with_two_workers_goes_on_answering_when_one_is_killed(two_shards, real_worker, live_server, settings):
+    operators = two_shards["operators"]
+    settings.MATCH_TIMEOUT_SECONDS = 3  # how long the door waits on the probe the killed worker took
+    second, log = shard_worker(real_worker, "b", number=2)
+    try:
+        deadline = time.monotonic() + 60
+        while not built(log):
+            assert second.poll() is None and time.monotonic() < deadline, "the second worker of b never built"
+            time.sleep(0.1)
+        answers: list[tuple[float, int, str]] = []
+        halt = threading.Event()
+
+        def traffic() -> None:
+            with door_of(operators["b"], live_server) as door:
+                while not halt.is_set():
+                    sent = time.monotonic()
+                    answer = door.match_encoding(PROBE)
+                    answers.append((sent, answer.status, answer.body.get("result") or answer.body["error"]["code"]))
+            connections.close_all()
+
+        sender = threading.Thread(target=traffic)
+        sender.start()
+        try:
+            time.sleep(1)
+            killed = time.monotonic()
+            stop(two_shards["workers"]["b"][0])
+            time.sleep(settings.MATCH_TIMEOUT_SECONDS + 3)
+        finally:
+            halt.set()
+            sender.join(timeout=60)
+    finally:
+        stop(second)
+    after = [(status, result) for sent, status, result in answers if sent >= killed]
+    assert after and not any(result == "no_match" for _, result in after)
+    # Only what the killed worker had taken is lost, answered 503 once the door stops waiting (one door, one
+    # probe at a time); every other probe, and every one sent since, the other worker answers.
+    assert sum(answer != (200, "match") for answer in after) <= 1, after
+    assert after[-5:] == [(200, "match")] * 5, after[-5:]
