@@ -205,7 +205,7 @@ def bulk_gallery(operator, version, size: int, *, seed: int = 7, prefix: str = "
     for user, held in zip(people, encodings, strict=True):
         gallery[user.pk] = np.asarray(held, dtype=np.float64)
         for encoding in gallery[user.pk]:
-            sealed = ring.seal(np.asarray(encoding, dtype=np.float64), owner=str(user.public_id))
+            sealed = ring.seal(encoding, owner=str(user.public_id))
             templates.append(
                 FaceTemplate(shopper=user, key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext)
             )

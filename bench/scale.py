@@ -65,7 +65,7 @@ def populate(operators: int, shoppers: int, shards: int, doors: int) -> dict:
     at_doors, started = [], time.monotonic()
     for number in range(operators):
         operator, issued, version = live_store_with_door(name=f"Op {number}", slug=f"op-{number}")
-        # Round robin, so each shard holds a third exactly (a new operator goes to the least loaded one anyway).
+        # Round robin, so the shards hold equal shares (a new operator goes to the least loaded one anyway).
         Operator.objects.filter(pk=operator.pk).update(match_shard=made[number % shards])
         faces = synthetic_gallery(shoppers, seed=1000 + number)
         gallery = bulk_gallery(
