@@ -37,6 +37,7 @@ from common import (
     ROOT,
     bulk_gallery,
     enrolled_face,
+    kit_encoding,
     live_store_with_door,
     notice_publish,
     setup_django,
@@ -51,7 +52,6 @@ PHOTO = "obama/obama_720p.jpg"  # the door's photo; the face was enrolled from o
 
 
 def populate(operators: int, shoppers: int, shards: int, doors: int) -> dict:
-    from biometrics import engine
     from biometrics.synthetic_faces import synthetic_gallery
     from consent.services import consent_give
     from core.audit import Actor
@@ -61,7 +61,6 @@ def populate(operators: int, shoppers: int, shards: int, doors: int) -> dict:
 
     names = [f"s{n + 1}" for n in range(shards)]
     made = [match_shard_create(actor=Actor.system(), name=name) for name in names]
-    enrolled = engine.analyse_for_enrollment((FACES / "obama/obama_1.jpg").read_bytes()).encoding
     at_doors, started = [], time.monotonic()
     for number in range(operators):
         operator, issued, version = live_store_with_door(name=f"Op {number}", slug=f"op-{number}")
@@ -78,7 +77,7 @@ def populate(operators: int, shoppers: int, shards: int, doors: int) -> dict:
             consent_give(
                 shopper=face, operator=operator, purpose="store_analytics", notice_version=analytics, channel="app"
             )
-            gallery[face.pk] = np.asarray([enrolled])
+            gallery[face.pk] = np.asarray([kit_encoding("obama/obama_1.jpg")])
             at_doors.append((operator, issued, face, names[number % shards]))
         operator.refresh_from_db()
         gallery_check_over(operator, gallery, trigger=GalleryCheck.Trigger.ON_DEMAND, threads=2)
@@ -165,7 +164,7 @@ def memory(env: dict, folder: Path, shards: list[str], templates: int) -> dict[s
     return running
 
 
-def doors(clients: list, photo: bytes, encoding: list[float], requests: int, logs: dict[str, Path]) -> None:
+def doors(clients: list, photo: bytes, encoding: list[float], requests: int, shards: int) -> None:
     """Part 2."""
     from stores.models import MatchEvent
 
@@ -181,7 +180,7 @@ def doors(clients: list, photo: bytes, encoding: list[float], requests: int, log
     recognised = list(MatchEvent.objects.values_list("store__operator", "shopper"))
     own = sum(1 for operator_id, shopper_id in recognised if faces.get(operator_id) == shopper_id)
     print(
-        f"\n2. doors over HTTP: {len(clients)} operators' doors on {len(logs)} shards, {requests} requests one after "
+        f"\n2. doors over HTTP: {len(clients)} operators' doors on {shards} shards, {requests} requests one after "
         f"another, one web process, one match worker per shard"
     )
     for kind, values in timings.items():
@@ -425,7 +424,7 @@ def main() -> None:
             (operator, face, shard, DeviceClient(base, issued.device.device_id, issued.secret, timeout=30))
             for operator, issued, face, shard in world["doors"]
         ]
-        doors(clients, photo, encoding, args.requests, running)
+        doors(clients, photo, encoding, args.requests, len(running))
         cpu_per_probe(clients, photo, encoding, 40, server.pid, [worker.pid for worker in running.values()])
         writes_per_visit(clients, encoding, args.visits, server.pid, postgres.pid())
         shard = world["shards"][0]
